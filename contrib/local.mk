@@ -1,0 +1,2 @@
+# contrib/
+EXTRA_DIST += contrib/quickstart contrib/demo.sh

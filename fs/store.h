@@ -1,0 +1,194 @@
+/*
+ * store.h - the encrypted store as a filesystem of inodes.
+ *
+ * This is the only interface the FUSE layer (fsops.c) and the CLI use. Below
+ * it: cache -> meta/segment -> commit -> objstore (see docs/format.md). The
+ * store keeps all metadata in memory, buffers written data, and turns it into
+ * sealed, immutable objects in the cloud folder at each commit.
+ *
+ * Threading: every function may be called from any thread; the store
+ * serialises them internally. Errors: 0 or a count on success, -errno or
+ * -VFS_E_* (vfs_error.h) on failure. -EBADMSG from a read means an object
+ * failed authentication (the FUSE layer answers EIO and logs it).
+ * Inode numbers are the store's own and stable across mounts; the root
+ * directory is STORE_ROOT_INO.
+ */
+#ifndef VFS_STORE_H
+#define VFS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "vfs_error.h"
+
+#define STORE_WUR __attribute__((warn_unused_result))
+#define STORE_KEY_BYTES 32
+#define STORE_ID_BYTES 16
+#define STORE_ROOT_INO 1
+#define STORE_NAME_MAX 255
+#define STORE_SYMLINK_MAX 4095
+
+struct store;
+
+struct store_attr {
+	uint64_t ino;
+	uint32_t mode;		/* type and permission bits, as st_mode */
+	uint32_t nlink;
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t rdev;
+	uint64_t size;
+	uint64_t blocks;	/* 512-byte units actually stored */
+	struct timespec atime, mtime, ctime;
+};
+
+/* What store_setattr should change (bit set). */
+enum store_set {
+	STORE_SET_MODE = 1 << 0,
+	STORE_SET_UID = 1 << 1,
+	STORE_SET_GID = 1 << 2,
+	STORE_SET_SIZE = 1 << 3,
+	STORE_SET_ATIME = 1 << 4,
+	STORE_SET_MTIME = 1 << 5,
+	STORE_SET_ATIME_NOW = 1 << 6,
+	STORE_SET_MTIME_NOW = 1 << 7,
+	STORE_SET_CTIME = 1 << 8,
+};
+
+enum store_open_flags {
+	STORE_READ_ONLY = 1 << 0,
+};
+
+/* Options for store_create; every field may be zero/NULL. */
+struct store_create_opts {
+	const char *vault_url;	/* hint written to the header */
+	const char *account;	/* opaque account handle, hint */
+};
+
+/* What can be read from a store header without the key. Strings are
+ * NUL-terminated; empty when absent. */
+struct store_info {
+	uint32_t format_version;
+	uint8_t store_id[STORE_ID_BYTES];
+	char aead[32];		/* e.g. "xchacha20poly1305" */
+	char vault_url[512];
+	char account[256];
+};
+
+/*
+ * Creates an empty store (header and a first commit holding an empty root
+ * directory owned by the caller) in cloud_dir, which must exist and be
+ * empty. key is the 256-bit backup key K. Returns -EEXIST if cloud_dir is
+ * not empty, -ENOTDIR/-ENOENT if it is not a directory.
+ */
+int store_create(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
+		 const struct store_create_opts *opts) STORE_WUR;
+
+/*
+ * Reads the header of the store in cloud_dir without the key.
+ * -VFS_E_NOTSTORE if there is none, -VFS_E_VERSION, -VFS_E_DAMAGED.
+ */
+int store_read_info(const char *cloud_dir, struct store_info *ret) STORE_WUR;
+
+/*
+ * Opens the store: checks the key against the header (-VFS_E_WRONGKEY),
+ * finds the newest complete commit, checks it against the generation
+ * high-water mark kept in state_dir (-VFS_E_ROLLBACK, -VFS_E_FORK), loads
+ * the metadata (-VFS_E_DAMAGED when objects fail authentication or are
+ * missing). state_dir is created if needed (0700). On success *ret is the
+ * open store; the key is copied into locked memory.
+ */
+int store_open(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
+	       const char *state_dir, unsigned flags,
+	       struct store **ret) STORE_WUR;
+
+/*
+ * Commits anything dirty (unless read-only) and frees the store. Returns
+ * the commit's result; the store is freed in every case. NULL does nothing.
+ */
+int store_close(struct store *s);
+
+/*
+ * Makes everything written so far durable as one atomic commit. Returns 0
+ * (also when nothing was dirty). On failure the dirty data is kept and a
+ * later commit retries.
+ */
+int store_commit(struct store *s) STORE_WUR;
+
+/*
+ * Commits if dirty data is older than max_age_ms (or memory is tight).
+ * Called about once a second by the daemon. Returns 1 if it committed.
+ */
+int store_tick(struct store *s, unsigned max_age_ms) STORE_WUR;
+
+/* Generation of the last commit, and bytes written but not yet committed. */
+uint64_t store_generation(struct store *s);
+uint64_t store_dirty_bytes(struct store *s);
+
+/*
+ * Name operations. Every call that returns an attr for an entry (lookup,
+ * mknod, mkdir, symlink, link) counts one kernel lookup on that inode;
+ * store_forget gives them back. An inode whose last name is removed stays
+ * readable and writable until its lookups are forgotten and it is no longer
+ * open, but is never committed again.
+ */
+int store_lookup(struct store *s, uint64_t parent, const char *name,
+		 struct store_attr *ret) STORE_WUR;
+void store_forget(struct store *s, uint64_t ino, uint64_t nlookup);
+int store_getattr(struct store *s, uint64_t ino,
+		  struct store_attr *ret) STORE_WUR;
+int store_setattr(struct store *s, uint64_t ino, const struct store_attr *attr,
+		  unsigned to_set, struct store_attr *ret) STORE_WUR;
+/* Regular files, FIFOs, sockets, device nodes (mode carries the type). */
+int store_mknod(struct store *s, uint64_t parent, const char *name,
+		uint32_t mode, uint64_t rdev, uint32_t uid, uint32_t gid,
+		struct store_attr *ret) STORE_WUR;
+int store_mkdir(struct store *s, uint64_t parent, const char *name,
+		uint32_t mode, uint32_t uid, uint32_t gid,
+		struct store_attr *ret) STORE_WUR;
+int store_symlink(struct store *s, uint64_t parent, const char *name,
+		  const char *target, uint32_t uid, uint32_t gid,
+		  struct store_attr *ret) STORE_WUR;
+/* Copies the target (not NUL-terminated) and returns its length, or
+ * -ENAMETOOLONG if it does not fit in size. */
+int store_readlink(struct store *s, uint64_t ino, char *buf,
+		   size_t size) STORE_WUR;
+int store_link(struct store *s, uint64_t ino, uint64_t newparent,
+	       const char *newname, struct store_attr *ret) STORE_WUR;
+int store_unlink(struct store *s, uint64_t parent, const char *name) STORE_WUR;
+int store_rmdir(struct store *s, uint64_t parent, const char *name) STORE_WUR;
+/* flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE (linux/fs.h values). */
+int store_rename(struct store *s, uint64_t parent, const char *name,
+		 uint64_t newparent, const char *newname,
+		 unsigned flags) STORE_WUR;
+
+/* Open-file accounting for inodes that lose their last name while open. */
+int store_open_inode(struct store *s, uint64_t ino) STORE_WUR;
+void store_release_inode(struct store *s, uint64_t ino);
+
+/* Returns bytes read (short only at end of file); holes read as zeros. */
+int store_read(struct store *s, uint64_t ino, void *buf, size_t size,
+	       uint64_t off) STORE_WUR;
+/* Returns bytes written (all of size on success). */
+int store_write(struct store *s, uint64_t ino, const void *buf, size_t size,
+		uint64_t off) STORE_WUR;
+
+/*
+ * Lists directory ino from position cookie (0 = start; "." and ".." are
+ * included first). fill is called per entry with the cookie of the next
+ * entry; when fill returns non-zero, listing stops and store_readdir
+ * returns 0. Entries' attrs are not counted as lookups.
+ */
+typedef int (*store_fill_fn)(void *ctx, const char *name,
+			     const struct store_attr *attr,
+			     uint64_t next_cookie);
+int store_readdir(struct store *s, uint64_t ino, uint64_t cookie,
+		  store_fill_fn fill, void *ctx) STORE_WUR;
+
+/* Sizes as statfs would give them for the mount (block size, free space of
+ * the folder underneath, file counts). */
+int store_statfs(struct store *s, struct statvfs *ret) STORE_WUR;
+
+#endif

@@ -1,0 +1,7 @@
+# tests/: cmocka unit tests (TAP) and shell integration tests.
+EXTRA_DIST += tests/lsan.supp tests/vectors
+include tests/unit/local.mk
+include tests/unit/fs.mk
+include tests/unit/vaultclient.mk
+include tests/unit/vaultsrv.mk
+include tests/integration/local.mk

@@ -1,0 +1,1 @@
+# vaultclient/: libvaultclient (see vaultclient.h).
