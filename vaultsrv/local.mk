@@ -1,0 +1,1 @@
+# vaultsrv/: the Backup Key Vault server (program vaultsrv/vaultsrv).
