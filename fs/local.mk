@@ -1,5 +1,3 @@
-# fs/: the store library and the vaultfs program.
-bin_PROGRAMS += vaultfs
-vaultfs_SOURCES = fs/main.c fs/store.h
-vaultfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(SODIUM_CFLAGS)
-vaultfs_LDADD = common/libvfscommon.a $(FUSE_LIBS) $(SODIUM_LIBS)
+# fs/: the store library (store.mk) and the vaultfs program (prog.mk).
+include fs/store.mk
+include fs/prog.mk
