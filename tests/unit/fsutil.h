@@ -22,4 +22,18 @@ void tu_count(const char *path, uint64_t *ret_files, uint64_t *ret_bytes);
 /* Deterministic pseudo-random bytes (xorshift) for content checks. */
 void tu_fill(uint8_t *p, size_t n, uint64_t seed);
 
+/* Copies the tree at from to to (which must not exist): regular files
+ * and folders only. Returns 0 or -1. */
+int tu_copytree(const char *from, const char *to);
+/* Flips bit 0 of the byte at off in file path. Returns 0 or -1. */
+int tu_flip(const char *path, long off);
+
+struct store;
+/*
+ * A text dump of the whole tree of s (path, inode, mode, links, owner,
+ * size, content hash or link target, and mtime when with_times), one line
+ * per entry in readdir order. malloc-ed; aborts when the store fails.
+ */
+char *tu_dump(struct store *s, int with_times);
+
 #endif

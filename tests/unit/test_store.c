@@ -62,25 +62,6 @@ static struct store *xopen(struct env *e, unsigned flags)
 	return s;
 }
 
-/* ---- a textual dump of the whole tree, for comparisons ---- */
-
-struct dump {
-	char *buf;
-	size_t len, cap;
-};
-
-static void dputs(struct dump *d, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (d->len + n + 1 > d->cap) {
-		d->cap = (d->len + n + 1) * 2;
-		d->buf = realloc(d->buf, d->cap);
-	}
-	memcpy(d->buf + d->len, s, n + 1);
-	d->len += n;
-}
-
 struct ent {
 	char name[256];
 	uint64_t ino;
@@ -106,60 +87,9 @@ static int collect(void *ctx, const char *name, const struct store_attr *a,
 	return 0;
 }
 
-static void dump_dir(struct store *s, uint64_t ino, const char *path,
-		     struct dump *d)
-{
-	struct entlist *l = calloc(1, sizeof(*l));
-
-	assert_int_equal(store_readdir(s, ino, 0, collect, l), 0);
-	for (int i = 0; i < l->n; i++) {
-		struct store_attr a;
-		char line[4096], sub[2048];
-
-		assert_int_equal(store_lookup(s, ino, l->v[i].name, &a), 0);
-		snprintf(sub, sizeof(sub), "%s/%s", path, l->v[i].name);
-		snprintf(line, sizeof(line),
-			 "%s ino=%llu mode=%o nlink=%u uid=%u size=%llu "
-			 "mtime=%lld.%09ld",
-			 sub, (unsigned long long)a.ino, a.mode, a.nlink, a.uid,
-			 (unsigned long long)a.size, (long long)a.mtime.tv_sec,
-			 a.mtime.tv_nsec);
-		dputs(d, line);
-		if (S_ISREG(a.mode)) {
-			uint8_t *buf = malloc(a.size + 1), h[16];
-			char hex[33];
-
-			assert_int_equal(store_read(s, a.ino, buf, a.size + 1, 0),
-					 (int)a.size);
-			crypto_generichash(h, sizeof(h), buf, a.size, NULL, 0);
-			sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-			dputs(d, " data=");
-			dputs(d, hex);
-			free(buf);
-		} else if (S_ISLNK(a.mode)) {
-			char t[4096];
-			int n = store_readlink(s, a.ino, t, sizeof(t));
-
-			assert_true(n > 0);
-			t[n] = '\0';
-			dputs(d, " -> ");
-			dputs(d, t);
-		}
-		dputs(d, "\n");
-		if (S_ISDIR(a.mode))
-			dump_dir(s, a.ino, sub, d);
-		store_forget(s, a.ino, 1);
-	}
-	free(l);
-}
-
 static char *dump(struct store *s)
 {
-	struct dump d = {0};
-
-	dputs(&d, "");
-	dump_dir(s, STORE_ROOT_INO, "", &d);
-	return d.buf;
+	return tu_dump(s, 1);
 }
 
 /* ---- tests ---- */
