@@ -43,8 +43,9 @@
 
 struct dblock {
 	uint64_t idx;
-	uint32_t lo, hi;	/* valid bytes [lo, hi) */
-	uint8_t *data;		/* STORE_BLOCK_SIZE */
+	uint32_t lo, hi;	/* valid bytes [lo, hi) of the block */
+	uint32_t cap;		/* allocated bytes */
+	uint8_t *data;		/* data[i] is byte lo + i of the block */
 };
 
 struct cslot {
@@ -80,6 +81,7 @@ struct store {
 	int meta_dirty;		/* pending records or attr changes */
 	size_t nblocks;		/* dirty blocks of live inodes */
 	uint64_t dirty_bytes;
+	uint64_t dirty_mem;	/* bytes allocated for them */
 	struct timespec dirty_since;	/* CLOCK_MONOTONIC; 0 if clean */
 
 	struct cslot cache[CACHE_SLOTS];
@@ -159,10 +161,19 @@ static void fill_attr(const struct minode *ip, struct store_attr *a)
 static void block_free(struct dblock *b)
 {
 	if (b->data) {
-		sodium_memzero(b->data, STORE_BLOCK_SIZE);
+		sodium_memzero(b->data, b->cap);
 		free(b->data);
 	}
 	b->data = NULL;
+}
+
+static uint64_t dirty_alloc(const struct minode *ip)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < ip->ndirty; i++)
+		n += ip->dirty[i].cap;
+	return n;
 }
 
 /* Frees all of ip's dirty blocks, keeping the store's counters right. */
@@ -171,6 +182,7 @@ static void drop_dirty(struct store *s, struct minode *ip)
 	if (!ip->deleted) {
 		s->nblocks -= ip->ndirty;
 		s->dirty_bytes -= dirty_valid(ip);
+		s->dirty_mem -= dirty_alloc(ip);
 	}
 	for (size_t i = 0; i < ip->ndirty; i++)
 		block_free(&ip->dirty[i]);
@@ -193,6 +205,7 @@ static void mark_deleted(struct store *s, struct minode *ip)
 {
 	s->nblocks -= ip->ndirty;
 	s->dirty_bytes -= dirty_valid(ip);
+	s->dirty_mem -= dirty_alloc(ip);
 	ip->deleted = 1;
 	ip->attr_dirty = 0;
 	meta_rec_inode_del(&s->pend, ip->ino);
@@ -338,6 +351,7 @@ static void dblock_remove(struct store *s, struct minode *ip, size_t i)
 	if (!ip->deleted) {
 		s->nblocks--;
 		s->dirty_bytes -= ip->dirty[i].hi - ip->dirty[i].lo;
+		s->dirty_mem -= ip->dirty[i].cap;
 	}
 	block_free(&ip->dirty[i]);
 	memmove(&ip->dirty[i], &ip->dirty[i + 1],
@@ -371,70 +385,120 @@ static void dirty_truncate(struct store *s, struct minode *ip, uint64_t size)
 
 static int spill(struct store *s);
 
-/* Writes [a, b) of block idx from src. */
+static uint32_t round_cap(uint32_t n)
+{
+	uint32_t c = 4096;
+
+	while (c < n)
+		c *= 2;
+	return c < STORE_BLOCK_SIZE ? c : STORE_BLOCK_SIZE;
+}
+
+/*
+ * Writes [a, b) of block idx from src. A block buffer holds only its
+ * valid range (a small write costs a small buffer); it stays one range by
+ * filling a gap from what is stored. On failure the block is unchanged.
+ */
 static int dirty_put(struct store *s, struct minode *ip, uint64_t idx,
 		     uint32_t a, uint32_t b, const uint8_t *src)
 {
 	size_t i = dblock_find(ip, idx);
+	uint64_t start = idx * STORE_BLOCK_SIZE;
 	struct dblock *blk;
-	uint32_t old;
-	int r;
+	uint32_t nlo, nhi, olo, ohi, ncap = 0;
+	uint8_t *buf;
+	int r, exists;
 
-	if (i == ip->ndirty || ip->dirty[i].idx != idx) {
-		struct dblock nb = {.idx = idx, .lo = a, .hi = a};
+	exists = i < ip->ndirty && ip->dirty[i].idx == idx;
+	if (exists) {
+		blk = &ip->dirty[i];
+		nlo = a < blk->lo ? a : blk->lo;
+		nhi = b > blk->hi ? b : blk->hi;
+		if (nhi - nlo > blk->cap || nlo < blk->lo)
+			ncap = round_cap(nhi - nlo > 2 * blk->cap ?
+						 nhi - nlo :
+						 2 * blk->cap);
+	} else {
+		nlo = a;
+		nhi = b;
+		ncap = round_cap(b - a);
+	}
+	if (ncap && !ip->deleted &&
+	    s->dirty_mem + ncap > STORE_SEG_TARGET) {
+		/* Bound the memory: everything dirty goes to a data-only
+		 * segment, then this write starts a fresh block. */
+		r = spill(s);
+		if (r < 0)
+			return r;
+		if (exists)
+			return dirty_put(s, ip, idx, a, b, src);
+	}
+	if (!exists) {
+		struct dblock nb = {.idx = idx, .lo = a, .hi = b};
 
-		if (!ip->deleted &&
-		    (uint64_t)(s->nblocks + 1) * STORE_BLOCK_SIZE >
-			    STORE_SEG_TARGET) {
-			r = spill(s);
-			if (r < 0)
-				return r;
-			i = dblock_find(ip, idx);
-		}
 		if (ip->ndirty == ip->dirtycap) {
-			size_t ncap = ip->dirtycap ? ip->dirtycap * 2 : 4;
-			struct dblock *nd;
+			size_t nc = ip->dirtycap ? ip->dirtycap * 2 : 4;
+			struct dblock *nd = realloc(ip->dirty, nc * sizeof(*nd));
 
-			nd = realloc(ip->dirty, ncap * sizeof(*nd));
 			if (!nd)
 				return -ENOMEM;
 			ip->dirty = nd;
-			ip->dirtycap = ncap;
+			ip->dirtycap = nc;
 		}
-		nb.data = malloc(STORE_BLOCK_SIZE);
+		nb.data = malloc(ncap);
 		if (!nb.data)
 			return -ENOMEM;
+		nb.cap = ncap;
+		memcpy(nb.data, src, b - a);
+		i = dblock_find(ip, idx);
 		memmove(&ip->dirty[i + 1], &ip->dirty[i],
 			(ip->ndirty - i) * sizeof(*ip->dirty));
 		ip->dirty[i] = nb;
 		ip->ndirty++;
-		if (!ip->deleted)
+		if (!ip->deleted) {
 			s->nblocks++;
+			s->dirty_bytes += b - a;
+			s->dirty_mem += ncap;
+		}
+		mark_dirty(s);
+		return 0;
 	}
 	blk = &ip->dirty[i];
-	old = blk->hi - blk->lo;
-	/* Keep one valid range per block: fill a gap from what is stored. */
-	if (blk->hi < a) {
-		r = read_stored(s, ip, idx * STORE_BLOCK_SIZE + blk->hi,
-				a - blk->hi, blk->data + blk->hi);
-		if (r < 0)
-			return r;
-		blk->hi = a;
+	olo = blk->lo;
+	ohi = blk->hi;
+	buf = blk->data;
+	if (ncap) {
+		buf = malloc(ncap);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf + (olo - nlo), blk->data, ohi - olo);
 	}
-	if (b < blk->lo) {
-		r = read_stored(s, ip, idx * STORE_BLOCK_SIZE + b, blk->lo - b,
-				blk->data + b);
-		if (r < 0)
-			return r;
-		blk->lo = b;
+	/* buf[j] is byte nlo + j of the block from here on */
+	r = 0;
+	if (ohi < a)
+		r = read_stored(s, ip, start + ohi, a - ohi,
+				buf + (ohi - nlo));
+	if (r == 0 && b < olo)
+		r = read_stored(s, ip, start + b, olo - b, buf + (b - nlo));
+	if (r < 0) {
+		if (ncap) {
+			sodium_memzero(buf, ncap);
+			free(buf);
+		}
+		return r;
 	}
-	memcpy(blk->data + a, src, b - a);
-	if (a < blk->lo || blk->lo == blk->hi)
-		blk->lo = a;
-	if (b > blk->hi)
-		blk->hi = b;
+	memcpy(buf + (a - nlo), src, b - a);
+	if (ncap) {
+		if (!ip->deleted)
+			s->dirty_mem += ncap - blk->cap;
+		block_free(blk);
+		blk->data = buf;
+		blk->cap = ncap;
+	}
+	blk->lo = nlo;
+	blk->hi = nhi;
 	if (!ip->deleted)
-		s->dirty_bytes += (blk->hi - blk->lo) - old;
+		s->dirty_bytes += (nhi - nlo) - (ohi - olo);
 	mark_dirty(s);
 	return 0;
 }
@@ -493,7 +557,7 @@ static int add_data(void *ctx, struct minode *ip)
 		if (b->hi <= b->lo)
 			continue;
 		r = segw_add(dc->sw, dc->s->keys->data, CHUNK_DATA,
-			     b->data + b->lo, b->hi - b->lo, &e.coff,
+			     b->data, b->hi - b->lo, &e.coff,
 			     &e.sealed);
 		if (r < 0)
 			return r;
@@ -1933,7 +1997,7 @@ int store_read(struct store *s, uint64_t ino, void *buf, size_t size,
 			e = end;
 		if (a < e)
 			memcpy((uint8_t *)buf + (a - off),
-			       b->data + (a - start), e - a);
+			       b->data + (a - start - b->lo), e - a);
 	}
 	r = (int)n;
 out:

@@ -26,3 +26,11 @@ tests_unit_test_commit_SOURCES = tests/unit/test_commit.c $(FS_UNIT_SOURCES)
 tests_unit_test_commit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
 tests_unit_test_commit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_commit_LDADD = $(FS_UNIT_LDADD)
+# The sync-friendliness figures: quick in make check, `--full` by hand.
+check_PROGRAMS += tests/bench/storefigures
+TESTS += tests/bench/storefigures
+tests_bench_storefigures_SOURCES = tests/bench/storefigures.c $(FS_UNIT_SOURCES)
+tests_bench_storefigures_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs \
+	-I$(top_srcdir)/tests/unit
+tests_bench_storefigures_CFLAGS = $(UNIT_CFLAGS)
+tests_bench_storefigures_LDADD = $(FS_UNIT_LDADD)
