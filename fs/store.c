@@ -89,6 +89,7 @@ struct store {
 
 	uint64_t spills, checkpoints;
 	size_t foreign;
+	int broken;		/* memory no longer matches the log */
 };
 
 /* ---- small helpers ---- */
@@ -249,6 +250,8 @@ static int check_name(const char *name, size_t *ret_len)
 
 static int writable(struct store *s)
 {
+	if (s->broken)
+		return -EIO;
 	return (s->flags & STORE_READ_ONLY) ? -EROFS : 0;
 }
 
@@ -639,14 +642,17 @@ static int spill(struct store *s)
 	memcpy(se.rid, sw.rid, sizeof(se.rid));
 	se.size = sw.w.len;
 	r = meta_seg_add(s->m, se.segno, se.rid, se.size);
-	if (r < 0)
+	if (r == 0) {
+		meta_rec_seg(&s->pend, &se);
+		bufw_put(&s->pend, recs.data, recs.len);
+		r = pend_error(s);
+	}
+	if (r == 0)
+		r = flush_apply(s, &fl);
+	if (r < 0) {
+		s->broken = 1;
 		goto out;
-	meta_rec_seg(&s->pend, &se);
-	bufw_put(&s->pend, recs.data, recs.len);
-	r = pend_error(s);
-	if (r < 0)
-		goto out;
-	r = flush_apply(s, &fl);
+	}
 	s->spills++;
 	meta_changed(s);
 out:
@@ -692,6 +698,8 @@ static int do_commit(struct store *s)
 
 	if (s->flags & STORE_READ_ONLY)
 		return 0;
+	if (s->broken)
+		return -EIO;
 	if (!is_dirty(s))
 		return 0;
 	memset(&c, 0, sizeof(c));
@@ -792,8 +800,12 @@ static int do_commit(struct store *s)
 		r = meta_seg_add(s->m, se.segno, se.rid, se.size);
 		if (r == 0)
 			r = flush_apply(s, &fl);
-		if (r < 0)
+		if (r < 0) {
+			/* Only -ENOMEM gets here; the commit is durable but
+			 * memory lags behind it: refuse further changes. */
+			s->broken = 1;
 			goto out;
+		}
 	}
 	meta_foreach(s->m, clear_attr_dirty, NULL);
 	bufw_release(&s->pend);
@@ -912,14 +924,8 @@ int store_create_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		}
 		strcpy(info.account, opts->account);
 	}
-	bufw_init(&w, HEADER_MAX, 0);
-	r = header_encode(&info, s->keys->hdr, &w);
-	if (r == 0)
-		r = objstore_put(os, OBJSTORE_HEADER_NAME, w.data, w.len);
-	bufw_release(&w);
-	if (r < 0)
-		goto out;
-
+	/* The first commit, then the header: a folder with a header always
+	 * holds a complete store. */
 	r = meta_inode_new(s->m, STORE_ROOT_INO, S_IFDIR | 0755, &root);
 	if (r < 0)
 		goto out;
@@ -931,6 +937,13 @@ int store_create_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 	s->next_seg = 1;
 	s->force_ckpt = 1;
 	r = do_commit(s);
+	if (r < 0)
+		goto out;
+	bufw_init(&w, HEADER_MAX, 0);
+	r = header_encode(&info, s->keys->hdr, &w);
+	if (r == 0)
+		r = objstore_put(os, OBJSTORE_HEADER_NAME, w.data, w.len);
+	bufw_release(&w);
 out:
 	store_free(s);
 	return r;
@@ -1264,7 +1277,7 @@ int store_open(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
 
 	r = objstore_new(cloud_dir, &os);
 	if (r < 0)
-		return r == -ENOENT || r == -ENOTDIR ? -VFS_E_NOTSTORE : r;
+		return r;
 	r = store_open_os(os, key, state_dir, flags, &s);
 	if (r < 0) {
 		objstore_free(os);
