@@ -1,1 +1,10 @@
-# vaultclient/: libvaultclient (see vaultclient.h).
+# vaultclient/: libvaultclient (see vaultclient.h), the client half of the
+# vault password protocol (docs/protocol.md).
+noinst_LIBRARIES += vaultclient/libvaultclient.a
+vaultclient_libvaultclient_a_SOURCES = \
+	vaultclient/oprf.c vaultclient/oprf.h
+vaultclient_libvaultclient_a_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) \
+	$(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
+# What a program linking libvaultclient needs after it.
+VC_LDADD = vaultclient/libvaultclient.a common/libvfscommon.a \
+	$(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(SODIUM_LIBS)

@@ -1,1 +1,8 @@
 # Unit tests of vaultclient/.
+VC_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS) \
+	$(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
+check_PROGRAMS += tests/unit/test_oprf
+TESTS += tests/unit/test_oprf
+tests_unit_test_oprf_SOURCES = tests/unit/test_oprf.c
+tests_unit_test_oprf_CFLAGS = $(VC_UNIT_CFLAGS)
+tests_unit_test_oprf_LDADD = $(VC_LDADD) $(CMOCKA_LIBS)
