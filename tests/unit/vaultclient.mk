@@ -6,3 +6,9 @@ TESTS += tests/unit/test_oprf
 tests_unit_test_oprf_SOURCES = tests/unit/test_oprf.c
 tests_unit_test_oprf_CFLAGS = $(VC_UNIT_CFLAGS)
 tests_unit_test_oprf_LDADD = $(VC_LDADD) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test_vc_http
+TESTS += tests/unit/test_vc_http
+tests_unit_test_vc_http_SOURCES = tests/unit/test_vc_http.c \
+	tests/unit/vc_responder.c tests/unit/vc_responder.h
+tests_unit_test_vc_http_CFLAGS = $(VC_UNIT_CFLAGS)
+tests_unit_test_vc_http_LDADD = $(VC_LDADD) $(CMOCKA_LIBS)
