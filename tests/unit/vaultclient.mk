@@ -12,3 +12,8 @@ tests_unit_test_vc_http_SOURCES = tests/unit/test_vc_http.c \
 	tests/unit/vc_responder.c tests/unit/vc_responder.h
 tests_unit_test_vc_http_CFLAGS = $(VC_UNIT_CFLAGS)
 tests_unit_test_vc_http_LDADD = $(VC_LDADD) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test_vc_crypto
+TESTS += tests/unit/test_vc_crypto
+tests_unit_test_vc_crypto_SOURCES = tests/unit/test_vc_crypto.c
+tests_unit_test_vc_crypto_CFLAGS = $(VC_UNIT_CFLAGS)
+tests_unit_test_vc_crypto_LDADD = $(VC_LDADD) $(CMOCKA_LIBS)
