@@ -136,6 +136,7 @@ int proto_reply_error(long status, const char *body, size_t len,
 		{ "bad_token", -VFS_E_TOKEN },
 		{ "token_mismatch", -VFS_E_TOKEN },
 		{ "unknown", -ENOENT },
+		{ "unknown_store", -ENOENT },
 		{ "exists", -EEXIST },
 		{ "stale_challenge", -ESTALE },
 	};
@@ -272,10 +273,11 @@ static int pw_prove(struct vc_client *c, const char *account,
 	r = json_obj_new(&req);
 	if (r < 0)
 		goto out;
+	/* an action that names no store (passwd, delete) sends no store_id
+	 * and signs an empty field in its place */
 	if ((r = json_add_str(req, "account", account)) < 0 ||
-	    (r = store_id ? json_add_hex(req, "store_id", store_id,
-					  VC_STORE_ID_LEN)
-			  : json_add_str(req, "store_id", "")) < 0 ||
+	    (store_id && (r = json_add_hex(req, "store_id", store_id,
+					   VC_STORE_ID_LEN)) < 0) ||
 	    (r = json_add_str(req, "action", action)) < 0 ||
 	    (r = json_add_b64(req, "blinded", s->blinded,
 			      sizeof(s->blinded))) < 0)
@@ -388,14 +390,19 @@ static int register_finish(struct vc_client *c, const char *account,
 {
 	struct json *req = NULL, *fin = NULL, *argon, *arr, *o;
 	char reg_id[PROTO_ID_MAX + 1];
+	uint8_t reg_bin[PROTO_REG_ID_MAX];
 	uint8_t ev[OPRF_ELEM_LEN], asig[VCRYPTO_SIG_LEN];
 	struct bufw w;
-	size_t len;
+	size_t len, reg_len;
 	int r, ok;
 
 	bufw_init(&w, VCRYPTO_TRANSCRIPT_MAX, 0);
 	r = -VFS_E_PROTOCOL;
+	/* reg_id is binary (base64 on the wire), signed as its bytes and
+	 * echoed back as the exact string we got */
 	if (copy_id(rep, "reg_id", reg_id) < 0 ||
+	    json_get_b64(rep, "reg_id", reg_bin, 1, sizeof(reg_bin),
+			 &reg_len) < 0 ||
 	    json_get_b64(rep, "evaluated", ev, OPRF_ELEM_LEN, OPRF_ELEM_LEN,
 			 &len) < 0)
 		goto out;
@@ -407,8 +414,8 @@ static int register_finish(struct vc_client *c, const char *account,
 	r = vcrypto_pwkeys(sec->nout, pw, pwlen, c->ops, c->mem, &sec->npw);
 	if (r < 0)
 		goto out;
-	r = vcrypto_t_register(&w, account, reg_id, sec->npw.auth_pub, c->ops,
-			       c->mem);
+	r = vcrypto_t_register(&w, account, reg_bin, reg_len,
+			       sec->npw.auth_pub, c->ops, c->mem);
 	if (r < 0)
 		goto out;
 	r = sign(&w, sec->npw.auth_sk, asig);

@@ -9,6 +9,7 @@
 
 /* Sizes accepted from the vault. */
 #define PROTO_ID_MAX 128       /* chal_id, reg_id: printable ASCII */
+#define PROTO_REG_ID_MAX 64    /* reg_id bytes (base64 on the wire) */
 #define PROTO_CHAL_MIN 16      /* challenge bytes */
 #define PROTO_CHAL_MAX 128
 #define PROTO_ATTEMPTS_MAX 1000000

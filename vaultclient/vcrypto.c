@@ -187,14 +187,15 @@ int vcrypto_t_kproof(struct bufw *w, const char *action, const char *account,
 	return vcrypto_transcript(w, f, sizeof(f) / sizeof(f[0]));
 }
 
-int vcrypto_t_register(struct bufw *w, const char *account, const char *reg_id,
+int vcrypto_t_register(struct bufw *w, const char *account,
+		       const uint8_t *reg_id, size_t reg_len,
 		       const uint8_t auth_pub[32], uint32_t ops, uint64_t mem)
 {
 	uint8_t lops[4], lmem[8];
 	const struct vcrypto_field f[] = {
 		FS("vaultfs-v1-register"),
 		FS(account),
-		FS(reg_id),
+		F(reg_id, reg_len),
 		F(auth_pub, 32),
 		F(lops, 4),
 		F(lmem, 8),

@@ -114,8 +114,9 @@ int vcrypto_t_kproof(struct bufw *w, const char *action, const char *account,
 		     size_t chal_len) __attribute__((warn_unused_result));
 
 /* T("vaultfs-v1-register", account, reg_id, auth_pub, le32(ops),
- * le64(mem)); reg_id is signed as the string the server sent. */
-int vcrypto_t_register(struct bufw *w, const char *account, const char *reg_id,
+ * le64(mem)); reg_id is the binary value (base64-decoded from the wire). */
+int vcrypto_t_register(struct bufw *w, const char *account,
+		       const uint8_t *reg_id, size_t reg_len,
 		       const uint8_t auth_pub[32], uint32_t ops, uint64_t mem)
 	__attribute__((warn_unused_result));
 

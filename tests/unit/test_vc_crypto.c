@@ -162,7 +162,7 @@ static void test_transcript_golden(void **state)
 			32, 0, 0, 0,
 		};
 		bufw_init(&w, VCRYPTO_TRANSCRIPT_MAX, 0);
-		assert_int_equal(vcrypto_t_register(&w, "a", "r-1", pub, 3,
+		assert_int_equal(vcrypto_t_register(&w, "a", (const uint8_t *)"r-1", 3, pub, 3,
 						    64ULL << 20),
 				 0);
 		assert_int_equal(w.len, sizeof(head) + 32 + sizeof(tail));
