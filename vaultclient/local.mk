@@ -13,3 +13,8 @@ vaultclient_libvaultclient_a_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) \
 # What a program linking libvaultclient needs after it.
 VC_LDADD = vaultclient/libvaultclient.a common/libvfscommon.a \
 	$(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(SODIUM_LIBS)
+# vaultctl: command line front end (tests, operators); not installed.
+check_PROGRAMS += vaultclient/vaultctl
+vaultclient_vaultctl_SOURCES = vaultclient/vaultctl.c
+vaultclient_vaultctl_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+vaultclient_vaultctl_LDADD = $(VC_LDADD)

@@ -139,6 +139,10 @@ int proto_reply_error(long status, const char *body, size_t len,
 		{ "unknown_store", -ENOENT },
 		{ "exists", -EEXIST },
 		{ "stale_challenge", -ESTALE },
+		{ "stale_registration", -ESTALE },
+		/* a K proof (rearm, generation, k_sig) did not verify */
+		{ "bad_proof", -VFS_E_WRONGKEY },
+		{ "too_many_stores", -ENOSPC },
 	};
 	struct json *j = NULL;
 	const char *code;

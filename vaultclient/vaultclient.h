@@ -12,8 +12,10 @@
  * reachable or the vault failed (5xx), -VFS_E_TOKEN token refused,
  * -VFS_E_PROTOCOL the vault answered something malformed or dishonest
  * (bad JSON, wrong sizes, off-curve points, Argon2 parameters out of
- * bounds, bad signatures), -ENOENT unknown account, -EEXIST account
+ * bounds, bad signatures), -VFS_E_WRONGKEY the vault refused a proof
+ * made with a store key K, -ENOENT unknown account, -EEXIST account
  * exists, -ESTALE challenge expired (start again), -EAGAIN rate limited,
+ * -ENOSPC the account holds VC_MAX_STORES stores already,
  * -EINVAL bad arguments, -ENOMEM.
  *
  * A struct vc_client is not thread-safe; use one per thread.

@@ -17,3 +17,7 @@ TESTS += tests/unit/test_vc_crypto
 tests_unit_test_vc_crypto_SOURCES = tests/unit/test_vc_crypto.c
 tests_unit_test_vc_crypto_CFLAGS = $(VC_UNIT_CFLAGS)
 tests_unit_test_vc_crypto_LDADD = $(VC_LDADD) $(CMOCKA_LIBS)
+# Integration: libvaultclient (vaultctl) against a real vaultsrv + SoftHSM.
+# Listed here, with the client's own tests, to keep vault.mk to vaultsrv.
+TESTS += tests/integration/60-vault-client.sh
+EXTRA_DIST += tests/integration/60-vault-client.sh
