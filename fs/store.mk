@@ -10,4 +10,3 @@ fs_libvfsstore_a_SOURCES = \
 	fs/segment.c fs/segment.h \
 	fs/store.c fs/store_priv.h
 fs_libvfsstore_a_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
-dist_doc_DATA += docs/format.md
