@@ -80,6 +80,7 @@ struct minode {
 	uint64_t nlookup;
 	uint32_t nopen;
 	int attr_dirty;
+	int listed;		/* on the store's list of changed inodes */
 	int deleted;		/* no names left: never committed again */
 	struct dblock *dirty;	/* sorted by block index */
 	size_t ndirty, dirtycap;

@@ -90,6 +90,12 @@ struct store {
 	uint64_t spills, checkpoints;
 	size_t foreign;
 	int broken;		/* memory no longer matches the log */
+
+	/* Inodes changed since the last commit (attributes or data), so a
+	 * commit visits those only; when the list cannot grow, all. */
+	uint64_t *changed;
+	size_t nchanged, changedcap;
+	int changed_all;
 };
 
 /* ---- small helpers ---- */
@@ -117,6 +123,25 @@ static void meta_changed(struct store *s)
 	mark_dirty(s);
 }
 
+static void note_changed(struct store *s, struct minode *ip)
+{
+	if (ip->listed || s->changed_all)
+		return;
+	if (s->nchanged == s->changedcap) {
+		size_t ncap = s->changedcap ? s->changedcap * 2 : 64;
+		uint64_t *n = realloc(s->changed, ncap * sizeof(*n));
+
+		if (!n) {
+			s->changed_all = 1;
+			return;
+		}
+		s->changed = n;
+		s->changedcap = ncap;
+	}
+	s->changed[s->nchanged++] = ip->ino;
+	ip->listed = 1;
+}
+
 static void touch(struct store *s, struct minode *ip, int mtime)
 {
 	struct timespec t = now_real();
@@ -125,6 +150,7 @@ static void touch(struct store *s, struct minode *ip, int mtime)
 	if (mtime)
 		ip->mtime = t;
 	ip->attr_dirty = 1;
+	note_changed(s, ip);
 	meta_changed(s);
 }
 
@@ -463,6 +489,7 @@ static int dirty_put(struct store *s, struct minode *ip, uint64_t idx,
 			s->dirty_bytes += b - a;
 			s->dirty_mem += ncap;
 		}
+		note_changed(s, ip);
 		mark_dirty(s);
 		return 0;
 	}
@@ -597,6 +624,25 @@ static int flush_apply(struct store *s, struct flushlist *fl)
 	return r;
 }
 
+/* Calls fn for every inode changed since the last commit. */
+static int foreach_changed(struct store *s,
+			   int (*fn)(void *ctx, struct minode *ip), void *ctx)
+{
+	if (s->changed_all)
+		return meta_foreach(s->m, fn, ctx);
+	for (size_t i = 0; i < s->nchanged; i++) {
+		struct minode *ip = meta_inode(s->m, s->changed[i]);
+		int r;
+
+		if (ip) {
+			r = fn(ctx, ip);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
 static int put_segment(struct store *s, struct segw *sw)
 {
 	char name[OBJSTORE_NAME_MAX];
@@ -628,7 +674,7 @@ static int spill(struct store *s)
 	dc.sw = &sw;
 	dc.fl = &fl;
 	dc.recs = &recs;
-	r = meta_foreach(s->m, add_data, &dc);
+	r = foreach_changed(s, add_data, &dc);
 	if (r < 0)
 		goto out;
 	r = segw_finish(&sw, s->keys->meta, CHUNK_META, NULL, 0, &sealed,
@@ -679,6 +725,7 @@ static int final_inodes(void *ctx, struct minode *ip)
 static int clear_attr_dirty(void *ctx, struct minode *ip)
 {
 	ip->attr_dirty = 0;
+	ip->listed = 0;
 	return 0;
 }
 
@@ -712,14 +759,14 @@ static int do_commit(struct store *s)
 	dc.sw = &sw;
 	dc.fl = &fl;
 	dc.recs = &ext;
-	r = meta_foreach(s->m, add_data, &dc);
+	r = foreach_changed(s, add_data, &dc);
 	if (r < 0)
 		goto out;
 	data_end = segw_size(&sw);
 
 	/* Deltas, or the whole state when a checkpoint is due. */
 	bufw_put(&recs, s->pend.data, s->pend.len);
-	r = meta_foreach(s->m, final_inodes, &recs);
+	r = foreach_changed(s, final_inodes, &recs);
 	if (r < 0)
 		goto out;
 	if (s->force_ckpt || s->commits_since_ckpt + 1 >= STORE_CKPT_MAX_COMMITS ||
@@ -807,7 +854,12 @@ static int do_commit(struct store *s)
 			goto out;
 		}
 	}
-	meta_foreach(s->m, clear_attr_dirty, NULL);
+	if (s->changed_all)
+		meta_foreach(s->m, clear_attr_dirty, NULL);
+	else
+		foreach_changed(s, clear_attr_dirty, NULL);
+	s->nchanged = 0;
+	s->changed_all = 0;
 	bufw_release(&s->pend);
 	bufw_init(&s->pend, META_LOAD_MAX, 1);
 	s->meta_dirty = 0;
@@ -881,6 +933,7 @@ static void store_free(struct store *s)
 	meta_free(s->m);
 	cache_clear(s);
 	bufw_release(&s->pend);
+	free(s->changed);
 	keys_free(s->keys);
 	if (s->own_os)
 		objstore_free(s->os);
@@ -1502,6 +1555,7 @@ int store_setattr(struct store *s, uint64_t ino, const struct store_attr *attr,
 		ip->ctime = now;
 	if (!ip->deleted) {
 		ip->attr_dirty = 1;
+		note_changed(s, ip);
 		meta_changed(s);
 	}
 	fill_attr(ip, ret);
@@ -2060,6 +2114,7 @@ int store_write(struct store *s, uint64_t ino, const void *buf, size_t size,
 		ip->mtime = ip->ctime = t;
 		if (!ip->deleted) {
 			ip->attr_dirty = 1;
+			note_changed(s, ip);
 			meta_changed(s);
 		}
 		r = (int)done;
