@@ -142,6 +142,8 @@ void meta_extents_clear(struct meta *m, struct minode *ip);
 struct segent *meta_seg(struct meta *m, uint64_t segno);
 int meta_seg_add(struct meta *m, uint64_t segno,
 		 const uint8_t rid[CHUNK_RID_BYTES], uint64_t size) META_WUR;
+/* Forgets segment segno (no extent may refer to it). */
+void meta_seg_remove(struct meta *m, uint64_t segno);
 
 /* Record writers (errors stick in w). */
 void meta_rec_inode(struct bufw *w, const struct minode *ip);

@@ -96,6 +96,13 @@ struct store {
 	uint64_t *changed;
 	size_t nchanged, changedcap;
 	int changed_all;
+
+	/* cleaner */
+	uint64_t ckpt_time;	/* wall clock of the current checkpoint */
+	unsigned clean_grace_sec;
+	unsigned clean_interval_ms;
+	struct timespec last_clean;	/* CLOCK_MONOTONIC */
+	uint64_t compactions, removed;
 };
 
 /* ---- small helpers ---- */
@@ -413,6 +420,7 @@ static void dirty_truncate(struct store *s, struct minode *ip, uint64_t size)
 }
 
 static int spill(struct store *s);
+static int do_clean(struct store *s);
 
 static uint32_t round_cap(uint32_t n)
 {
@@ -871,6 +879,7 @@ static int do_commit(struct store *s)
 	memcpy(s->head_hash, c.hash, COMMIT_HASH_BYTES);
 	if (ckpt) {
 		s->ckpt_seg = sw.segno;
+		s->ckpt_time = c.time_sec;
 		s->commits_since_ckpt = 0;
 		s->delta_bytes = 0;
 		s->ckpt_bytes = recs.len;
@@ -894,6 +903,260 @@ out:
 	return r;
 }
 
+/* ---- cleaner ---- */
+
+struct cand {
+	uint64_t *segs;		/* sorted */
+	size_t n;
+};
+
+static int cand_has(const struct cand *c, uint64_t segno)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->segs[mid] < segno)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n && c->segs[lo] == segno;
+}
+
+struct movectx {
+	struct store *s;
+	const struct cand *cand;
+	struct segw *sw;
+	struct flushlist *fl;
+	struct bufw *recs;
+};
+
+/* Copies the live parts of ip's extents in candidate segments into the
+ * new segment (one chunk per extent, exactly its bytes). */
+static int move_extents(void *ctx, struct minode *ip)
+{
+	struct movectx *mc = ctx;
+
+	if (ip->deleted || !S_ISREG(ip->mode))
+		return 0;
+	for (size_t i = 0; i < ip->next; i++) {
+		const struct extent *e = &ip->ext[i];
+		const uint8_t *plain;
+		struct extent ne;
+		int n, r;
+
+		if (!cand_has(mc->cand, e->seg))
+			continue;
+		n = cache_get(mc->s, e, &plain);
+		if (n < 0)
+			return n;
+		if ((uint64_t)e->skip + e->len > (uint64_t)n)
+			return -EBADMSG;
+		r = segw_add(mc->sw, mc->s->keys->data, CHUNK_DATA,
+			     plain + e->skip, e->len, &ne.coff, &ne.sealed);
+		if (r < 0)
+			return r;
+		ne.off = e->off;
+		ne.len = e->len;
+		ne.skip = 0;
+		ne.seg = mc->sw->segno;
+		r = flush_push(mc->fl, ip, &ne, 0);
+		if (r < 0)
+			return r;
+		meta_rec_extent(mc->recs, ip->ino, &ne);
+		r = bufw_error(mc->recs);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int cmp_live(const void *a, const void *b)
+{
+	const struct segent *x = *(const struct segent *const *)a;
+	const struct segent *y = *(const struct segent *const *)b;
+
+	return x->live < y->live ? -1 : x->live > y->live;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Rewrites the live data of sparse or small segments into one new
+ * data-only segment, logged for the next commit, so the old ones hold
+ * nothing the state needs. Returns the bytes moved.
+ */
+static int compact(struct store *s, uint64_t *ret_moved)
+{
+	struct segent **pick = NULL;
+	struct cand cand = {0};
+	struct flushlist fl = {0};
+	struct bufw recs;
+	struct segw sw;
+	struct segent se;
+	struct movectx mc;
+	const uint8_t *sealed;
+	uint32_t slen;
+	uint64_t live = 0, dead = 0, moved = 0;
+	size_t npick = 0;
+	int r;
+
+	*ret_moved = 0;
+
+	pick = calloc(s->m->nsegs ? s->m->nsegs : 1, sizeof(*pick));
+	cand.segs = calloc(s->m->nsegs ? s->m->nsegs : 1, sizeof(*cand.segs));
+	if (!pick || !cand.segs) {
+		r = -ENOMEM;
+		goto out0;
+	}
+	for (size_t i = 0; i < s->m->nsegs; i++) {
+		struct segent *e = &s->m->segs[i];
+
+		if (e->live == 0)
+			continue;
+		live += e->live;
+		dead += e->size > e->live + SEG_HDR_BYTES ?
+				e->size - e->live - SEG_HDR_BYTES : 0;
+		if (e->live * 2 < e->size || e->size < STORE_CLEAN_SMALL)
+			pick[npick++] = e;
+	}
+	/* Worth it: many small/sparse segments, or dead bytes above 30 %. */
+	r = 0;
+	if (npick < STORE_CLEAN_MIN_SEGS && dead * 10 <= live * 3)
+		goto out0;
+	if (npick == 0)
+		goto out0;
+	qsort(pick, npick, sizeof(*pick), cmp_live);
+	for (size_t i = 0; i < npick && moved < STORE_SEG_TARGET; i++) {
+		cand.segs[cand.n++] = pick[i]->segno;
+		moved += pick[i]->live;
+	}
+	qsort(cand.segs, cand.n, sizeof(*cand.segs), cmp_seg);
+
+	segw_init(&sw, s->store_id, s->next_seg++);
+	bufw_init(&recs, META_LOAD_MAX, 1);
+	mc.s = s;
+	mc.cand = &cand;
+	mc.sw = &sw;
+	mc.fl = &fl;
+	mc.recs = &recs;
+	r = meta_foreach(s->m, move_extents, &mc);
+	if (r < 0)
+		goto out;
+	r = segw_finish(&sw, s->keys->meta, CHUNK_META, NULL, 0, &sealed,
+			&slen);
+	if (r < 0)
+		goto out;
+	r = put_segment(s, &sw);
+	if (r < 0)
+		goto out;
+	se.segno = sw.segno;
+	memcpy(se.rid, sw.rid, sizeof(se.rid));
+	se.size = sw.w.len;
+	r = meta_seg_add(s->m, se.segno, se.rid, se.size);
+	if (r == 0) {
+		meta_rec_seg(&s->pend, &se);
+		bufw_put(&s->pend, recs.data, recs.len);
+		r = pend_error(s);
+	}
+	for (size_t i = 0; r == 0 && i < fl.n; i++)
+		r = meta_extent_set(s->m, fl.v[i].ip, &fl.v[i].e);
+	if (r < 0) {
+		s->broken = 1;
+		goto out;
+	}
+	s->compactions++;
+	meta_changed(s);
+	*ret_moved = moved;
+out:
+	free(fl.v);
+	bufw_release(&recs);
+	segw_release(&sw);
+out0:
+	free(pick);
+	free(cand.segs);
+	return r;
+}
+
+/*
+ * Removes segments nothing needs: older than the current checkpoint (so
+ * not on the chain a mount reads), holding no live data, once the
+ * checkpoint is older than the grace period.
+ */
+static int remove_dead(struct store *s)
+{
+	struct timespec now = now_real();
+	uint64_t *segs = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((uint64_t)now.tv_sec < s->ckpt_time + s->clean_grace_sec)
+		return 0;
+	r = objstore_list_segments(s->os, 1, &segs, &n, NULL);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && segs[i] < s->ckpt_seg; i++) {
+		struct segent *se = meta_seg(s->m, segs[i]);
+		char name[OBJSTORE_NAME_MAX];
+
+		if (se && se->live > 0)
+			continue;
+		objstore_seg_name(segs[i], name);
+		r = objstore_remove(s->os, name);
+		if (r < 0)
+			break;
+		if (se)
+			meta_seg_remove(s->m, segs[i]);
+		s->removed++;
+	}
+	free(segs);
+	return r;
+}
+
+/*
+ * One pass: compact, then commit with a checkpoint when what that frees
+ * (moved and dead data, commit segments since the last checkpoint, each
+ * valued at 4 KiB) is worth at least a quarter of the checkpoint's size,
+ * then remove what is dead. Returns 1 if it committed.
+ */
+static int do_clean(struct store *s)
+{
+	uint64_t moved, dead = 0, worth;
+	int r, committed = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &s->last_clean);
+	if (s->broken)
+		return -EIO;
+	r = compact(s, &moved);
+	if (r < 0)
+		return r;
+	/* Dead segments a new checkpoint would let go (older ones only
+	 * wait for the grace period). */
+	for (size_t i = 0; i < s->m->nsegs; i++)
+		if (s->m->segs[i].live == 0 &&
+		    s->m->segs[i].segno >= s->ckpt_seg)
+			dead += s->m->segs[i].size;
+	worth = moved + dead + s->commits_since_ckpt * 4096;
+	if ((moved + dead > 0 || s->commits_since_ckpt >= 16) &&
+	    worth * 4 >= s->ckpt_bytes)
+		s->force_ckpt = 1;
+	if (moved > 0 || s->force_ckpt) {
+		r = do_commit(s);
+		if (r < 0)
+			return r;
+		committed = 1;
+	}
+	r = remove_dead(s);
+	return r < 0 ? r : committed;
+}
+
 /* ---- create / open / close ---- */
 
 static int store_alloc(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
@@ -909,6 +1172,9 @@ static int store_alloc(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	s->os = os;
+	s->clean_grace_sec = STORE_CLEAN_GRACE_SEC;
+	s->clean_interval_ms = STORE_CLEAN_INTERVAL_MS;
+	clock_gettime(CLOCK_MONOTONIC, &s->last_clean);
 	bufw_init(&s->pend, META_LOAD_MAX, 1);
 	r = keys_new(key, &s->keys);
 	if (r == 0)
@@ -1298,6 +1564,7 @@ int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		s->head_seg = head->segno;
 		memcpy(s->head_hash, head->hash, COMMIT_HASH_BYTES);
 		s->ckpt_seg = head->ckpt_seg;
+		s->ckpt_time = ch.v[0].time_sec;
 		s->commits_since_ckpt = ch.n - 1;
 		s->next_ino = head->next_ino;
 		if (s->m->max_ino >= s->next_ino)
@@ -1382,8 +1649,44 @@ int store_tick(struct store *s, unsigned max_age_ms)
 			r = 1;
 	}
 out:
+	if (r >= 0 && !(s->flags & STORE_READ_ONLY) && !s->broken) {
+		struct timespec now2;
+		uint64_t since;
+
+		clock_gettime(CLOCK_MONOTONIC, &now2);
+		since = (uint64_t)(now2.tv_sec - s->last_clean.tv_sec) * 1000 +
+			(uint64_t)((now2.tv_nsec - s->last_clean.tv_nsec) /
+				   1000000);
+		if (since >= s->clean_interval_ms) {
+			int c = do_clean(s);
+
+			if (c < 0)
+				r = c;
+			else if (c > 0)
+				r = 1;
+		}
+	}
 	pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+int store_clean(struct store *s)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = (s->flags & STORE_READ_ONLY) ? -EROFS : do_clean(s);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void store_set_clean(struct store *s, unsigned grace_sec,
+		     unsigned interval_ms)
+{
+	pthread_mutex_lock(&s->lock);
+	s->clean_grace_sec = grace_sec;
+	s->clean_interval_ms = interval_ms;
+	pthread_mutex_unlock(&s->lock);
 }
 
 uint64_t store_generation(struct store *s)
@@ -1419,6 +1722,8 @@ void store_get_stats(struct store *s, struct store_stats *ret)
 	ret->spills = s->spills;
 	ret->checkpoints = s->checkpoints;
 	ret->foreign = s->foreign;
+	ret->compactions = s->compactions;
+	ret->removed = s->removed;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -8,6 +8,7 @@
  *   - 100 x (4 KiB write at a random offset + commit) in a large sparse
  *     file, and in a really written one: <= 4 MiB new bytes, <= 200 objects
  *   - writing a large file: <= 600 objects for 512 MiB (scaled when quick)
+ *   - after the cleaner: cloud bytes <= 1.3 x data, <= 1 object per MiB + 16
  *   - 5000 small files in 50 folders, a commit every 500: <= 200 objects
  */
 #include "config.h"
@@ -24,6 +25,7 @@
 
 #include "fsutil.h"
 #include "store.h"
+#include "store_priv.h"
 
 static int ntest, nfail;
 
@@ -199,6 +201,22 @@ static void case_written(uint64_t mib)
 	snprintf(what, sizeof(what), "a written %llu MiB file",
 		 (unsigned long long)mib);
 	random_4k(&e, ino, mib << 20, what);
+	/* the cleaner, without its grace period */
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	store_set_clean(e.s, 0, 0);
+	for (int i = 0; i < 3; i++) {
+		int r = store_clean(e.s);
+
+		if (r < 0)
+			die("clean", r);
+	}
+	tu_count(e.cloud, &f1, &b1);
+	report(b1 <= (mib << 20) * 13 / 10 && f1 <= mib + 16,
+	       "after cleaning: %llu objects, %.1f MiB for %llu MiB of data "
+	       "(%.3fx), %.2f s (targets: <= 1.3x, <= 1 object per MiB + 16)",
+	       (unsigned long long)f1, (double)b1 / 1048576,
+	       (unsigned long long)mib, (double)b1 / (double)(mib << 20),
+	       secs(&t));
 	env_free(&e);
 }
 
@@ -249,7 +267,7 @@ int main(int argc, char **argv)
 
 	if (sodium_init() < 0)
 		return 99;
-	printf("1..4\n");
+	printf("1..5\n");
 	case_sparse();
 	case_written(full ? 512 : 32);
 	case_small_files();

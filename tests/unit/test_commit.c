@@ -630,6 +630,55 @@ static void test_missing_parent(void **state)
 	env_free(e);
 }
 
+/* A crash at any step of a cleaner pass leaves the contents unchanged. */
+static void test_crash_clean(void **state)
+{
+	int k;
+
+	(void)state;
+	for (k = 0; k < 400; k++) {
+		struct env *e = env_new();
+		struct fault f = {.crash_at = k};
+		struct objstore *os = NULL;
+		struct store *s = NULL;
+		struct store_attr a;
+		struct store_stats st;
+		uint8_t buf[4096];
+		char *want, *got;
+		int r;
+
+		assert_int_equal(objstore_new(e->cloud, &os), 0);
+		assert_int_equal(store_open_os(os, e->key, e->state, 0, &s), 0);
+		assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0,
+					     &a), 0);
+		for (int i = 0; i < 20; i++) {
+			tu_fill(buf, sizeof(buf), (uint64_t)i);
+			assert_int_equal(store_write(s, a.ino, buf, sizeof(buf),
+						     (uint64_t)(i % 7) * 4096),
+					 4096);
+			assert_int_equal(store_commit(s), 0);
+		}
+		want = tu_dump(s, 0);
+		store_set_clean(s, 0, 0);
+		objstore_set_fault(os, hook, &f);
+		r = store_clean(s);
+		store_get_stats(s, &st);
+		(void)store_close(s);
+		objstore_free(os);
+		got = reopen_dump(e);
+		assert_string_equal(got, want);
+		free(want);
+		free(got);
+		env_free(e);
+		if (!f.crashed) {
+			assert_true(r >= 0);
+			assert_true(st.removed > 10);
+			break;
+		}
+	}
+	print_message("cleaner crash points tried: %d\n", k);
+}
+
 /*
  * Random single-bit damage anywhere in any object of a store with several
  * commits: opening gives a clean error or a state that existed (the dump of
@@ -669,7 +718,7 @@ static void test_random_damage(void **state)
 	files[nfiles++] = tu_join(e->cloud, OBJSTORE_HEADER_NAME);
 	for (uint64_t n = 1; n <= 4; n++)
 		files[nfiles++] = seg_path(e, n);
-	for (int it = 0; it < 250; it++) {
+	for (int it = 0; it < 150; it++) {
 		char *st, *dump = NULL, name[32];
 		struct stat sb;
 		const char *path;
@@ -735,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_damaged_log),
 		cmocka_unit_test(test_missing_parent),
 		cmocka_unit_test(test_random_damage),
+		cmocka_unit_test(test_crash_clean),
 	};
 
 	if (sodium_init() < 0)
