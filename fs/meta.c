@@ -153,6 +153,30 @@ void meta_inode_remove(struct meta *m, struct minode *ip)
 	inode_free(ip);
 }
 
+void meta_inode_move(struct meta *from, struct meta *to, struct minode *ip)
+{
+	struct minode **pp = &from->itab[ino_bucket(ip->ino, from->ibuckets)];
+	size_t b;
+
+	while (*pp && *pp != ip)
+		pp = &(*pp)->hnext;
+	if (!*pp || meta_inode(to, ip->ino))
+		return;
+	*pp = ip->hnext;
+	from->ninodes--;
+	/* its names belong to the old table */
+	free(ip->slots);
+	ip->slots = NULL;
+	ip->nslots = ip->slotcap = ip->nentries = 0;
+	ip->nrefs = 0;
+	if (to->ninodes >= to->ibuckets)
+		itab_grow(to);
+	b = ino_bucket(ip->ino, to->ibuckets);
+	ip->hnext = to->itab[b];
+	to->itab[b] = ip;
+	to->ninodes++;
+}
+
 int meta_foreach(struct meta *m, int (*fn)(void *ctx, struct minode *ip),
 		 void *ctx)
 {

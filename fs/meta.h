@@ -115,6 +115,9 @@ struct minode *meta_inode(struct meta *m, uint64_t ino);
 /* Creates inode ino (must not exist) with mode; other fields zero. */
 int meta_inode_new(struct meta *m, uint64_t ino, uint32_t mode,
 		   struct minode **ret) META_WUR;
+/* Moves ip from one table to another (ino must be free there), without
+ * its directory entries. */
+void meta_inode_move(struct meta *from, struct meta *to, struct minode *ip);
 /* Removes and frees ino (dirty blocks must be gone). */
 void meta_inode_remove(struct meta *m, struct minode *ip);
 

@@ -1476,16 +1476,89 @@ static int check_fresh(struct store *s, const struct chain *ch)
 	return -VFS_E_FORK;
 }
 
+/*
+ * Lists the segments and loads the newest commit whose chain back to its
+ * checkpoint is complete. Sets s->next_seg. -VFS_E_DAMAGED if none loads.
+ */
+static int load_newest(struct store *s, int remove_tmp, struct chain *ret_ch,
+		       struct meta **ret_m)
+{
+	struct chain ch = {0};
+	uint64_t *segs = NULL;
+	size_t nsegs = 0;
+	int r;
+
+	r = objstore_list_segments(s->os, remove_tmp, &segs, &nsegs,
+				   &s->foreign);
+	if (r < 0)
+		return r;
+	if (nsegs && segs[nsegs - 1] + 1 > s->next_seg)
+		s->next_seg = segs[nsegs - 1] + 1;
+	r = -VFS_E_DAMAGED;
+	for (size_t i = nsegs; i-- > 0;) {
+		struct commit c;
+		struct meta *m = NULL;
+		int e;
+
+		e = commit_read(s->os, s->keys, s->store_id, segs[i], &c);
+		if (e == -ENODATA || e == -EBADMSG || e == -ENOENT)
+			continue; /* data-only, damaged, or gone meanwhile */
+		if (e < 0) {
+			r = e;
+			break;
+		}
+		e = chain_load(s, &c, &ch);
+		if (e == 0)
+			e = chain_apply(s, &ch, &m);
+		if (e == -ENOMEM) {
+			chain_release(&ch);
+			r = e;
+			break;
+		}
+		if (e < 0) {
+			chain_release(&ch);
+			continue;
+		}
+		*ret_ch = ch;
+		*ret_m = m;
+		r = 0;
+		break;
+	}
+	free(segs);
+	return r;
+}
+
+/* Makes ch's head the store's head and remembers it in the state folder. */
+static int adopt_head(struct store *s, const struct chain *ch)
+{
+	const struct commit *head = &ch->v[ch->n - 1];
+	struct hwm h;
+
+	s->gen = head->gen;
+	s->head_seg = head->segno;
+	memcpy(s->head_hash, head->hash, COMMIT_HASH_BYTES);
+	s->ckpt_seg = head->ckpt_seg;
+	s->ckpt_time = ch->v[0].time_sec;
+	s->commits_since_ckpt = ch->n - 1;
+	s->next_ino = head->next_ino;
+	if (s->m->max_ino >= s->next_ino)
+		s->next_ino = s->m->max_ino + 1;
+	h.gen = s->gen;
+	h.segno = s->head_seg;
+	memcpy(h.hash, s->head_hash, COMMIT_HASH_BYTES);
+	return hwm_write(s->state_dir, s->store_id, &h);
+}
+
 int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		  const char *state_dir, unsigned flags, struct store **ret)
 {
 	struct store_info info;
 	struct store *s = NULL;
 	struct chain ch = {0};
+	struct meta *m = NULL;
 	uint8_t *hdr = NULL;
-	uint64_t *segs = NULL;
-	size_t hlen, nsegs = 0, i;
-	int r, seen_commit = 0;
+	size_t hlen;
+	int r;
 
 	if (!state_dir)
 		return -EINVAL;
@@ -1509,82 +1582,99 @@ int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		goto out;
 	memcpy(s->store_id, info.store_id, STORE_ID_BYTES);
 
-	r = objstore_list_segments(os, !(flags & STORE_READ_ONLY), &segs,
-				   &nsegs, &s->foreign);
+	s->next_seg = 1;
+	r = load_newest(s, !(flags & STORE_READ_ONLY), &ch, &m);
 	if (r < 0)
 		goto out;
-	s->next_seg = nsegs ? segs[nsegs - 1] + 1 : 1;
-
-	/* The head: the newest commit whose chain is complete. */
-	r = -VFS_E_DAMAGED;
-	for (i = nsegs; i-- > 0;) {
-		struct commit c;
-		struct meta *m = NULL;
-		int e;
-
-		e = commit_read(os, s->keys, s->store_id, segs[i], &c);
-		if (e == -ENODATA || e == -EBADMSG || e == -ENOENT) {
-			if (e == -EBADMSG)
-				seen_commit = 1;
-			continue;
-		}
-		if (e < 0) {
-			r = e;
-			goto out;
-		}
-		seen_commit = 1;
-		e = chain_load(s, &c, &ch);
-		if (e == 0)
-			e = chain_apply(s, &ch, &m);
-		if (e == -ENOMEM) {
-			r = e;
-			goto out;
-		}
-		if (e < 0) {
-			chain_release(&ch);
-			continue;
-		}
-		meta_free(s->m);
-		s->m = m;
-		r = 0;
-		break;
-	}
-	(void)seen_commit;
-	if (r < 0)
-		goto out;
-
+	meta_free(s->m);
+	s->m = m;
 	r = check_fresh(s, &ch);
+	if (r == 0)
+		r = adopt_head(s, &ch);
 	if (r < 0)
 		goto out;
-	{
-		const struct commit *head = &ch.v[ch.n - 1];
-		struct hwm h;
-
-		s->gen = head->gen;
-		s->head_seg = head->segno;
-		memcpy(s->head_hash, head->hash, COMMIT_HASH_BYTES);
-		s->ckpt_seg = head->ckpt_seg;
-		s->ckpt_time = ch.v[0].time_sec;
-		s->commits_since_ckpt = ch.n - 1;
-		s->next_ino = head->next_ino;
-		if (s->m->max_ino >= s->next_ino)
-			s->next_ino = s->m->max_ino + 1;
-		h.gen = s->gen;
-		h.segno = s->head_seg;
-		memcpy(h.hash, s->head_hash, COMMIT_HASH_BYTES);
-		r = hwm_write(s->state_dir, s->store_id, &h);
-		if (r < 0)
-			goto out;
-	}
 	*ret = s;
 	s = NULL;
-	r = 0;
 out:
 	chain_release(&ch);
-	free(segs);
 	free(hdr);
 	if (s)
 		store_free(s);
+	return r;
+}
+
+struct carry {
+	struct meta *from, *to;
+};
+
+/* Keeps the kernel's references across a refresh: lookup and open counts
+ * move to the new inode; an inode gone in the new state stays readable as
+ * an orphan until forgotten. */
+static int carry_inode(void *ctx, struct minode *ip)
+{
+	struct carry *c = ctx;
+	struct minode *nip;
+
+	if (!ip->nlookup && !ip->nopen)
+		return 0;
+	nip = meta_inode(c->to, ip->ino);
+	if (nip && (nip->mode & S_IFMT) == (ip->mode & S_IFMT)) {
+		nip->nlookup = ip->nlookup;
+		nip->nopen = ip->nopen;
+		return 0;
+	}
+	if (nip)
+		return 0; /* numbers are never reused: cannot happen */
+	meta_inode_move(c->from, c->to, ip);
+	ip->deleted = 1;
+	ip->nlink = 0;
+	return 0;
+}
+
+/*
+ * Read-only stores follow the writer: when a segment above the ones seen
+ * appears, load the newest complete commit, check it descends from ours,
+ * and switch to it. Returns 1 if the state changed.
+ */
+static int refresh(struct store *s)
+{
+	char name[OBJSTORE_NAME_MAX];
+	struct chain ch = {0};
+	struct meta *m = NULL;
+	struct carry c;
+	uint64_t size;
+	int r;
+
+	objstore_seg_name(s->next_seg, name);
+	r = objstore_size(s->os, name, &size);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = load_newest(s, 0, &ch, &m);
+	if (r < 0)
+		return r;
+	if (ch.v[ch.n - 1].gen == s->gen &&
+	    sodium_memcmp(ch.v[ch.n - 1].hash, s->head_hash,
+			  COMMIT_HASH_BYTES) == 0) {
+		r = 0;
+		goto out;
+	}
+	r = check_fresh(s, &ch);
+	if (r < 0)
+		goto out;
+	c.from = s->m;
+	c.to = m;
+	meta_foreach(s->m, carry_inode, &c);
+	meta_free(s->m);
+	s->m = m;
+	m = NULL;
+	r = adopt_head(s, &ch);
+	if (r == 0)
+		r = 1;
+out:
+	meta_free(m);
+	chain_release(&ch);
 	return r;
 }
 
@@ -1638,7 +1728,11 @@ int store_tick(struct store *s, unsigned max_age_ms)
 	int r = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (!is_dirty(s) || (s->flags & STORE_READ_ONLY))
+	if (s->flags & STORE_READ_ONLY) {
+		r = refresh(s);
+		goto out;
+	}
+	if (!is_dirty(s))
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	age_ms = (uint64_t)(now.tv_sec - s->dirty_since.tv_sec) * 1000 +

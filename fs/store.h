@@ -121,7 +121,10 @@ int store_commit(struct store *s) STORE_WUR;
  * Commits if dirty data is older than max_age_ms (or memory is tight).
  * Called about once a second by the daemon. About once a minute it also
  * runs the cleaner (compaction and removal of dead segments, which may
- * commit). Returns 1 if it committed.
+ * commit). Returns 1 if it committed. On a read-only store it follows the
+ * writer instead: when newer commits appeared it switches to the newest
+ * (inodes the kernel holds stay valid; removed ones read as unlinked) and
+ * returns 1; -VFS_E_ROLLBACK/-VFS_E_FORK keep the current state.
  */
 int store_tick(struct store *s, unsigned max_age_ms) STORE_WUR;
 

@@ -661,6 +661,49 @@ static void test_clean_overwrite(void **state)
 	free(back);
 }
 
+/* A read-only store follows the writer through store_tick. */
+static void test_readonly_follows(void **state)
+{
+	struct env *e = *state;
+	struct store *w = xopen(e, 0), *r = NULL;
+	struct store_attr a, f, g;
+	char *st2 = tu_join(e->top, "state-ro");
+	uint8_t buf[8];
+
+	assert_int_equal(store_mknod(w, 1, "f", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	assert_int_equal(store_write(w, f.ino, "first", 5, 0), 5);
+	assert_int_equal(store_commit(w), 0);
+	assert_int_equal(store_open(e->cloud, e->key, st2, STORE_READ_ONLY, &r),
+			 0);
+	assert_int_equal(store_tick(r, 0), 0); /* nothing new */
+	assert_int_equal(store_lookup(r, 1, "f", &a), 0); /* kernel holds f */
+	assert_int_equal(store_open_inode(r, f.ino), 0);
+	/* the writer changes f, adds g, then removes f */
+	assert_int_equal(store_write(w, f.ino, "SECOND", 6, 0), 6);
+	assert_int_equal(store_mknod(w, 1, "g", S_IFREG | 0600, 0, 0, 0, &g), 0);
+	assert_int_equal(store_commit(w), 0);
+	assert_int_equal(store_tick(r, 0), 1);
+	assert_int_equal(store_generation(r), store_generation(w));
+	assert_int_equal(store_lookup(r, 1, "g", &a), 0);
+	assert_int_equal(store_read(r, f.ino, buf, 8, 0), 6);
+	assert_memory_equal(buf, "SECOND", 6);
+	assert_int_equal(store_unlink(w, 1, "f"), 0);
+	assert_int_equal(store_commit(w), 0);
+	assert_int_equal(store_tick(r, 0), 1);
+	assert_int_equal(store_lookup(r, 1, "f", &a), -ENOENT);
+	/* still open here: readable, with no links */
+	assert_int_equal(store_getattr(r, f.ino, &a), 0);
+	assert_int_equal(a.nlink, 0);
+	assert_int_equal(store_read(r, f.ino, buf, 8, 0), 6);
+	store_release_inode(r, f.ino);
+	store_forget(r, f.ino, 1);
+	assert_int_equal(store_getattr(r, f.ino, &a), -ENOENT);
+	assert_int_equal(store_tick(r, 0), 0);
+	assert_int_equal(store_close(r), 0);
+	assert_int_equal(store_close(w), 0);
+	free(st2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -687,6 +730,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_clean_small_commits, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_clean_overwrite, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_follows, setup,
 						teardown),
 	};
 
