@@ -14,7 +14,7 @@
 /* crypto_kdf context (8 bytes) and subkey ids; see docs/format.md. */
 static const char KDF_CTX[crypto_kdf_CONTEXTBYTES] = {'v', 'a', 'u', 'l',
 						      't', 'f', 's', '1'};
-enum { KDF_ID_DATA = 1, KDF_ID_META = 2, KDF_ID_HDR = 3 };
+enum { KDF_ID_DATA = 1, KDF_ID_META = 2, KDF_ID_HDR = 3, KDF_ID_LEASE = 4 };
 
 int keys_new(const uint8_t key[STORE_KEY_BYTES], struct keys **ret)
 {
@@ -28,7 +28,9 @@ int keys_new(const uint8_t key[STORE_KEY_BYTES], struct keys **ret)
 	    crypto_kdf_derive_from_key(k->meta, sizeof(k->meta), KDF_ID_META,
 				       KDF_CTX, key) != 0 ||
 	    crypto_kdf_derive_from_key(k->hdr, sizeof(k->hdr), KDF_ID_HDR,
-				       KDF_CTX, key) != 0) {
+				       KDF_CTX, key) != 0 ||
+	    crypto_kdf_derive_from_key(k->lease, sizeof(k->lease),
+				       KDF_ID_LEASE, KDF_CTX, key) != 0) {
 		sodium_free(k);
 		return -EINVAL;
 	}

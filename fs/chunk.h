@@ -46,6 +46,7 @@ struct keys {
 	uint8_t data[32];	/* data chunks */
 	uint8_t meta[32];	/* metadata and commit chunks */
 	uint8_t hdr[32];	/* header key check (keyed BLAKE2b) */
+	uint8_t lease[32];	/* lease object MAC (keyed BLAKE2b) */
 };
 
 /* Derives the subkeys from K into new locked memory (-ENOMEM). */

@@ -174,8 +174,8 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int objstore_put(struct objstore *os, const char *name, const void *data,
-		 size_t len)
+static int put(struct objstore *os, const char *name, const void *data,
+	       size_t len, int replace)
 {
 	char tmp[OBJSTORE_NAME_MAX * 2], dir[OBJSTORE_NAME_MAX * 2];
 	uint8_t rnd[8];
@@ -232,7 +232,13 @@ int objstore_put(struct objstore *os, const char *name, const void *data,
 	r = fault(os, OBJSTORE_STEP_RENAME, name);
 	if (r < 0)
 		goto out;
-	if (renameat2(os->dfd, tmp, os->dfd, name, RENAME_NOREPLACE) < 0) {
+	if (replace) {
+		if (renameat(os->dfd, tmp, os->dfd, name) < 0) {
+			r = -errno;
+			goto out;
+		}
+	} else if (renameat2(os->dfd, tmp, os->dfd, name,
+			     RENAME_NOREPLACE) < 0) {
 		r = -errno;
 		if (r != -EINVAL)
 			goto out;
@@ -256,6 +262,18 @@ out:
 	if (have_tmp && fault(os, OBJSTORE_STEP_REMOVE, tmp) == 0)
 		unlinkat(os->dfd, tmp, 0);
 	return r;
+}
+
+int objstore_put(struct objstore *os, const char *name, const void *data,
+		 size_t len)
+{
+	return put(os, name, data, len, 0);
+}
+
+int objstore_replace(struct objstore *os, const char *name, const void *data,
+		     size_t len)
+{
+	return put(os, name, data, len, 1);
 }
 
 static int open_obj(struct objstore *os, const char *name)

@@ -21,6 +21,7 @@
 
 #define OBJSTORE_WUR __attribute__((warn_unused_result))
 #define OBJSTORE_HEADER_NAME "vaultfs.hdr"
+#define OBJSTORE_LEASE_NAME "vaultfs.lease"
 /* "log/xx/" + 16 hex + ".seg" + NUL */
 #define OBJSTORE_NAME_MAX 32
 /* Segments per subfolder of log/ before the next subfolder is used. */
@@ -76,6 +77,11 @@ int objstore_is_empty(struct objstore *os) OBJSTORE_WUR;
  */
 int objstore_put(struct objstore *os, const char *name, const void *data,
 		 size_t len) OBJSTORE_WUR;
+
+/* As objstore_put, but atomically replaces an existing object (only for
+ * the lease, the one object that changes). */
+int objstore_replace(struct objstore *os, const char *name, const void *data,
+		     size_t len) OBJSTORE_WUR;
 
 /* Size of object name: -ENOENT if missing. */
 int objstore_size(struct objstore *os, const char *name,

@@ -24,6 +24,7 @@
 #include "chunk.h"
 #include "commit.h"
 #include "header.h"
+#include "lease.h"
 #include "meta.h"
 #include "objstore.h"
 #include "segment.h"
@@ -65,6 +66,7 @@ struct store {
 	char *state_dir;
 	unsigned flags;
 	struct meta *m;
+	struct lease *lease;	/* read-write stores */
 
 	uint64_t gen;
 	uint64_t head_seg;
@@ -1198,6 +1200,7 @@ static void store_free(struct store *s)
 	}
 	meta_free(s->m);
 	cache_clear(s);
+	lease_release(s->lease);
 	bufw_release(&s->pend);
 	free(s->changed);
 	keys_free(s->keys);
@@ -1581,6 +1584,12 @@ int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 	if (r < 0)
 		goto out;
 	memcpy(s->store_id, info.store_id, STORE_ID_BYTES);
+	if (!(flags & STORE_READ_ONLY)) {
+		r = lease_acquire(os, s->keys->lease, s->store_id,
+				  !!(flags & STORE_BREAK_LEASE), &s->lease);
+		if (r < 0)
+			goto out;
+	}
 
 	s->next_seg = 1;
 	r = load_newest(s, !(flags & STORE_READ_ONLY), &ch, &m);
@@ -1731,6 +1740,12 @@ int store_tick(struct store *s, unsigned max_age_ms)
 	if (s->flags & STORE_READ_ONLY) {
 		r = refresh(s);
 		goto out;
+	}
+	if (s->lease) {
+		r = lease_renew(s->lease);
+		if (r < 0)
+			goto out;
+		r = 0;
 	}
 	if (!is_dirty(s))
 		goto out;

@@ -59,6 +59,9 @@ enum store_set {
 
 enum store_open_flags {
 	STORE_READ_ONLY = 1 << 0,
+	/* Take the writer's lease even if another machine holds it, once
+	 * it has expired (the user says that machine is gone). */
+	STORE_BREAK_LEASE = 1 << 1,
 };
 
 /* Options for store_create; every field may be zero/NULL. */
@@ -94,6 +97,8 @@ int store_read_info(const char *cloud_dir, struct store_info *ret) STORE_WUR;
 
 /*
  * Opens the store: checks the key against the header (-VFS_E_WRONGKEY),
+ * unless read-only takes the single-writer lease (-VFS_E_LEASE when a live
+ * process or another machine holds it; see STORE_BREAK_LEASE),
  * finds the newest complete commit, checks it against the generation
  * high-water mark kept in state_dir (-VFS_E_ROLLBACK, -VFS_E_FORK), loads
  * the metadata (-VFS_E_DAMAGED when objects fail authentication or are

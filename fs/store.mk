@@ -5,6 +5,7 @@ fs_libvfsstore_a_SOURCES = \
 	fs/chunk.c fs/chunk.h \
 	fs/commit.c fs/commit.h \
 	fs/header.c fs/header.h \
+	fs/lease.c fs/lease.h \
 	fs/meta.c fs/meta.h \
 	fs/objstore.c fs/objstore.h \
 	fs/segment.c fs/segment.h \

@@ -1,0 +1,277 @@
+/*
+ * lease.c - the single-writer lease (lease.h, docs/format.md).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "buf.h"
+#include "lease.h"
+
+static const uint8_t LEASE_MAGIC[8] = {'V', 'F', 'S', 'L', 'E', 'A', 'S', 'E'};
+#define LEASE_VERSION 1
+#define ID_BYTES 16
+#define MAC_BYTES 32
+#define LEASE_BODY (8 + 4 + ID_BYTES + ID_BYTES + 4 + 8 + 8)
+#define LEASE_BYTES (LEASE_BODY + MAC_BYTES)
+
+struct lease {
+	struct objstore *os;
+	uint8_t *key;		/* sodium_malloc, 32 */
+	uint8_t store_id[STORE_ID_BYTES];
+	uint8_t holder[ID_BYTES];
+	uint8_t boot[ID_BYTES];
+	uint64_t nonce;
+	uint64_t expires;
+	time_t written;
+	int registered;
+};
+
+struct lease_rec {
+	uint8_t holder[ID_BYTES];
+	uint8_t boot[ID_BYTES];
+	uint32_t pid;
+	uint64_t expires;
+	uint64_t nonce;
+};
+
+/* Stores of this process holding a lease, by store id: a lease naming
+ * this process but no live store here is stale. */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t (*reg_ids)[STORE_ID_BYTES];
+static size_t reg_n, reg_cap;
+
+static int reg_find(const uint8_t *id)
+{
+	for (size_t i = 0; i < reg_n; i++)
+		if (memcmp(reg_ids[i], id, STORE_ID_BYTES) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int reg_add(const uint8_t *id)
+{
+	if (reg_n == reg_cap) {
+		size_t ncap = reg_cap ? reg_cap * 2 : 4;
+		void *n = realloc(reg_ids, ncap * sizeof(*reg_ids));
+
+		if (!n)
+			return -ENOMEM;
+		reg_ids = n;
+		reg_cap = ncap;
+	}
+	memcpy(reg_ids[reg_n++], id, STORE_ID_BYTES);
+	return 0;
+}
+
+static void reg_del(const uint8_t *id)
+{
+	int i = reg_find(id);
+
+	if (i >= 0) {
+		memmove(reg_ids[i], reg_ids[i + 1],
+			(reg_n - (size_t)i - 1) * sizeof(*reg_ids));
+		reg_n--;
+	}
+	if (reg_n == 0) {
+		free(reg_ids);
+		reg_ids = NULL;
+		reg_cap = 0;
+	}
+}
+
+/* BLAKE2b-128 of a file's first line and the store id, or of nothing
+ * but the store id when the file is missing. */
+static void hashed_id(const char *path, const uint8_t *store_id,
+		      uint8_t out[ID_BYTES])
+{
+	crypto_generichash_state st;
+	char buf[128];
+	ssize_t n = -1;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	crypto_generichash_init(&st, NULL, 0, ID_BYTES);
+	crypto_generichash_update(&st, (const uint8_t *)"vaultfs-lease", 13);
+	crypto_generichash_update(&st, store_id, STORE_ID_BYTES);
+	if (n > 0)
+		crypto_generichash_update(&st, (const uint8_t *)buf, (size_t)n);
+	crypto_generichash_final(&st, out, ID_BYTES);
+}
+
+static void encode(const struct lease *l, uint8_t out[LEASE_BYTES])
+{
+	uint8_t *p = out;
+
+	memcpy(p, LEASE_MAGIC, 8);
+	p += 8;
+	put_le32(p, LEASE_VERSION);
+	p += 4;
+	memcpy(p, l->holder, ID_BYTES);
+	p += ID_BYTES;
+	memcpy(p, l->boot, ID_BYTES);
+	p += ID_BYTES;
+	put_le32(p, (uint32_t)getpid());
+	p += 4;
+	put_le64(p, l->expires);
+	p += 8;
+	put_le64(p, l->nonce);
+	p += 8;
+	crypto_generichash(p, MAC_BYTES, out, LEASE_BODY, l->key, 32);
+}
+
+/* Reads the lease object: 1 and *ret if there is a valid one, 0 if there
+ * is none or it does not verify (garbage is no lease), -errno. */
+static int read_lease(struct lease *l, struct lease_rec *ret)
+{
+	uint8_t mac[MAC_BYTES], *p = NULL;
+	size_t n;
+	int r;
+
+	r = objstore_get(l->os, OBJSTORE_LEASE_NAME, 4096, &p, &n);
+	if (r == -ENOENT || r == -EFBIG || r == -EBADMSG)
+		return 0;
+	if (r < 0)
+		return r;
+	r = 0;
+	if (n != LEASE_BYTES || memcmp(p, LEASE_MAGIC, 8) != 0 ||
+	    get_le32(p + 8) != LEASE_VERSION)
+		goto out;
+	crypto_generichash(mac, sizeof(mac), p, LEASE_BODY, l->key, 32);
+	if (sodium_memcmp(mac, p + LEASE_BODY, MAC_BYTES) != 0)
+		goto out;
+	memcpy(ret->holder, p + 12, ID_BYTES);
+	memcpy(ret->boot, p + 12 + ID_BYTES, ID_BYTES);
+	ret->pid = get_le32(p + 12 + 2 * ID_BYTES);
+	ret->expires = get_le64(p + 16 + 2 * ID_BYTES);
+	ret->nonce = get_le64(p + 24 + 2 * ID_BYTES);
+	r = 1;
+out:
+	free(p);
+	return r;
+}
+
+static int write_lease(struct lease *l)
+{
+	uint8_t b[LEASE_BYTES];
+	time_t now = time(NULL);
+
+	l->expires = (uint64_t)now + LEASE_SECONDS;
+	encode(l, b);
+	l->written = now;
+	return objstore_replace(l->os, OBJSTORE_LEASE_NAME, b, sizeof(b));
+}
+
+static int pid_alive(uint32_t pid)
+{
+	if (pid == 0 || pid > INT32_MAX)
+		return 0;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* May we take over the lease rec? */
+static int may_take(struct lease *l, const struct lease_rec *rec,
+		    int break_expired)
+{
+	int same_machine = sodium_memcmp(rec->holder, l->holder, ID_BYTES) == 0;
+	int same_boot = sodium_memcmp(rec->boot, l->boot, ID_BYTES) == 0;
+
+	if (same_machine) {
+		if (!same_boot)
+			return 1; /* the machine rebooted: the holder is gone */
+		if (rec->pid == (uint32_t)getpid())
+			return reg_find(l->store_id) < 0;
+		return !pid_alive(rec->pid);
+	}
+	return break_expired && rec->expires < (uint64_t)time(NULL);
+}
+
+int lease_acquire(struct objstore *os, const uint8_t mac_key[32],
+		  const uint8_t store_id[STORE_ID_BYTES], int break_expired,
+		  struct lease **ret)
+{
+	struct lease_rec rec;
+	struct lease *l;
+	int r;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->key = sodium_malloc(32);
+	if (!l->key) {
+		free(l);
+		return -ENOMEM;
+	}
+	memcpy(l->key, mac_key, 32);
+	l->os = os;
+	memcpy(l->store_id, store_id, STORE_ID_BYTES);
+	hashed_id("/etc/machine-id", store_id, l->holder);
+	hashed_id("/proc/sys/kernel/random/boot_id", store_id, l->boot);
+	randombytes_buf(&l->nonce, sizeof(l->nonce));
+
+	pthread_mutex_lock(&reg_lock);
+	r = read_lease(l, &rec);
+	if (r == 1 && !may_take(l, &rec, break_expired))
+		r = -VFS_E_LEASE;
+	if (r >= 0)
+		r = write_lease(l);
+	if (r == 0)
+		r = reg_add(store_id);
+	if (r == 0)
+		l->registered = 1;
+	pthread_mutex_unlock(&reg_lock);
+	if (r < 0) {
+		lease_release(l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
+int lease_renew(struct lease *l)
+{
+	struct lease_rec rec;
+	int r;
+
+	if (time(NULL) - l->written < LEASE_SECONDS / 3)
+		return 0;
+	r = read_lease(l, &rec);
+	if (r < 0)
+		return r;
+	if (r == 1 && rec.nonce != l->nonce)
+		return -VFS_E_LEASE; /* taken over */
+	r = write_lease(l);
+	return r < 0 ? r : 1;
+}
+
+void lease_release(struct lease *l)
+{
+	struct lease_rec rec;
+
+	if (!l)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	if (l->registered) {
+		if (read_lease(l, &rec) == 1 && rec.nonce == l->nonce &&
+		    objstore_remove(l->os, OBJSTORE_LEASE_NAME) == 0) {
+			/* released */
+		}
+		reg_del(l->store_id);
+	}
+	pthread_mutex_unlock(&reg_lock);
+	sodium_free(l->key);
+	free(l);
+}
