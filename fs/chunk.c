@@ -29,8 +29,8 @@ int keys_new(const uint8_t key[STORE_KEY_BYTES], struct keys **ret)
 				       KDF_CTX, key) != 0 ||
 	    crypto_kdf_derive_from_key(k->hdr, sizeof(k->hdr), KDF_ID_HDR,
 				       KDF_CTX, key) != 0 ||
-	    crypto_kdf_derive_from_key(k->lease, sizeof(k->lease),
-				       KDF_ID_LEASE, KDF_CTX, key) != 0) {
+	    crypto_kdf_derive_from_key(k->lease, sizeof(k->lease), KDF_ID_LEASE,
+				       KDF_CTX, key) != 0) {
 		sodium_free(k);
 		return -EINVAL;
 	}
@@ -70,9 +70,9 @@ int chunk_seal(const uint8_t key[32], const struct chunk_pos *pos,
 		return -EINVAL;
 	make_ad(pos, ad);
 	randombytes_buf(out, CHUNK_NONCE_BYTES);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(
-		out + CHUNK_NONCE_BYTES, &clen, plain, len, ad, sizeof(ad),
-		NULL, out, key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + CHUNK_NONCE_BYTES,
+						   &clen, plain, len, ad,
+						   sizeof(ad), NULL, out, key);
 	return (int)(clen + CHUNK_NONCE_BYTES);
 }
 
@@ -86,9 +86,9 @@ int chunk_open(const uint8_t key[32], const struct chunk_pos *pos,
 		return -EBADMSG;
 	make_ad(pos, ad);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    out, &mlen, NULL, sealed + CHUNK_NONCE_BYTES,
-		    sealed_len - CHUNK_NONCE_BYTES, ad, sizeof(ad), sealed,
-		    key) != 0) {
+		out, &mlen, NULL, sealed + CHUNK_NONCE_BYTES,
+		sealed_len - CHUNK_NONCE_BYTES, ad, sizeof(ad), sealed,
+		key) != 0) {
 		sodium_memzero(out, sealed_len - CHUNK_OVERHEAD);
 		return -EBADMSG;
 	}

@@ -26,27 +26,27 @@
 #define CHUNK_AD_BYTES (STORE_ID_BYTES + 8 + CHUNK_RID_BYTES + 8 + 1 + 1)
 
 enum chunk_kind {
-	CHUNK_DATA = 1,		/* file contents */
-	CHUNK_META = 2,		/* metadata records (deltas or checkpoint) */
-	CHUNK_COMMIT = 3,	/* the commit record, last in its segment */
+	CHUNK_DATA = 1,	  /* file contents */
+	CHUNK_META = 2,	  /* metadata records (deltas or checkpoint) */
+	CHUNK_COMMIT = 3, /* the commit record, last in its segment */
 };
 
 /* Where a chunk belongs; all of it goes into the associated data. */
 struct chunk_pos {
-	const uint8_t *store_id;	/* STORE_ID_BYTES */
+	const uint8_t *store_id; /* STORE_ID_BYTES */
 	uint64_t segno;
-	const uint8_t *seg_rid;		/* CHUNK_RID_BYTES */
-	uint64_t offset;		/* of the chunk inside the segment */
-	uint8_t kind;			/* enum chunk_kind */
-	uint8_t last;			/* 1 if the segment's last chunk */
+	const uint8_t *seg_rid; /* CHUNK_RID_BYTES */
+	uint64_t offset;	/* of the chunk inside the segment */
+	uint8_t kind;		/* enum chunk_kind */
+	uint8_t last;		/* 1 if the segment's last chunk */
 };
 
 /* Subkeys derived from the backup key K, in sodium_malloc memory. */
 struct keys {
-	uint8_t data[32];	/* data chunks */
-	uint8_t meta[32];	/* metadata and commit chunks */
-	uint8_t hdr[32];	/* header key check (keyed BLAKE2b) */
-	uint8_t lease[32];	/* lease object MAC (keyed BLAKE2b) */
+	uint8_t data[32];  /* data chunks */
+	uint8_t meta[32];  /* metadata and commit chunks */
+	uint8_t hdr[32];   /* header key check (keyed BLAKE2b) */
+	uint8_t lease[32]; /* lease object MAC (keyed BLAKE2b) */
 };
 
 /* Derives the subkeys from K into new locked memory (-ENOMEM). */

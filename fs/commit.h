@@ -31,15 +31,15 @@ struct commit_meta {
 
 struct commit {
 	uint64_t gen;
-	uint64_t parent_seg;	/* 0 for the first commit */
+	uint64_t parent_seg; /* 0 for the first commit */
 	uint8_t parent_hash[COMMIT_HASH_BYTES];
-	uint64_t ckpt_seg;	/* segment holding the base checkpoint */
-	uint8_t is_ckpt;	/* this segment's records are a checkpoint */
-	uint64_t next_ino;	/* next inode number to hand out */
+	uint64_t ckpt_seg; /* segment holding the base checkpoint */
+	uint8_t is_ckpt;   /* this segment's records are a checkpoint */
+	uint64_t next_ino; /* next inode number to hand out */
 	uint64_t time_sec;
 	uint32_t time_nsec;
 	uint32_t nmeta;
-	struct commit_meta *meta;	/* malloc-ed, nmeta entries */
+	struct commit_meta *meta; /* malloc-ed, nmeta entries */
 	/* not encoded: filled by commit_read */
 	uint64_t segno;
 	uint8_t rid[CHUNK_RID_BYTES];

@@ -27,8 +27,7 @@ int header_encode(const struct store_info *info, const uint8_t hdr_key[32],
 
 /* Parses a header without the key: -VFS_E_NOTSTORE (no magic),
  * -VFS_E_VERSION, -VFS_E_DAMAGED (checksum or framing). */
-int header_parse(const uint8_t *p, size_t n,
-		 struct store_info *ret) HEADER_WUR;
+int header_parse(const uint8_t *p, size_t n, struct store_info *ret) HEADER_WUR;
 
 /* Checks a parsed-valid header against hdr_key: 0 or -VFS_E_WRONGKEY. */
 int header_check_key(const uint8_t *p, size_t n,

@@ -26,7 +26,7 @@ static const uint8_t LEASE_MAGIC[8] = {'V', 'F', 'S', 'L', 'E', 'A', 'S', 'E'};
 
 struct lease {
 	struct objstore *os;
-	uint8_t *key;		/* sodium_malloc, 32 */
+	uint8_t *key; /* sodium_malloc, 32 */
 	uint8_t store_id[STORE_ID_BYTES];
 	uint8_t holder[ID_BYTES];
 	uint8_t boot[ID_BYTES];

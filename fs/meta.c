@@ -233,8 +233,8 @@ struct mdirent *meta_dirent_find(struct meta *m, uint64_t parent,
 		return NULL;
 	h = name_hash(m, parent, name, len);
 	for (d = m->dtab[h & (m->dbuckets - 1)]; d; d = d->hnext)
-		if (d->hash == h && d->parent == parent &&
-		    d->namelen == len && memcmp(d->name, name, len) == 0)
+		if (d->hash == h && d->parent == parent && d->namelen == len &&
+		    memcmp(d->name, name, len) == 0)
 			return d;
 	return NULL;
 }
@@ -397,8 +397,9 @@ int meta_seg_add(struct meta *m, uint64_t segno,
 		return -EINVAL;
 	i = seg_index(m, segno);
 	if (i < m->nsegs && m->segs[i].segno == segno)
-		return sodium_memcmp(m->segs[i].rid, rid, CHUNK_RID_BYTES) ?
-			       -EEXIST : 0;
+		return sodium_memcmp(m->segs[i].rid, rid, CHUNK_RID_BYTES)
+			   ? -EEXIST
+			   : 0;
 	if (m->nsegs == m->segcap) {
 		size_t ncap = m->segcap ? m->segcap * 2 : 16;
 		struct segent *ns = realloc(m->segs, ncap * sizeof(*ns));
@@ -800,8 +801,8 @@ static int apply_one(struct meta *m, uint8_t type, struct bufr *r)
 			return -EBADMSG;
 		ip = meta_inode(m, ino);
 		if (!ip || !S_ISREG(ip->mode) || e.len == 0 ||
-		    e.off > (uint64_t)INT64_MAX - e.len || e.sealed < CHUNK_OVERHEAD ||
-		    e.sealed > CHUNK_SEALED_MAX ||
+		    e.off > (uint64_t)INT64_MAX - e.len ||
+		    e.sealed < CHUNK_OVERHEAD || e.sealed > CHUNK_SEALED_MAX ||
 		    (uint64_t)e.skip + e.len > e.sealed - CHUNK_OVERHEAD ||
 		    !meta_seg(m, e.seg))
 			return -EBADMSG;

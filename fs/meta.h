@@ -23,12 +23,12 @@
 
 enum meta_rec_type {
 	META_REC_INODE = 1,	/* create or replace an inode's attributes */
-	META_REC_INODE_DEL = 2,	/* remove an inode (no names left) */
+	META_REC_INODE_DEL = 2, /* remove an inode (no names left) */
 	META_REC_DIRENT_ADD = 3,
 	META_REC_DIRENT_DEL = 4,
-	META_REC_EXTENT = 5,	/* map a file range to a chunk */
-	META_REC_TRUNCATE = 6,	/* drop extents at and beyond a size */
-	META_REC_SEG = 7,	/* a segment holding data chunks */
+	META_REC_EXTENT = 5,   /* map a file range to a chunk */
+	META_REC_TRUNCATE = 6, /* drop extents at and beyond a size */
+	META_REC_SEG = 7,      /* a segment holding data chunks */
 };
 
 /* A file range [off, off+len) stored in a data chunk, starting skip bytes
@@ -38,8 +38,8 @@ struct extent {
 	uint64_t seg;
 	uint32_t len;
 	uint32_t skip;
-	uint32_t coff;		/* chunk offset inside the segment */
-	uint32_t sealed;	/* sealed chunk length */
+	uint32_t coff;	 /* chunk offset inside the segment */
+	uint32_t sealed; /* sealed chunk length */
 };
 
 struct mdirent {
@@ -49,12 +49,12 @@ struct mdirent {
 	uint64_t cookie;
 	uint64_t hash;
 	uint32_t namelen;
-	char name[];		/* NUL-terminated */
+	char name[]; /* NUL-terminated */
 };
 
 struct dslot {
 	uint64_t cookie;
-	struct mdirent *d;	/* NULL once removed */
+	struct mdirent *d; /* NULL once removed */
 };
 
 struct dblock;
@@ -65,9 +65,9 @@ struct minode {
 	uint32_t mode, nlink, uid, gid;
 	uint64_t rdev, size;
 	struct timespec atime, mtime, ctime;
-	char *target;		/* symlinks */
-	uint32_t nrefs;		/* directory entries naming it */
-	uint64_t parent;	/* directories: the one that names it */
+	char *target;	 /* symlinks */
+	uint32_t nrefs;	 /* directory entries naming it */
+	uint64_t parent; /* directories: the one that names it */
 	/* directories */
 	struct dslot *slots;
 	size_t nslots, slotcap, nentries;
@@ -75,14 +75,14 @@ struct minode {
 	/* regular files */
 	struct extent *ext;
 	size_t next, extcap;
-	uint64_t stored;	/* bytes covered by extents */
+	uint64_t stored; /* bytes covered by extents */
 	/* runtime state of the store, never persisted */
 	uint64_t nlookup;
 	uint32_t nopen;
 	int attr_dirty;
-	int listed;		/* on the store's list of changed inodes */
-	int deleted;		/* no names left: never committed again */
-	struct dblock *dirty;	/* sorted by block index */
+	int listed;	      /* on the store's list of changed inodes */
+	int deleted;	      /* no names left: never committed again */
+	struct dblock *dirty; /* sorted by block index */
 	size_t ndirty, dirtycap;
 };
 
@@ -90,7 +90,7 @@ struct segent {
 	uint64_t segno;
 	uint8_t rid[CHUNK_RID_BYTES];
 	uint64_t size;
-	uint64_t live;		/* bytes still referenced by extents */
+	uint64_t live; /* bytes still referenced by extents */
 };
 
 struct meta {
@@ -98,10 +98,10 @@ struct meta {
 	size_t ibuckets, ninodes;
 	struct mdirent **dtab;
 	size_t dbuckets, ndirents;
-	struct segent *segs;	/* sorted by segno */
+	struct segent *segs; /* sorted by segno */
 	size_t nsegs, segcap;
-	uint64_t max_ino;	/* highest inode number seen */
-	uint8_t hkey[16];	/* SipHash key for the name table */
+	uint64_t max_ino; /* highest inode number seen */
+	uint8_t hkey[16]; /* SipHash key for the name table */
 };
 
 /* First dirent cookie: 0 and 1 are "." and ".." in readdir. */
@@ -127,8 +127,7 @@ struct mdirent *meta_dirent_find(struct meta *m, uint64_t parent,
 				 const char *name, size_t len);
 int meta_dirent_add(struct meta *m, struct minode *dir, const char *name,
 		    size_t len, struct minode *child) META_WUR;
-void meta_dirent_remove(struct meta *m, struct minode *dir,
-			struct mdirent *d);
+void meta_dirent_remove(struct meta *m, struct minode *dir, struct mdirent *d);
 /* First entry of dir with cookie >= cookie, or NULL. */
 struct mdirent *meta_dir_next(struct minode *dir, uint64_t cookie);
 

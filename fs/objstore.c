@@ -28,8 +28,7 @@ struct objstore {
 	struct objstore_stats stats;
 };
 
-static int fault(struct objstore *os, enum objstore_step step,
-		 const char *name)
+static int fault(struct objstore *os, enum objstore_step step, const char *name)
 {
 	if (!os->fault)
 		return 0;
@@ -201,8 +200,8 @@ static int put(struct objstore *os, const char *name, const void *data,
 	r = fault(os, OBJSTORE_STEP_CREATE, tmp);
 	if (r < 0)
 		goto out;
-	fd = openat(os->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0600);
+	fd =
+	    openat(os->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
 		goto out;
@@ -237,8 +236,8 @@ static int put(struct objstore *os, const char *name, const void *data,
 			r = -errno;
 			goto out;
 		}
-	} else if (renameat2(os->dfd, tmp, os->dfd, name,
-			     RENAME_NOREPLACE) < 0) {
+	} else if (renameat2(os->dfd, tmp, os->dfd, name, RENAME_NOREPLACE) <
+		   0) {
 		r = -errno;
 		if (r != -EINVAL)
 			goto out;
@@ -411,8 +410,8 @@ static uint64_t parse_hex(const char *s, size_t n)
 	uint64_t v = 0;
 
 	for (size_t i = 0; i < n; i++)
-		v = (v << 4) | (uint64_t)(s[i] <= '9' ? s[i] - '0'
-						      : s[i] - 'a' + 10);
+		v = (v << 4) |
+		    (uint64_t)(s[i] <= '9' ? s[i] - '0' : s[i] - 'a' + 10);
 	return v;
 }
 
@@ -474,7 +473,8 @@ static int list_sub(struct objstore *os, const char *sub, unsigned subno,
 			}
 			continue;
 		}
-		if (len != 20 || strcmp(n + 16, ".seg") || !is_hex_lower(n, 16)) {
+		if (len != 20 || strcmp(n + 16, ".seg") ||
+		    !is_hex_lower(n, 16)) {
 			(*foreign)++;
 			continue;
 		}
@@ -492,8 +492,8 @@ static int list_sub(struct objstore *os, const char *sub, unsigned subno,
 	return r;
 }
 
-int objstore_list_segments(struct objstore *os, int remove_tmp,
-			   uint64_t **ret, size_t *ret_n, size_t *ret_foreign)
+int objstore_list_segments(struct objstore *os, int remove_tmp, uint64_t **ret,
+			   size_t *ret_n, size_t *ret_foreign)
 {
 	struct u64vec out = {0};
 	struct dirent *de;

@@ -28,15 +28,15 @@
 #define OBJSTORE_SEGS_PER_DIR 1024
 
 enum objstore_step {
-	OBJSTORE_STEP_MKDIR = 1,	/* create a subfolder (+ fsync parent) */
-	OBJSTORE_STEP_CREATE,		/* create the temporary file */
-	OBJSTORE_STEP_WRITE,		/* write its bytes */
-	OBJSTORE_STEP_FSYNC,		/* fsync it */
-	OBJSTORE_STEP_RENAME,		/* rename it into place */
-	OBJSTORE_STEP_FSYNC_DIR,	/* fsync the folder */
-	OBJSTORE_STEP_READ,		/* read an object */
-	OBJSTORE_STEP_LIST,		/* list objects */
-	OBJSTORE_STEP_REMOVE,		/* remove an object */
+	OBJSTORE_STEP_MKDIR = 1, /* create a subfolder (+ fsync parent) */
+	OBJSTORE_STEP_CREATE,	 /* create the temporary file */
+	OBJSTORE_STEP_WRITE,	 /* write its bytes */
+	OBJSTORE_STEP_FSYNC,	 /* fsync it */
+	OBJSTORE_STEP_RENAME,	 /* rename it into place */
+	OBJSTORE_STEP_FSYNC_DIR, /* fsync the folder */
+	OBJSTORE_STEP_READ,	 /* read an object */
+	OBJSTORE_STEP_LIST,	 /* list objects */
+	OBJSTORE_STEP_REMOVE,	 /* remove an object */
 };
 
 /*
@@ -49,8 +49,8 @@ typedef int (*objstore_fault_fn)(void *ctx, enum objstore_step step,
 				 const char *name);
 
 struct objstore_stats {
-	uint64_t puts;		/* objects written (renamed into place) */
-	uint64_t put_bytes;	/* their bytes */
+	uint64_t puts;	    /* objects written (renamed into place) */
+	uint64_t put_bytes; /* their bytes */
 	uint64_t reads;
 	uint64_t read_bytes;
 };
@@ -107,9 +107,8 @@ int objstore_remove(struct objstore *os, const char *name) OBJSTORE_WUR;
  * (may be NULL); temporary ".tmp-*" files are ignored (and, when
  * remove_tmp, removed).
  */
-int objstore_list_segments(struct objstore *os, int remove_tmp,
-			   uint64_t **ret, size_t *ret_n,
-			   size_t *ret_foreign) OBJSTORE_WUR;
+int objstore_list_segments(struct objstore *os, int remove_tmp, uint64_t **ret,
+			   size_t *ret_n, size_t *ret_foreign) OBJSTORE_WUR;
 
 /* statvfs of the folder underneath. */
 int objstore_statvfs(struct objstore *os, struct statvfs *ret) OBJSTORE_WUR;

@@ -43,12 +43,12 @@ static int add(struct segw *sw, const uint8_t key[32], uint8_t kind, int last,
 	       uint32_t *ret_sealed)
 {
 	struct chunk_pos pos = {
-		.store_id = sw->store_id,
-		.segno = sw->segno,
-		.seg_rid = sw->rid,
-		.offset = sw->w.len,
-		.kind = kind,
-		.last = (uint8_t)last,
+	    .store_id = sw->store_id,
+	    .segno = sw->segno,
+	    .seg_rid = sw->rid,
+	    .offset = sw->w.len,
+	    .kind = kind,
+	    .last = (uint8_t)last,
 	};
 	uint8_t *out;
 	int n;
@@ -127,12 +127,12 @@ int seg_read_chunk(struct objstore *os, const uint8_t key[32],
 		   uint32_t sealed_len, uint8_t kind, int last, uint8_t *out)
 {
 	struct chunk_pos pos = {
-		.store_id = store_id,
-		.segno = segno,
-		.seg_rid = rid,
-		.offset = off,
-		.kind = kind,
-		.last = (uint8_t)last,
+	    .store_id = store_id,
+	    .segno = segno,
+	    .seg_rid = rid,
+	    .offset = off,
+	    .kind = kind,
+	    .last = (uint8_t)last,
 	};
 	char name[OBJSTORE_NAME_MAX];
 	uint8_t *sealed;

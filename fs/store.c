@@ -44,9 +44,9 @@
 
 struct dblock {
 	uint64_t idx;
-	uint32_t lo, hi;	/* valid bytes [lo, hi) of the block */
-	uint32_t cap;		/* allocated bytes */
-	uint8_t *data;		/* data[i] is byte lo + i of the block */
+	uint32_t lo, hi; /* valid bytes [lo, hi) of the block */
+	uint32_t cap;	 /* allocated bytes */
+	uint8_t *data;	 /* data[i] is byte lo + i of the block */
 };
 
 struct cslot {
@@ -66,32 +66,32 @@ struct store {
 	char *state_dir;
 	unsigned flags;
 	struct meta *m;
-	struct lease *lease;	/* read-write stores */
+	struct lease *lease; /* read-write stores */
 
 	uint64_t gen;
 	uint64_t head_seg;
 	uint8_t head_hash[COMMIT_HASH_BYTES];
 	uint64_t ckpt_seg;
 	uint64_t commits_since_ckpt;
-	uint64_t delta_bytes;	/* records since the checkpoint */
-	uint64_t ckpt_bytes;	/* size of the last checkpoint */
+	uint64_t delta_bytes; /* records since the checkpoint */
+	uint64_t ckpt_bytes;  /* size of the last checkpoint */
 	uint64_t next_seg;
 	uint64_t next_ino;
 	int force_ckpt;
 
-	struct bufw pend;	/* pending records (names: secret) */
-	int meta_dirty;		/* pending records or attr changes */
-	size_t nblocks;		/* dirty blocks of live inodes */
+	struct bufw pend; /* pending records (names: secret) */
+	int meta_dirty;	  /* pending records or attr changes */
+	size_t nblocks;	  /* dirty blocks of live inodes */
 	uint64_t dirty_bytes;
-	uint64_t dirty_mem;	/* bytes allocated for them */
-	struct timespec dirty_since;	/* CLOCK_MONOTONIC; 0 if clean */
+	uint64_t dirty_mem;	     /* bytes allocated for them */
+	struct timespec dirty_since; /* CLOCK_MONOTONIC; 0 if clean */
 
 	struct cslot cache[CACHE_SLOTS];
 	uint64_t cache_clock;
 
 	uint64_t spills, checkpoints;
 	size_t foreign;
-	int broken;		/* memory no longer matches the log */
+	int broken; /* memory no longer matches the log */
 
 	/* Inodes changed since the last commit (attributes or data), so a
 	 * commit visits those only; when the list cannot grow, all. */
@@ -100,10 +100,10 @@ struct store {
 	int changed_all;
 
 	/* cleaner */
-	uint64_t ckpt_time;	/* wall clock of the current checkpoint */
+	uint64_t ckpt_time; /* wall clock of the current checkpoint */
 	unsigned clean_grace_sec;
 	unsigned clean_interval_ms;
-	struct timespec last_clean;	/* CLOCK_MONOTONIC */
+	struct timespec last_clean; /* CLOCK_MONOTONIC */
 	uint64_t compactions, removed;
 };
 
@@ -454,16 +454,15 @@ static int dirty_put(struct store *s, struct minode *ip, uint64_t idx,
 		nlo = a < blk->lo ? a : blk->lo;
 		nhi = b > blk->hi ? b : blk->hi;
 		if (nhi - nlo > blk->cap || nlo < blk->lo)
-			ncap = round_cap(nhi - nlo > 2 * blk->cap ?
-						 nhi - nlo :
-						 2 * blk->cap);
+			ncap =
+			    round_cap(nhi - nlo > 2 * blk->cap ? nhi - nlo
+							       : 2 * blk->cap);
 	} else {
 		nlo = a;
 		nhi = b;
 		ncap = round_cap(b - a);
 	}
-	if (ncap && !ip->deleted &&
-	    s->dirty_mem + ncap > STORE_SEG_TARGET) {
+	if (ncap && !ip->deleted && s->dirty_mem + ncap > STORE_SEG_TARGET) {
 		/* Bound the memory: everything dirty goes to a data-only
 		 * segment, then this write starts a fresh block. */
 		r = spill(s);
@@ -477,7 +476,8 @@ static int dirty_put(struct store *s, struct minode *ip, uint64_t idx,
 
 		if (ip->ndirty == ip->dirtycap) {
 			size_t nc = ip->dirtycap ? ip->dirtycap * 2 : 4;
-			struct dblock *nd = realloc(ip->dirty, nc * sizeof(*nd));
+			struct dblock *nd =
+			    realloc(ip->dirty, nc * sizeof(*nd));
 
 			if (!nd)
 				return -ENOMEM;
@@ -516,8 +516,7 @@ static int dirty_put(struct store *s, struct minode *ip, uint64_t idx,
 	/* buf[j] is byte nlo + j of the block from here on */
 	r = 0;
 	if (ohi < a)
-		r = read_stored(s, ip, start + ohi, a - ohi,
-				buf + (ohi - nlo));
+		r = read_stored(s, ip, start + ohi, a - ohi, buf + (ohi - nlo));
 	if (r == 0 && b < olo)
 		r = read_stored(s, ip, start + b, olo - b, buf + (b - nlo));
 	if (r < 0) {
@@ -548,7 +547,7 @@ static int dirty_put(struct store *s, struct minode *ip, uint64_t idx,
 struct newext {
 	struct minode *ip;
 	struct extent e;
-	size_t blk;		/* index into ip->dirty */
+	size_t blk; /* index into ip->dirty */
 };
 
 struct flushlist {
@@ -596,9 +595,8 @@ static int add_data(void *ctx, struct minode *ip)
 
 		if (b->hi <= b->lo)
 			continue;
-		r = segw_add(dc->sw, dc->s->keys->data, CHUNK_DATA,
-			     b->data, b->hi - b->lo, &e.coff,
-			     &e.sealed);
+		r = segw_add(dc->sw, dc->s->keys->data, CHUNK_DATA, b->data,
+			     b->hi - b->lo, &e.coff, &e.sealed);
 		if (r < 0)
 			return r;
 		e.off = b->idx * STORE_BLOCK_SIZE + b->lo;
@@ -779,10 +777,11 @@ static int do_commit(struct store *s)
 	r = foreach_changed(s, final_inodes, &recs);
 	if (r < 0)
 		goto out;
-	if (s->force_ckpt || s->commits_since_ckpt + 1 >= STORE_CKPT_MAX_COMMITS ||
+	if (s->force_ckpt ||
+	    s->commits_since_ckpt + 1 >= STORE_CKPT_MAX_COMMITS ||
 	    s->delta_bytes + recs.len + ext.len >
-		    (s->ckpt_bytes > STORE_CKPT_MIN_BYTES ? s->ckpt_bytes
-							  : STORE_CKPT_MIN_BYTES)) {
+		(s->ckpt_bytes > STORE_CKPT_MIN_BYTES ? s->ckpt_bytes
+						      : STORE_CKPT_MIN_BYTES)) {
 		ckpt = 1;
 		bufw_release(&recs);
 		bufw_init(&recs, META_LOAD_MAX, 1);
@@ -814,10 +813,10 @@ static int do_commit(struct store *s)
 	for (size_t i = 0; i < nmeta; i++) {
 		size_t off = i * CHUNK_PLAIN_MAX;
 		size_t n = recs.len - off < CHUNK_PLAIN_MAX ? recs.len - off
-							     : CHUNK_PLAIN_MAX;
+							    : CHUNK_PLAIN_MAX;
 
-		r = segw_add(&sw, s->keys->meta, CHUNK_META, recs.data + off,
-			     n, &c.meta[i].off, &c.meta[i].sealed);
+		r = segw_add(&sw, s->keys->meta, CHUNK_META, recs.data + off, n,
+			     &c.meta[i].off, &c.meta[i].sealed);
 		if (r < 0)
 			goto out;
 	}
@@ -908,7 +907,7 @@ out:
 /* ---- cleaner ---- */
 
 struct cand {
-	uint64_t *segs;		/* sorted */
+	uint64_t *segs; /* sorted */
 	size_t n;
 };
 
@@ -1024,8 +1023,9 @@ static int compact(struct store *s, uint64_t *ret_moved)
 		if (e->live == 0)
 			continue;
 		live += e->live;
-		dead += e->size > e->live + SEG_HDR_BYTES ?
-				e->size - e->live - SEG_HDR_BYTES : 0;
+		dead += e->size > e->live + SEG_HDR_BYTES
+			    ? e->size - e->live - SEG_HDR_BYTES
+			    : 0;
 		if (e->live * 2 < e->size || e->size < STORE_CLEAN_SMALL)
 			pick[npick++] = e;
 	}
@@ -1287,8 +1287,8 @@ int store_create(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
 
 static int read_header(struct objstore *os, uint8_t **ret, size_t *ret_len)
 {
-	int r = objstore_get(os, OBJSTORE_HEADER_NAME, HEADER_MAX, ret,
-			     ret_len);
+	int r =
+	    objstore_get(os, OBJSTORE_HEADER_NAME, HEADER_MAX, ret, ret_len);
 
 	if (r == -ENOENT)
 		return -VFS_E_NOTSTORE;
@@ -1316,7 +1316,7 @@ int store_read_info(const char *cloud_dir, struct store_info *ret)
 }
 
 struct chain {
-	struct commit *v;	/* v[0] is the checkpoint, v[n-1] the head */
+	struct commit *v; /* v[0] is the checkpoint, v[n-1] the head */
 	size_t n;
 };
 
@@ -1406,7 +1406,8 @@ static int chain_apply(struct store *s, const struct chain *ch,
 	s->delta_bytes = 0;
 	for (size_t i = 0; i < ch->n; i++) {
 		bufw_init(&w, META_LOAD_MAX, 1);
-		r = commit_load_meta(s->os, s->keys, s->store_id, &ch->v[i], &w);
+		r = commit_load_meta(s->os, s->keys, s->store_id, &ch->v[i],
+				     &w);
 		if (r == 0)
 			r = meta_apply(m, w.data, w.len);
 		if (i == 0)
@@ -1446,14 +1447,16 @@ static int check_fresh(struct store *s, const struct chain *ch)
 	if (head->gen < h.gen)
 		return -VFS_E_ROLLBACK;
 	if (head->gen == h.gen)
-		return sodium_memcmp(head->hash, h.hash, COMMIT_HASH_BYTES) ?
-			       -VFS_E_FORK : 0;
+		return sodium_memcmp(head->hash, h.hash, COMMIT_HASH_BYTES)
+			   ? -VFS_E_FORK
+			   : 0;
 	/* Newer: the remembered commit must be an ancestor. */
 	for (size_t i = ch->n; i-- > 0;)
 		if (ch->v[i].gen == h.gen)
 			return sodium_memcmp(ch->v[i].hash, h.hash,
-					     COMMIT_HASH_BYTES) ?
-				       -VFS_E_FORK : 0;
+					     COMMIT_HASH_BYTES)
+				   ? -VFS_E_FORK
+				   : 0;
 	memset(&cur, 0, sizeof(cur));
 	cur.gen = ch->v[0].gen;
 	cur.parent_seg = ch->v[0].parent_seg;
@@ -1472,8 +1475,9 @@ static int check_fresh(struct store *s, const struct chain *ch)
 			return -VFS_E_DAMAGED;
 		if (parent.gen == h.gen)
 			return sodium_memcmp(parent.hash, h.hash,
-					     COMMIT_HASH_BYTES) ?
-				       -VFS_E_FORK : 0;
+					     COMMIT_HASH_BYTES)
+				   ? -VFS_E_FORK
+				   : 0;
 		cur = parent;
 	}
 	return -VFS_E_FORK;
@@ -1789,8 +1793,7 @@ int store_clean(struct store *s)
 	return r;
 }
 
-void store_set_clean(struct store *s, unsigned grace_sec,
-		     unsigned interval_ms)
+void store_set_clean(struct store *s, unsigned grace_sec, unsigned interval_ms)
 {
 	pthread_mutex_lock(&s->lock);
 	s->clean_grace_sec = grace_sec;
@@ -2464,8 +2467,8 @@ int store_read(struct store *s, uint64_t ino, void *buf, size_t size,
 	r = read_stored(s, ip, off, n, buf);
 	if (r < 0)
 		goto out;
-	for (size_t i = dblock_find(ip, off / STORE_BLOCK_SIZE);
-	     i < ip->ndirty; i++) {
+	for (size_t i = dblock_find(ip, off / STORE_BLOCK_SIZE); i < ip->ndirty;
+	     i++) {
 		const struct dblock *b = &ip->dirty[i];
 		uint64_t start = b->idx * STORE_BLOCK_SIZE;
 		uint64_t a = start + b->lo, e = start + b->hi;
@@ -2605,7 +2608,8 @@ int store_statfs(struct store *s, struct statvfs *ret)
 			ret->f_bfree = st.f_bfree / (4096 / fr);
 			ret->f_bavail = st.f_bavail / (4096 / fr);
 		}
-		ret->f_files = s->m->ninodes + (st.f_ffree ? st.f_ffree : 1000000);
+		ret->f_files =
+		    s->m->ninodes + (st.f_ffree ? st.f_ffree : 1000000);
 		ret->f_ffree = ret->f_files - s->m->ninodes;
 		ret->f_favail = ret->f_ffree;
 		ret->f_namemax = STORE_NAME_MAX;

@@ -41,12 +41,12 @@ struct store_stats {
 	uint64_t ckpt_seg;
 	uint64_t commits_since_ckpt;
 	uint64_t inodes;
-	uint64_t segments;	/* in the segment table (hold data) */
-	uint64_t spills;	/* data-only segments written */
-	uint64_t checkpoints;	/* checkpoints written */
-	size_t foreign;		/* foreign names seen at open */
-	uint64_t compactions;	/* cleaner rewrites */
-	uint64_t removed;	/* segments the cleaner removed */
+	uint64_t segments;    /* in the segment table (hold data) */
+	uint64_t spills;      /* data-only segments written */
+	uint64_t checkpoints; /* checkpoints written */
+	size_t foreign;	      /* foreign names seen at open */
+	uint64_t compactions; /* cleaner rewrites */
+	uint64_t removed;     /* segments the cleaner removed */
 };
 
 void store_get_stats(struct store *s, struct store_stats *ret);
@@ -58,7 +58,6 @@ void store_get_stats(struct store *s, struct store_stats *ret);
  * if it committed, 0, or -errno; -EROFS on a read-only store.
  */
 int store_clean(struct store *s) STORE_WUR;
-void store_set_clean(struct store *s, unsigned grace_sec,
-		     unsigned interval_ms);
+void store_set_clean(struct store *s, unsigned grace_sec, unsigned interval_ms);
 
 #endif

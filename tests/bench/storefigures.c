@@ -30,7 +30,7 @@
 static int ntest, nfail;
 
 static void report(int ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void report(int ok, const char *fmt, ...)
 {

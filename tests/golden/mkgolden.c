@@ -76,9 +76,9 @@ int main(int argc, char **argv)
 	/* generation 3: a hard link, an empty file, a sparse file, a file
 	 * that is removed again */
 	check(store_link(s, big.ino, 1, "big-link", &a), "link");
-	check(store_mknod(s, chats.ino, "empty", S_IFREG | 0600, 0, 0, 0,
-			  &empty),
-	      "mknod");
+	check(
+	    store_mknod(s, chats.ino, "empty", S_IFREG | 0600, 0, 0, 0, &empty),
+	    "mknod");
 	check(store_mknod(s, 1, "sparse", S_IFREG | 0600, 0, 0, 0, &sparse),
 	      "mknod");
 	check(store_write(s, sparse.ino, "middle", 6, GOLDEN_SPARSE_AT),

@@ -34,12 +34,12 @@ static struct keys *mkkeys(uint8_t seed)
 static struct chunk_pos pos_at(uint64_t off)
 {
 	struct chunk_pos p = {
-		.store_id = SID,
-		.segno = 7,
-		.seg_rid = RID,
-		.offset = off,
-		.kind = CHUNK_DATA,
-		.last = 0,
+	    .store_id = SID,
+	    .segno = 7,
+	    .seg_rid = RID,
+	    .offset = off,
+	    .kind = CHUNK_DATA,
+	    .last = 0,
 	};
 
 	return p;
@@ -116,8 +116,9 @@ static void test_roundtrip(void **state)
 	assert_int_equal(n, CHUNK_OVERHEAD);
 	assert_int_equal(chunk_open(k->data, &p, sealed, (size_t)n, out), 0);
 	/* too big */
-	assert_int_equal(chunk_seal(k->data, &p, plain, CHUNK_PLAIN_MAX + 1,
-				    sealed), -EINVAL);
+	assert_int_equal(
+	    chunk_seal(k->data, &p, plain, CHUNK_PLAIN_MAX + 1, sealed),
+	    -EINVAL);
 	keys_free(k);
 }
 
@@ -148,8 +149,8 @@ static void test_tamper(void **state)
 	}
 	/* truncated, extended, too short */
 	assert_int_equal(chunk_open(k->data, &p, sealed, n - 1, out), -EBADMSG);
-	assert_int_equal(chunk_open(k->data, &p, sealed, CHUNK_OVERHEAD - 1,
-				    out), -EBADMSG);
+	assert_int_equal(
+	    chunk_open(k->data, &p, sealed, CHUNK_OVERHEAD - 1, out), -EBADMSG);
 	/* wrong position, segment, random id, store, kind, last mark, key */
 	q = p;
 	q.offset = 41;
@@ -201,11 +202,9 @@ static void test_swap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keys),
-		cmocka_unit_test(test_keys_kat),
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_tamper),
-		cmocka_unit_test(test_swap),
+	    cmocka_unit_test(test_keys),      cmocka_unit_test(test_keys_kat),
+	    cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_tamper),
+	    cmocka_unit_test(test_swap),
 	};
 
 	if (sodium_init() < 0)

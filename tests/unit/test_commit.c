@@ -75,9 +75,14 @@ static char *seg_path(struct env *e, uint64_t segno)
 static void test_codec(void **state)
 {
 	struct commit_meta cm[2] = {{40, 100}, {140, 60}};
-	struct commit c = {.gen = 5, .parent_seg = 4, .ckpt_seg = 2,
-			   .next_ino = 77, .time_sec = 1700000000,
-			   .time_nsec = 5, .nmeta = 2, .meta = cm};
+	struct commit c = {.gen = 5,
+			   .parent_seg = 4,
+			   .ckpt_seg = 2,
+			   .next_ino = 77,
+			   .time_sec = 1700000000,
+			   .time_nsec = 5,
+			   .nmeta = 2,
+			   .meta = cm};
 	struct commit d;
 	struct bufw w;
 
@@ -145,8 +150,8 @@ static void test_objstore(void **state)
 	assert_string_equal(name, "log/00/0000000000040000.seg");
 	assert_int_equal(objstore_new(e->cloud, &os), 0);
 	/* never replaces */
-	assert_int_equal(objstore_put(os, "log/00/0000000000000001.seg", "x", 1),
-			 -EEXIST);
+	assert_int_equal(
+	    objstore_put(os, "log/00/0000000000000001.seg", "x", 1), -EEXIST);
 	assert_int_equal(objstore_put(os, ".hidden", "x", 1), -EINVAL);
 	/* conflict copies and strays are counted, never used */
 	p = tu_join(e->cloud, "log/00/0000000000000001 (1).seg");
@@ -188,9 +193,9 @@ static void test_objstore(void **state)
 
 struct fault {
 	int n;
-	int crash_at;		/* fail every step after this many; -1 never */
+	int crash_at; /* fail every step after this many; -1 never */
 	int crashed;
-	enum objstore_step fail_step;	/* fail the first such step once */
+	enum objstore_step fail_step; /* fail the first such step once */
 	int fail_short;
 	int failed;
 };
@@ -220,12 +225,12 @@ static void phase_a(struct store *s)
 
 	tu_fill(buf, sizeof(buf), 1);
 	assert_int_equal(store_mkdir(s, 1, "d", 0700, 0, 0, &d), 0);
-	assert_int_equal(store_mknod(s, d.ino, "f", S_IFREG | 0600, 0, 0, 0,
-				     &f), 0);
+	assert_int_equal(
+	    store_mknod(s, d.ino, "f", S_IFREG | 0600, 0, 0, 0, &f), 0);
 	assert_int_equal(store_write(s, f.ino, buf, sizeof(buf), 0),
 			 (int)sizeof(buf));
-	assert_int_equal(store_mknod(s, 1, "victim", S_IFREG | 0600, 0, 0, 0,
-				     &f), 0);
+	assert_int_equal(
+	    store_mknod(s, 1, "victim", S_IFREG | 0600, 0, 0, 0, &f), 0);
 	assert_int_equal(store_commit(s), 0);
 }
 
@@ -334,8 +339,8 @@ static void crash_loop(int big)
 		free(d);
 		/* still a working store after the crash */
 		s = xopen(e);
-		assert_int_equal(store_mknod(s, 1, "after", S_IFREG | 0600, 0,
-					     0, 0, &a), 0);
+		assert_int_equal(
+		    store_mknod(s, 1, "after", S_IFREG | 0600, 0, 0, 0, &a), 0);
 		assert_int_equal(store_close(s), 0);
 		s = xopen(e);
 		assert_int_equal(store_lookup(s, 1, "after", &a), 0);
@@ -368,8 +373,8 @@ static void test_crash_spill(void **state)
 static void fail_once(enum objstore_step step, int short_write)
 {
 	struct env *e = env_new();
-	struct fault f = {.crash_at = -1, .fail_step = step,
-			  .fail_short = short_write};
+	struct fault f = {
+	    .crash_at = -1, .fail_step = step, .fail_short = short_write};
 	struct objstore *os = NULL;
 	struct store *s = NULL;
 	uint64_t gen;
@@ -434,8 +439,8 @@ static void commit_some(struct env *e, int n)
 
 	for (int i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "c%d", seq++);
-		assert_int_equal(store_mknod(s, 1, name, S_IFREG | 0600, 0, 0,
-					     0, &a), 0);
+		assert_int_equal(
+		    store_mknod(s, 1, name, S_IFREG | 0600, 0, 0, 0, &a), 0);
 		assert_int_equal(store_commit(s), 0);
 	}
 	assert_int_equal(store_close(s), 0);
@@ -537,7 +542,8 @@ static void test_damaged_data(void **state)
 
 	(void)state;
 	memset(buf, 'q', sizeof(buf));
-	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &f),
+			 0);
 	assert_int_equal(store_write(s, f.ino, buf, sizeof(buf), 0), 1000);
 	assert_int_equal(store_close(s), 0);
 	/* segment 2 holds the data chunk right after its header */
@@ -649,8 +655,8 @@ static void test_crash_clean(void **state)
 
 		assert_int_equal(objstore_new(e->cloud, &os), 0);
 		assert_int_equal(store_open_os(os, e->key, e->state, 0, &s), 0);
-		assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0,
-					     &a), 0);
+		assert_int_equal(
+		    store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &a), 0);
 		for (int i = 0; i < 20; i++) {
 			tu_fill(buf, sizeof(buf), (uint64_t)i);
 			assert_int_equal(store_write(s, a.ino, buf, sizeof(buf),
@@ -697,8 +703,8 @@ static void test_random_damage(void **state)
 	(void)state;
 	dumps[1] = tu_dump(s, 1);
 	assert_int_equal(store_mkdir(s, 1, "d", 0700, 0, 0, &d), 0);
-	assert_int_equal(store_mknod(s, d.ino, "f", S_IFREG | 0600, 0, 0, 0,
-				     &f), 0);
+	assert_int_equal(
+	    store_mknod(s, d.ino, "f", S_IFREG | 0600, 0, 0, 0, &f), 0);
 	tu_fill(buf, sizeof(buf), 1);
 	assert_int_equal(store_write(s, f.ino, buf, sizeof(buf), 0),
 			 (int)sizeof(buf));
@@ -709,7 +715,8 @@ static void test_random_damage(void **state)
 	assert_int_equal(store_commit(s), 0);
 	dumps[3] = tu_dump(s, 1);
 	assert_int_equal(store_rename(s, 1, "d", 1, "e", 0), 0);
-	assert_int_equal(store_mknod(s, 1, "g", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	assert_int_equal(store_mknod(s, 1, "g", S_IFREG | 0600, 0, 0, 0, &f),
+			 0);
 	assert_int_equal(store_write(s, f.ino, buf, 3000, 10), 3000);
 	assert_int_equal(store_commit(s), 0);
 	dumps[4] = tu_dump(s, 1);
@@ -748,15 +755,17 @@ static void test_random_damage(void **state)
 			assert_int_equal(store_close(s), 0);
 		} else {
 			refused++;
-			assert_true(r == -VFS_E_DAMAGED || r == -VFS_E_WRONGKEY ||
-				    r == -VFS_E_NOTSTORE || r == -VFS_E_VERSION);
+			assert_true(
+			    r == -VFS_E_DAMAGED || r == -VFS_E_WRONGKEY ||
+			    r == -VFS_E_NOTSTORE || r == -VFS_E_VERSION);
 		}
 		assert_int_equal(tu_flip(path, off), 0);
 		tu_rmrf(st);
 		free(st);
 	}
 	print_message("random damage: %d opened (older or same state), %d "
-		      "refused\n", opened, refused);
+		      "refused\n",
+		      opened, refused);
 	assert_true(opened > 0 && refused > 0);
 	for (int i = 0; i < nfiles; i++)
 		free(files[i]);
@@ -768,23 +777,23 @@ static void test_random_damage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_codec),
-		cmocka_unit_test(test_objstore),
-		cmocka_unit_test(test_crash_small),
-		cmocka_unit_test(test_crash_spill),
-		cmocka_unit_test(test_fail_write),
-		cmocka_unit_test(test_fail_fsync),
-		cmocka_unit_test(test_fail_rename),
-		cmocka_unit_test(test_fail_fsync_dir),
-		cmocka_unit_test(test_rollback),
-		cmocka_unit_test(test_corrupt_head_is_rollback),
-		cmocka_unit_test(test_fork),
-		cmocka_unit_test(test_damaged_data),
-		cmocka_unit_test(test_damaged_header),
-		cmocka_unit_test(test_damaged_log),
-		cmocka_unit_test(test_missing_parent),
-		cmocka_unit_test(test_random_damage),
-		cmocka_unit_test(test_crash_clean),
+	    cmocka_unit_test(test_codec),
+	    cmocka_unit_test(test_objstore),
+	    cmocka_unit_test(test_crash_small),
+	    cmocka_unit_test(test_crash_spill),
+	    cmocka_unit_test(test_fail_write),
+	    cmocka_unit_test(test_fail_fsync),
+	    cmocka_unit_test(test_fail_rename),
+	    cmocka_unit_test(test_fail_fsync_dir),
+	    cmocka_unit_test(test_rollback),
+	    cmocka_unit_test(test_corrupt_head_is_rollback),
+	    cmocka_unit_test(test_fork),
+	    cmocka_unit_test(test_damaged_data),
+	    cmocka_unit_test(test_damaged_header),
+	    cmocka_unit_test(test_damaged_log),
+	    cmocka_unit_test(test_missing_parent),
+	    cmocka_unit_test(test_random_damage),
+	    cmocka_unit_test(test_crash_clean),
 	};
 
 	if (sodium_init() < 0)

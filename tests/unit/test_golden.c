@@ -122,7 +122,7 @@ static void test_v1(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v1),
+	    cmocka_unit_test(test_v1),
 	};
 
 	if (sodium_init() < 0)

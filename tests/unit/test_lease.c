@@ -157,9 +157,9 @@ static void foreign_lease(struct env *e, uint64_t expires, int good_mac)
 	assert_int_equal(keys_new(e->key, &k), 0);
 	memcpy(b, "VFSLEASE", 8);
 	put_le32(b + 8, 1);
-	memset(b + 12, 0xa1, 16);	/* holder: not this machine */
-	memset(b + 28, 0xb2, 16);	/* boot */
-	put_le32(b + 44, 1);		/* pid */
+	memset(b + 12, 0xa1, 16); /* holder: not this machine */
+	memset(b + 28, 0xb2, 16); /* boot */
+	put_le32(b + 44, 1);	  /* pid */
 	put_le64(b + 48, expires);
 	put_le64(b + 56, 12345);
 	crypto_generichash(b + 64, 32, b, 64, k->lease, 32);
@@ -195,13 +195,13 @@ static void test_other_machine(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_second_writer, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_own_stale, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_other_process, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_other_machine, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_second_writer, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_own_stale, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_other_process, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_other_machine, setup,
+					    teardown),
 	};
 
 	if (sodium_init() < 0)

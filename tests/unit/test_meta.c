@@ -24,8 +24,12 @@ static const uint8_t RID[CHUNK_RID_BYTES] = "segment-rid-0001";
 static struct extent ext(uint64_t off, uint32_t len, uint64_t seg,
 			 uint32_t coff)
 {
-	struct extent e = {.off = off, .len = len, .seg = seg, .coff = coff,
-			   .skip = 0, .sealed = len + CHUNK_OVERHEAD};
+	struct extent e = {.off = off,
+			   .len = len,
+			   .seg = seg,
+			   .coff = coff,
+			   .skip = 0,
+			   .sealed = len + CHUNK_OVERHEAD};
 
 	return e;
 }
@@ -420,8 +424,8 @@ static void test_many_entries(void **state)
 		assert_int_equal(meta_inode_new(m, 10 + i, S_IFREG | 0600, &f),
 				 0);
 		snprintf(name, sizeof(name), "n%d", i);
-		assert_int_equal(meta_dirent_add(m, root, name, strlen(name), f),
-				 0);
+		assert_int_equal(
+		    meta_dirent_add(m, root, name, strlen(name), f), 0);
 	}
 	for (int i = 0; i < 5000; i += 2) {
 		snprintf(name, sizeof(name), "n%d", i);
@@ -444,13 +448,13 @@ static void test_many_entries(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_extents),
-		cmocka_unit_test(test_checkpoint_roundtrip),
-		cmocka_unit_test(test_deltas),
-		cmocka_unit_test(test_malformed_fuzz),
-		cmocka_unit_test(test_malformed_semantics),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_many_entries),
+	    cmocka_unit_test(test_extents),
+	    cmocka_unit_test(test_checkpoint_roundtrip),
+	    cmocka_unit_test(test_deltas),
+	    cmocka_unit_test(test_malformed_fuzz),
+	    cmocka_unit_test(test_malformed_semantics),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_many_entries),
 	};
 
 	if (sodium_init() < 0)

@@ -109,8 +109,8 @@ static void test_basic_persist(void **state)
 	assert_int_equal(store_mkdir(s, 1, "dir", 0750, 10, 20, &d1), 0);
 	assert_int_equal(store_getattr(s, STORE_ROOT_INO, &a), 0);
 	assert_int_equal(a.nlink, 3);
-	assert_int_equal(store_mknod(s, d1.ino, "file", S_IFREG | 0640, 0, 10,
-				     20, &f1), 0);
+	assert_int_equal(
+	    store_mknod(s, d1.ino, "file", S_IFREG | 0640, 0, 10, 20, &f1), 0);
 	tu_fill(data, sizeof(data), 7);
 	assert_int_equal(store_write(s, f1.ino, data, sizeof(data), 0),
 			 (int)sizeof(data));
@@ -122,8 +122,8 @@ static void test_basic_persist(void **state)
 	assert_int_equal(a.nlink, 2);
 	assert_int_equal(store_mknod(s, 1, "fifo", S_IFIFO | 0600, 0, 0, 0, &a),
 			 0);
-	assert_int_equal(store_mknod(s, 1, "gone", S_IFREG | 0600, 0, 0, 0, &f2),
-			 0);
+	assert_int_equal(
+	    store_mknod(s, 1, "gone", S_IFREG | 0600, 0, 0, 0, &f2), 0);
 	assert_int_equal(store_write(s, f2.ino, "x", 1, 0), 1);
 	assert_int_equal(store_unlink(s, 1, "gone"), 0);
 	assert_int_equal(store_rename(s, 1, "fifo", d1.ino, "fifo2", 0), 0);
@@ -136,8 +136,8 @@ static void test_basic_persist(void **state)
 	{
 		struct store_attr set = {.size = 150000};
 
-		assert_int_equal(store_setattr(s, f1.ino, &set, STORE_SET_SIZE,
-					       &a), 0);
+		assert_int_equal(
+		    store_setattr(s, f1.ino, &set, STORE_SET_SIZE, &a), 0);
 		assert_int_equal(a.size, 150000);
 	}
 	free(before);
@@ -167,11 +167,12 @@ static void test_errors(void **state)
 
 	memset(longname, 'a', 256);
 	longname[256] = '\0';
-	assert_int_equal(store_mknod(s, 1, longname, S_IFREG | 0600, 0, 0, 0,
-				     &a), -ENAMETOOLONG);
+	assert_int_equal(
+	    store_mknod(s, 1, longname, S_IFREG | 0600, 0, 0, 0, &a),
+	    -ENAMETOOLONG);
 	longname[255] = '\0';
-	assert_int_equal(store_mknod(s, 1, longname, S_IFREG | 0600, 0, 0, 0,
-				     &a), 0);
+	assert_int_equal(
+	    store_mknod(s, 1, longname, S_IFREG | 0600, 0, 0, 0, &a), 0);
 	assert_int_equal(store_lookup(s, 1, "nope", &a), -ENOENT);
 	assert_int_equal(store_mkdir(s, 1, "d1", 0700, 0, 0, &d1), 0);
 	assert_int_equal(store_mkdir(s, 1, "d1", 0700, 0, 0, &a), -EEXIST);
@@ -193,8 +194,8 @@ static void test_errors(void **state)
 	assert_int_equal(store_link(s, d1.ino, 1, "dl", &a), -EPERM);
 	assert_int_equal(store_readlink(s, f1.ino, buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(store_read(s, d1.ino, buf, 1, 0), -EISDIR);
-	assert_int_equal(store_symlink(s, 1, "sl", "0123456789abcdefXYZ", 0, 0,
-				       &a), 0);
+	assert_int_equal(
+	    store_symlink(s, 1, "sl", "0123456789abcdefXYZ", 0, 0, &a), 0);
 	assert_int_equal(store_readlink(s, a.ino, buf, sizeof(buf)),
 			 -ENAMETOOLONG);
 	/* empty dir over empty dir is fine; nlink of root follows */
@@ -220,9 +221,10 @@ static void test_exchange(void **state)
 	struct store_attr a, d1, f1, x;
 
 	assert_int_equal(store_mkdir(s, 1, "d", 0700, 0, 0, &d1), 0);
-	assert_int_equal(store_mknod(s, d1.ino, "f", S_IFREG | 0600, 0, 0, 0,
-				     &f1), 0);
-	assert_int_equal(store_mknod(s, 1, "g", S_IFREG | 0600, 0, 0, 0, &a), 0);
+	assert_int_equal(
+	    store_mknod(s, d1.ino, "f", S_IFREG | 0600, 0, 0, 0, &f1), 0);
+	assert_int_equal(store_mknod(s, 1, "g", S_IFREG | 0600, 0, 0, 0, &a),
+			 0);
 	assert_int_equal(store_rename(s, 1, "g", d1.ino, "f", RENAME_EXCHANGE),
 			 0);
 	assert_int_equal(store_lookup(s, 1, "g", &x), 0);
@@ -231,8 +233,8 @@ static void test_exchange(void **state)
 	assert_int_equal(x.ino, a.ino);
 	/* a directory and a file across folders: link counts move */
 	assert_int_equal(store_mkdir(s, d1.ino, "sub", 0700, 0, 0, &x), 0);
-	assert_int_equal(store_rename(s, 1, "g", d1.ino, "sub", RENAME_EXCHANGE),
-			 0);
+	assert_int_equal(
+	    store_rename(s, 1, "g", d1.ino, "sub", RENAME_EXCHANGE), 0);
 	assert_int_equal(store_getattr(s, 1, &x), 0);
 	assert_int_equal(x.nlink, 4);
 	assert_int_equal(store_getattr(s, d1.ino, &x), 0);
@@ -254,7 +256,8 @@ static void test_orphan(void **state)
 	uint8_t buf[5];
 	uint64_t ino;
 
-	assert_int_equal(store_mknod(s, 1, "o", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	assert_int_equal(store_mknod(s, 1, "o", S_IFREG | 0600, 0, 0, 0, &f),
+			 0);
 	assert_int_equal(store_write(s, f.ino, "abcde", 5, 0), 5);
 	assert_int_equal(store_commit(s), 0);
 	ino = f.ino;
@@ -277,7 +280,8 @@ static void test_orphan(void **state)
 	assert_int_equal(store_lookup(s, 1, "o", &a), -ENOENT);
 	assert_int_equal(store_getattr(s, ino, &a), -ENOENT);
 	/* inode numbers are not reused */
-	assert_int_equal(store_mknod(s, 1, "n", S_IFREG | 0600, 0, 0, 0, &a), 0);
+	assert_int_equal(store_mknod(s, 1, "n", S_IFREG | 0600, 0, 0, 0, &a),
+			 0);
 	assert_true(a.ino > ino);
 	assert_int_equal(store_close(s), 0);
 }
@@ -326,7 +330,8 @@ static void test_readonly(void **state)
 	struct store *s = xopen(e, 0);
 	struct store_attr a;
 
-	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &a), 0);
+	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &a),
+			 0);
 	assert_int_equal(store_close(s), 0);
 	s = xopen(e, STORE_READ_ONLY);
 	assert_int_equal(store_lookup(s, 1, "f", &a), 0);
@@ -343,7 +348,8 @@ static void test_sparse_truncate(void **state)
 	struct store_attr f, a, set;
 	uint8_t buf[8192], zero[8192] = {0};
 
-	assert_int_equal(store_mknod(s, 1, "sp", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	assert_int_equal(store_mknod(s, 1, "sp", S_IFREG | 0600, 0, 0, 0, &f),
+			 0);
 	assert_int_equal(store_write(s, f.ino, "tail", 4, 1 << 30), 4);
 	assert_int_equal(store_commit(s), 0);
 	assert_int_equal(store_getattr(s, f.ino, &a), 0);
@@ -377,7 +383,8 @@ static void test_random_model(void **state)
 	struct store_attr f, set, a;
 	uint64_t size = 0, x = 12345;
 
-	assert_int_equal(store_mknod(s, 1, "m", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	assert_int_equal(store_mknod(s, 1, "m", S_IFREG | 0600, 0, 0, 0, &f),
+			 0);
 	for (int step = 0; step < 600; step++) {
 		uint64_t off, len;
 
@@ -387,8 +394,9 @@ static void test_random_model(void **state)
 		switch (x % 10) {
 		case 0:
 			set.size = (x >> 8) % MAX;
-			assert_int_equal(store_setattr(s, f.ino, &set,
-						       STORE_SET_SIZE, &a), 0);
+			assert_int_equal(
+			    store_setattr(s, f.ino, &set, STORE_SET_SIZE, &a),
+			    0);
 			if (set.size < size)
 				memset(model + set.size, 0, size - set.size);
 			size = set.size;
@@ -474,8 +482,8 @@ static void test_checkpoints(void **state)
 
 	for (int i = 0; i < STORE_CKPT_MAX_COMMITS + 20; i++) {
 		snprintf(name, sizeof(name), "f%03d", i);
-		assert_int_equal(store_mknod(s, 1, name, S_IFREG | 0600, 0, 0,
-					     0, &f), 0);
+		assert_int_equal(
+		    store_mknod(s, 1, name, S_IFREG | 0600, 0, 0, 0, &f), 0);
 		assert_int_equal(store_write(s, f.ino, name, strlen(name), 0),
 				 (int)strlen(name));
 		if (i % 3 == 0)
@@ -505,7 +513,8 @@ static void test_tick(void **state)
 	uint64_t g = store_generation(s);
 
 	assert_int_equal(store_tick(s, 0), 0); /* clean */
-	assert_int_equal(store_mknod(s, 1, "t", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	assert_int_equal(store_mknod(s, 1, "t", S_IFREG | 0600, 0, 0, 0, &f),
+			 0);
 	assert_int_equal(store_tick(s, 60000), 0); /* too young */
 	assert_int_equal(store_generation(s), g);
 	assert_int_equal(store_tick(s, 0), 1);
@@ -536,8 +545,8 @@ static void test_readdir_cookies(void **state)
 		char name[8];
 
 		snprintf(name, sizeof(name), "e%d", i);
-		assert_int_equal(store_mknod(s, 1, name, S_IFREG | 0600, 0, 0,
-					     0, &a), 0);
+		assert_int_equal(
+		    store_mknod(s, 1, name, S_IFREG | 0600, 0, 0, 0, &a), 0);
 	}
 	assert_int_equal(store_unlink(s, 1, "e3"), 0);
 	assert_int_equal(store_readdir(s, 1, 0, count_fill, &n), 0);
@@ -574,10 +583,12 @@ static void test_clean_small_commits(void **state)
 	int r;
 
 	tu_fill(data, 1 << 20, 3);
-	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &f),
+			 0);
 	assert_int_equal(store_write(s, f.ino, data, 1 << 20, 0), 1 << 20);
 	/* an open, unlinked file whose data lives in a small segment */
-	assert_int_equal(store_mknod(s, 1, "o", S_IFREG | 0600, 0, 0, 0, &o), 0);
+	assert_int_equal(store_mknod(s, 1, "o", S_IFREG | 0600, 0, 0, 0, &o),
+			 0);
 	assert_int_equal(store_write(s, o.ino, "orphan", 6, 0), 6);
 	assert_int_equal(store_commit(s), 0);
 	assert_int_equal(store_open_inode(s, o.ino), 0);
@@ -587,8 +598,9 @@ static void test_clean_small_commits(void **state)
 		x ^= x >> 7;
 		x ^= x << 17;
 		tu_fill(buf, sizeof(buf), x);
-		assert_int_equal(store_write(s, f.ino, buf, sizeof(buf),
-					     (x % 256) * 4096), 4096);
+		assert_int_equal(
+		    store_write(s, f.ino, buf, sizeof(buf), (x % 256) * 4096),
+		    4096);
 		assert_int_equal(store_commit(s), 0);
 	}
 	before = objects(e, NULL);
@@ -637,7 +649,8 @@ static void test_clean_overwrite(void **state)
 	struct store_attr f;
 	uint64_t bytes;
 
-	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &f),
+			 0);
 	for (int round = 0; round < 4; round++) {
 		tu_fill(data, n, (uint64_t)round);
 		assert_int_equal(store_write(s, f.ino, data, n, 0), (int)n);
@@ -670,17 +683,19 @@ static void test_readonly_follows(void **state)
 	char *st2 = tu_join(e->top, "state-ro");
 	uint8_t buf[8];
 
-	assert_int_equal(store_mknod(w, 1, "f", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	assert_int_equal(store_mknod(w, 1, "f", S_IFREG | 0600, 0, 0, 0, &f),
+			 0);
 	assert_int_equal(store_write(w, f.ino, "first", 5, 0), 5);
 	assert_int_equal(store_commit(w), 0);
 	assert_int_equal(store_open(e->cloud, e->key, st2, STORE_READ_ONLY, &r),
 			 0);
-	assert_int_equal(store_tick(r, 0), 0); /* nothing new */
+	assert_int_equal(store_tick(r, 0), 0);		  /* nothing new */
 	assert_int_equal(store_lookup(r, 1, "f", &a), 0); /* kernel holds f */
 	assert_int_equal(store_open_inode(r, f.ino), 0);
 	/* the writer changes f, adds g, then removes f */
 	assert_int_equal(store_write(w, f.ino, "SECOND", 6, 0), 6);
-	assert_int_equal(store_mknod(w, 1, "g", S_IFREG | 0600, 0, 0, 0, &g), 0);
+	assert_int_equal(store_mknod(w, 1, "g", S_IFREG | 0600, 0, 0, 0, &g),
+			 0);
 	assert_int_equal(store_commit(w), 0);
 	assert_int_equal(store_tick(r, 0), 1);
 	assert_int_equal(store_generation(r), store_generation(w));
@@ -707,32 +722,28 @@ static void test_readonly_follows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_basic_persist, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exchange, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_orphan, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_errors, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_info_hints, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sparse_truncate, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_random_model, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_spill, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_checkpoints, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_tick, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readdir_cookies, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_clean_small_commits, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_clean_overwrite, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_readonly_follows, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_basic_persist, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exchange, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_orphan, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_info_hints, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sparse_truncate, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tick, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_readdir_cookies, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_clean_small_commits, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_clean_overwrite, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_readonly_follows, setup,
+					    teardown),
 	};
 
 	if (sodium_init() < 0)
