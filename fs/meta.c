@@ -40,6 +40,8 @@ int meta_new(struct meta **ret)
 
 static void inode_free(struct minode *ip)
 {
+	if (ip->target)
+		sodium_memzero(ip->target, strlen(ip->target));
 	free(ip->target);
 	free(ip->slots);
 	free(ip->ext);

@@ -2383,6 +2383,7 @@ static int do_rename(struct store *s, uint64_t parent, const char *name,
 		if (r < 0)
 			return r;
 		meta_rec_dirent_add(&s->pend, newparent, n1, nlen, sip->ino);
+		touch(s, ndir, 1);
 	}
 	if (S_ISDIR(sip->mode) && pdir != ndir) {
 		pdir->nlink--;

@@ -189,7 +189,8 @@ int store_write(struct store *s, uint64_t ino, const void *buf, size_t size,
  * Lists directory ino from position cookie (0 = start; "." and ".." are
  * included first). fill is called per entry with the cookie of the next
  * entry; when fill returns non-zero, listing stops and store_readdir
- * returns 0. Entries' attrs are not counted as lookups.
+ * returns 0. Entries' attrs are not counted as lookups. fill runs with the
+ * store locked: it must not call back into the store.
  */
 typedef int (*store_fill_fn)(void *ctx, const char *name,
 			     const struct store_attr *attr,

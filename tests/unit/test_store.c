@@ -719,6 +719,58 @@ static void test_readonly_follows(void **state)
 	free(st2);
 }
 
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Times: every change moves ctime/mtime as a local filesystem does;
+ * explicit times keep their nanoseconds across a reopen. */
+static void test_times(void **state)
+{
+	struct env *e = *state;
+	struct store *s = xopen(e, 0);
+	struct store_attr d1, d2, f, a, b, set;
+
+	assert_int_equal(store_mkdir(s, 1, "d1", 0700, 0, 0, &d1), 0);
+	assert_int_equal(store_mkdir(s, 1, "d2", 0700, 0, 0, &d2), 0);
+	assert_int_equal(
+	    store_mknod(s, d1.ino, "f", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	memset(&set, 0, sizeof(set));
+	set.mtime.tv_sec = 1000;
+	set.mtime.tv_nsec = 999999999;
+	set.atime.tv_sec = 2000;
+	set.atime.tv_nsec = 1;
+	assert_int_equal(store_setattr(s, d2.ino, &set,
+				       STORE_SET_MTIME | STORE_SET_ATIME, &a),
+			 0);
+	assert_int_equal(store_setattr(s, f.ino, &set, STORE_SET_MTIME, &a), 0);
+	assert_int_equal(a.mtime.tv_nsec, 999999999);
+	/* rename into d2: both folders and the file's ctime change */
+	assert_int_equal(store_getattr(s, f.ino, &b), 0);
+	assert_int_equal(store_rename(s, d1.ino, "f", d2.ino, "g", 0), 0);
+	assert_int_equal(store_getattr(s, d2.ino, &a), 0);
+	assert_true(a.mtime.tv_sec > 1000);
+	assert_int_equal(store_getattr(s, f.ino, &a), 0);
+	assert_int_equal(a.mtime.tv_sec, 1000); /* contents unchanged */
+	assert_false(ts_before(&a.ctime, &b.ctime));
+	/* a write moves mtime */
+	assert_int_equal(store_write(s, f.ino, "x", 1, 0), 1);
+	assert_int_equal(store_getattr(s, f.ino, &a), 0);
+	assert_true(a.mtime.tv_sec > 1000);
+	assert_int_equal(store_setattr(s, f.ino, &set, STORE_SET_MTIME, &a), 0);
+	assert_int_equal(store_close(s), 0);
+	s = xopen(e, 0);
+	assert_int_equal(store_getattr(s, f.ino, &a), 0);
+	assert_int_equal(a.mtime.tv_sec, 1000);
+	assert_int_equal(a.mtime.tv_nsec, 999999999);
+	assert_int_equal(store_getattr(s, d2.ino, &a), 0);
+	assert_int_equal(a.atime.tv_sec, 2000);
+	assert_int_equal(a.atime.tv_nsec, 1);
+	assert_int_equal(store_close(s), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +778,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exchange, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_times, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_orphan, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_info_hints, setup, teardown),
