@@ -21,7 +21,7 @@ static const uint8_t LEASE_MAGIC[8] = {'V', 'F', 'S', 'L', 'E', 'A', 'S', 'E'};
 #define LEASE_VERSION 1
 #define ID_BYTES 16
 #define MAC_BYTES 32
-#define LEASE_BODY (8 + 4 + ID_BYTES + ID_BYTES + 4 + 8 + 8)
+#define LEASE_BODY (8 + 4 + ID_BYTES + ID_BYTES + 4 + 8 + 8 + 8)
 #define LEASE_BYTES (LEASE_BODY + MAC_BYTES)
 
 struct lease {
@@ -40,6 +40,7 @@ struct lease_rec {
 	uint8_t holder[ID_BYTES];
 	uint8_t boot[ID_BYTES];
 	uint32_t pid;
+	uint64_t start;
 	uint64_t expires;
 	uint64_t nonce;
 };
@@ -112,6 +113,49 @@ static void hashed_id(const char *path, const uint8_t *store_id,
 	crypto_generichash_final(&st, out, ID_BYTES);
 }
 
+/*
+ * Reads /proc/<pid>/stat: 1 and the start time (clock ticks since boot)
+ * if the process exists and is not a zombie, 0 if it is gone or a zombie
+ * (a kill -9-ed daemon whose parent has not reaped it yet), -1 if /proc
+ * cannot tell.
+ */
+static int proc_start(uint32_t pid, uint64_t *ret)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* the command name may hold spaces and parentheses: skip to the
+	 * last ')' */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	p += 2;
+	if (*p == 'Z' || *p == 'X')
+		return 0;
+	/* state is field 3, starttime field 22 */
+	for (field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return -1;
+	*ret = strtoull(p, NULL, 10);
+	return 1;
+}
+
+static uint64_t self_start;
+
 static void encode(const struct lease *l, uint8_t out[LEASE_BYTES])
 {
 	uint8_t *p = out;
@@ -126,6 +170,8 @@ static void encode(const struct lease *l, uint8_t out[LEASE_BYTES])
 	p += ID_BYTES;
 	put_le32(p, (uint32_t)getpid());
 	p += 4;
+	put_le64(p, self_start);
+	p += 8;
 	put_le64(p, l->expires);
 	p += 8;
 	put_le64(p, l->nonce);
@@ -156,8 +202,9 @@ static int read_lease(struct lease *l, struct lease_rec *ret)
 	memcpy(ret->holder, p + 12, ID_BYTES);
 	memcpy(ret->boot, p + 12 + ID_BYTES, ID_BYTES);
 	ret->pid = get_le32(p + 12 + 2 * ID_BYTES);
-	ret->expires = get_le64(p + 16 + 2 * ID_BYTES);
-	ret->nonce = get_le64(p + 24 + 2 * ID_BYTES);
+	ret->start = get_le64(p + 16 + 2 * ID_BYTES);
+	ret->expires = get_le64(p + 24 + 2 * ID_BYTES);
+	ret->nonce = get_le64(p + 32 + 2 * ID_BYTES);
 	r = 1;
 out:
 	free(p);
@@ -175,11 +222,21 @@ static int write_lease(struct lease *l)
 	return objstore_replace(l->os, OBJSTORE_LEASE_NAME, b, sizeof(b));
 }
 
-static int pid_alive(uint32_t pid)
+/* Is the process that wrote the lease still running? The start time
+ * tells a reused process id from the holder. */
+static int holder_alive(const struct lease_rec *rec)
 {
-	if (pid == 0 || pid > INT32_MAX)
+	uint64_t start = 0;
+	int r;
+
+	if (rec->pid == 0 || rec->pid > INT32_MAX)
 		return 0;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	r = proc_start(rec->pid, &start);
+	if (r == 0)
+		return 0;
+	if (r == 1)
+		return start == rec->start;
+	return kill((pid_t)rec->pid, 0) == 0 || errno == EPERM;
 }
 
 /* May we take over the lease rec? */
@@ -194,7 +251,7 @@ static int may_take(struct lease *l, const struct lease_rec *rec,
 			return 1; /* the machine rebooted: the holder is gone */
 		if (rec->pid == (uint32_t)getpid())
 			return reg_find(l->store_id) < 0;
-		return !pid_alive(rec->pid);
+		return !holder_alive(rec);
 	}
 	return break_expired && rec->expires < (uint64_t)time(NULL);
 }
@@ -220,6 +277,8 @@ int lease_acquire(struct objstore *os, const uint8_t mac_key[32],
 	memcpy(l->store_id, store_id, STORE_ID_BYTES);
 	hashed_id("/etc/machine-id", store_id, l->holder);
 	hashed_id("/proc/sys/kernel/random/boot_id", store_id, l->boot);
+	if (proc_start((uint32_t)getpid(), &self_start) != 1)
+		self_start = 0;
 	randombytes_buf(&l->nonce, sizeof(l->nonce));
 
 	pthread_mutex_lock(&reg_lock);

@@ -146,12 +146,39 @@ static void test_other_process(void **state)
 	assert_int_equal(store_close(s), 0);
 }
 
+/* A holder that died but was not reaped yet (a zombie) holds nothing. */
+static void test_zombie_holder(void **state)
+{
+	struct env *e = *state;
+	struct store *s = NULL;
+	siginfo_t si;
+	int st;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *cs = NULL;
+
+		_exit(xopen(e, 0, &cs) == 0 ? 0 : 1);
+	}
+	/* wait for the exit without reaping */
+	memset(&si, 0, sizeof(si));
+	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+	assert_int_equal(si.si_pid, pid);
+	assert_int_equal(access(e->lease, F_OK), 0);
+	assert_int_equal(xopen(e, 0, &s), 0);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* Writes a lease of "another machine" expiring at expires, MAC-ed with
  * the real lease key (the layout of docs/format.md). */
 static void foreign_lease(struct env *e, uint64_t expires, int good_mac)
 {
 	struct keys *k = NULL;
-	uint8_t b[8 + 4 + 16 + 16 + 4 + 8 + 8 + 32];
+	uint8_t b[8 + 4 + 16 + 16 + 4 + 8 + 8 + 8 + 32];
 	FILE *f;
 
 	assert_int_equal(keys_new(e->key, &k), 0);
@@ -160,11 +187,12 @@ static void foreign_lease(struct env *e, uint64_t expires, int good_mac)
 	memset(b + 12, 0xa1, 16); /* holder: not this machine */
 	memset(b + 28, 0xb2, 16); /* boot */
 	put_le32(b + 44, 1);	  /* pid */
-	put_le64(b + 48, expires);
-	put_le64(b + 56, 12345);
-	crypto_generichash(b + 64, 32, b, 64, k->lease, 32);
+	put_le64(b + 48, 1);	  /* process start time */
+	put_le64(b + 56, expires);
+	put_le64(b + 64, 12345);
+	crypto_generichash(b + 72, 32, b, 72, k->lease, 32);
 	if (!good_mac)
-		b[70] ^= 1;
+		b[80] ^= 1;
 	keys_free(k);
 	f = fopen(e->lease, "wb");
 	assert_non_null(f);
@@ -199,6 +227,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_own_stale, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_process, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_zombie_holder, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_other_machine, setup,
 					    teardown),
