@@ -1,1 +1,17 @@
-# Integration tests of vaultfs (store, mount).
+# Integration tests of vaultfs (store, mount): real FUSE mounts.
+EXTRA_DIST += $(VAULTFS_IT)
+
+# vaultfs linked with an in-memory test double of store.h: tests the FUSE
+# layer and the CLI independently of the real store. Never installed.
+check_PROGRAMS += tests/integration/vaultfs-memstore
+tests_integration_vaultfs_memstore_SOURCES = fs/main.c \
+	tests/integration/memstore.c
+tests_integration_vaultfs_memstore_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) \
+	$(SODIUM_CFLAGS)
+tests_integration_vaultfs_memstore_LDADD = fs/libvfscli.a \
+	common/libvfscommon.a $(VAULTFS_LIBS)
+
+VAULTFS_IT = \
+	tests/integration/10-cli.sh \
+	tests/integration/11-fsops.sh
+TESTS += $(VAULTFS_IT)
