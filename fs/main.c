@@ -358,7 +358,8 @@ static void main_lock_done(int fd, int code)
 	snprintf(line, sizeof(line), "done %d\n", code);
 	if (ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0)
 		(void)main_write_all(fd, line, strlen(line));
-	close(fd); /* releases the lock */
+	/* The fd stays open: the kernel releases the lock as the process
+	 * exits, after everything else (atexit handlers included) is done. */
 }
 
 /* Points stdin/stdout at /dev/null and stderr at the log file. */
@@ -587,8 +588,9 @@ static int cmd_mount(const struct cli_args *a)
 
 	if (!a->ask_key && !a->key_file) {
 		fprintf(stderr,
-			"vaultfs: no key given: use --recovery-key (asks on "
-			"the terminal) or --recovery-key-file FILE\n");
+			"vaultfs: no key given: use --recovery-key or "
+			"--recovery-key-file FILE (--recovery-key asks for "
+			"the 64-digit key on the terminal)\n");
 		if (info.vault_url[0])
 			fprintf(stderr,
 				"vaultfs: (this store names the vault '%s'; "

@@ -11,6 +11,10 @@ tests_integration_vaultfs_memstore_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) \
 tests_integration_vaultfs_memstore_LDADD = fs/libvfscli.a \
 	common/libvfscommon.a $(VAULTFS_LIBS)
 
+# Small helper for system calls the shell cannot make (renameat2, xattrs).
+check_PROGRAMS += tests/integration/vfs-probe
+tests_integration_vfs_probe_SOURCES = tests/integration/vfs-probe.c
+
 VAULTFS_IT = \
 	tests/integration/10-cli.sh \
 	tests/integration/11-fsops.sh
