@@ -4,6 +4,12 @@ fs_libvfscli_a_SOURCES = fs/cli.c fs/cli.h fs/fsops.c fs/fsops.h
 fs_libvfscli_a_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(SODIUM_CFLAGS)
 VAULTFS_LIBS = $(FUSE_LIBS) $(SODIUM_LIBS) -lpthread
 
+bin_PROGRAMS += vaultfs
+vaultfs_SOURCES = fs/main.c
+vaultfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(SODIUM_CFLAGS)
+vaultfs_LDADD = fs/libvfscli.a fs/libvfsstore.a common/libvfscommon.a \
+	$(VAULTFS_LIBS)
+
 # Unit tests of the CLI (kept here so fs/ owners do not collide in
 # tests/unit/fs.mk).
 check_PROGRAMS += tests/unit/test_cli

@@ -164,4 +164,13 @@ vfs_manifest "$R" >r.txt
 diff r.txt m.txt >&2 || fail "trees differ"
 vfs_umount "$M"
 
+# with a persistent store: the same tree after a remount
+if [ -n "${VFS_BIN:-}" ]; then
+	vfs_mount cloud "$M" key
+	vfs_manifest "$M" >m2.txt
+	diff r.txt m2.txt >&2 || fail "trees differ after a remount"
+	cmp "$M/sbig" "$R/sbig" || fail "big file differs after a remount"
+	vfs_umount "$M"
+fi
+
 echo "PASS: 11-fsops"

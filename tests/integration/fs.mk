@@ -17,5 +17,13 @@ tests_integration_vfs_probe_SOURCES = tests/integration/vfs-probe.c
 
 VAULTFS_IT = \
 	tests/integration/10-cli.sh \
-	tests/integration/11-fsops.sh
+	tests/integration/11-fsops.sh \
+	tests/integration/20-cli-store.sh \
+	tests/integration/21-fsops-store.sh \
+	tests/integration/22-roundtrip.sh \
+	tests/integration/23-sqlite.sh \
+	tests/integration/24-plaintext.sh \
+	tests/integration/25-tamper.sh \
+	tests/integration/26-rollback.sh \
+	tests/integration/27-kill9.sh
 TESTS += $(VAULTFS_IT)
