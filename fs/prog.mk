@@ -18,3 +18,5 @@ tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
 tests_unit_test_cli_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS)
 tests_unit_test_cli_LDADD = fs/libvfscli.a common/libvfscommon.a \
 	$(CMOCKA_LIBS) $(SODIUM_LIBS)
+
+dist_doc_DATA += docs/cli.md
