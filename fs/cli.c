@@ -131,88 +131,88 @@ struct cli_cmd_desc {
  * --account-token-file, --password-file, --no-recovery-key) slot in here.
  */
 static const struct option init_opts[] = {
-	{ "recovery-key-file", required_argument, NULL, OPT_KEY_FILE },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
+    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 static const struct option mount_opts[] = {
-	{ "recovery-key", no_argument, NULL, OPT_ASK_KEY },
-	{ "recovery-key-file", required_argument, NULL, OPT_KEY_FILE },
-	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
-	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
+    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
+    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"foreground", no_argument, NULL, OPT_FOREGROUND},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 static const struct option umount_opts[] = {
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 static const struct cli_cmd_desc cli_cmds[] = {
-	{ "init", CLI_CMD_INIT, ":h", init_opts, 1,
-	  "usage: vaultfs init [--recovery-key-file FILE] CLOUD_DIR\n"
-	  "\n"
-	  "Creates an empty store in CLOUD_DIR (a folder inside the cloud\n"
-	  "sync folder; created if missing, must be empty) and a new random\n"
-	  "256-bit backup key, shown once as the 64-digit recovery key.\n"
-	  "\n"
-	  "  --recovery-key-file FILE  write the 64-digit key to FILE (new,\n"
-	  "                            mode 0600; never overwritten). Without\n"
-	  "                            it the key is printed, and only when\n"
-	  "                            standard output is a terminal.\n"
-	  "  --log-level LEVEL         error, warn, info (default), debug\n"
-	  "  -h, --help                this text\n"
-	  "      --version             print the version\n" },
-	{ "mount", CLI_CMD_MOUNT, ":hfo:", mount_opts, 2,
-	  "usage: vaultfs mount [--recovery-key | --recovery-key-file FILE]\n"
-	  "                     [--read-only] [-f] [-o FUSE_OPTIONS]\n"
-	  "                     CLOUD_DIR MOUNTPOINT\n"
-	  "\n"
-	  "Mounts the store in CLOUD_DIR at MOUNTPOINT. Returns once the mount\n"
-	  "is ready; the daemon keeps running until 'vaultfs umount'.\n"
-	  "\n"
-	  "  --recovery-key            ask for the 64-digit key on the\n"
-	  "                            terminal (not echoed)\n"
-	  "  --recovery-key-file FILE  read the 64-digit key from FILE\n"
-	  "                            ('-' = standard input)\n"
-	  "  --read-only               mount read-only (other writers allowed)\n"
-	  "  -f, --foreground          stay in the foreground, log to stderr\n"
-	  "  -o OPT[,OPT...]           extra FUSE mount options (allow_other,\n"
-	  "                            ...); may be repeated\n"
-	  "  --log-level LEVEL         error, warn, info (default), debug\n"
-	  "  -h, --help                this text\n"
-	  "      --version             print the version\n" },
-	{ "umount", CLI_CMD_UMOUNT, ":h", umount_opts, 1,
-	  "usage: vaultfs umount MOUNTPOINT\n"
-	  "\n"
-	  "Commits everything written, unmounts MOUNTPOINT and waits until\n"
-	  "its daemon has exited.\n"
-	  "\n"
-	  "  --log-level LEVEL         error, warn, info (default), debug\n"
-	  "  -h, --help                this text\n"
-	  "      --version             print the version\n" },
+    {"init", CLI_CMD_INIT, ":h", init_opts, 1,
+     "usage: vaultfs init [--recovery-key-file FILE] CLOUD_DIR\n"
+     "\n"
+     "Creates an empty store in CLOUD_DIR (a folder inside the cloud\n"
+     "sync folder; created if missing, must be empty) and a new random\n"
+     "256-bit backup key, shown once as the 64-digit recovery key.\n"
+     "\n"
+     "  --recovery-key-file FILE  write the 64-digit key to FILE (new,\n"
+     "                            mode 0600; never overwritten). Without\n"
+     "                            it the key is printed, and only when\n"
+     "                            standard output is a terminal.\n"
+     "  --log-level LEVEL         error, warn, info (default), debug\n"
+     "  -h, --help                this text\n"
+     "      --version             print the version\n"},
+    {"mount", CLI_CMD_MOUNT, ":hfo:", mount_opts, 2,
+     "usage: vaultfs mount [--recovery-key | --recovery-key-file FILE]\n"
+     "                     [--read-only] [-f] [-o FUSE_OPTIONS]\n"
+     "                     CLOUD_DIR MOUNTPOINT\n"
+     "\n"
+     "Mounts the store in CLOUD_DIR at MOUNTPOINT. Returns once the mount\n"
+     "is ready; the daemon keeps running until 'vaultfs umount'.\n"
+     "\n"
+     "  --recovery-key            ask for the 64-digit key on the\n"
+     "                            terminal (not echoed)\n"
+     "  --recovery-key-file FILE  read the 64-digit key from FILE\n"
+     "                            ('-' = standard input)\n"
+     "  --read-only               mount read-only (other writers allowed)\n"
+     "  -f, --foreground          stay in the foreground, log to stderr\n"
+     "  -o OPT[,OPT...]           extra FUSE mount options (allow_other,\n"
+     "                            ...); may be repeated\n"
+     "  --log-level LEVEL         error, warn, info (default), debug\n"
+     "  -h, --help                this text\n"
+     "      --version             print the version\n"},
+    {"umount", CLI_CMD_UMOUNT, ":h", umount_opts, 1,
+     "usage: vaultfs umount MOUNTPOINT\n"
+     "\n"
+     "Commits everything written, unmounts MOUNTPOINT and waits until\n"
+     "its daemon has exited.\n"
+     "\n"
+     "  --log-level LEVEL         error, warn, info (default), debug\n"
+     "  -h, --help                this text\n"
+     "      --version             print the version\n"},
 };
 
 static const char cli_usage[] =
-	"usage: vaultfs [--help] [--version] COMMAND [ARGS]\n"
-	"\n"
-	"An end-to-end encrypted backup filesystem for chat history.\n"
-	"\n"
-	"Commands:\n"
-	"  init    create an empty store and a new backup key\n"
-	"  mount   mount a store (asks for the key, starts the daemon)\n"
-	"  umount  commit, unmount and wait for the daemon to exit\n"
-	"\n"
-	"Run 'vaultfs COMMAND --help' for the options of a command.\n"
-	"Exit codes are listed in docs/cli.md.\n";
+    "usage: vaultfs [--help] [--version] COMMAND [ARGS]\n"
+    "\n"
+    "An end-to-end encrypted backup filesystem for chat history.\n"
+    "\n"
+    "Commands:\n"
+    "  init    create an empty store and a new backup key\n"
+    "  mount   mount a store (asks for the key, starts the daemon)\n"
+    "  umount  commit, unmount and wait for the daemon to exit\n"
+    "\n"
+    "Run 'vaultfs COMMAND --help' for the options of a command.\n"
+    "Exit codes are listed in docs/cli.md.\n";
 
 static void cli_version(FILE *out)
 {
@@ -259,8 +259,8 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 
 	opterr = 0;
 	optind = 0; /* glibc: full re-initialisation */
-	while ((c = getopt_long(argc, argv, d->shortopts, d->longopts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, d->shortopts, d->longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case OPT_HELP:
 			fputs(d->usage, out);
@@ -274,17 +274,16 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 		case OPT_FUSE:
 			r = cli_add_fuse_opt(a, optarg);
 			if (r == -EINVAL)
-				return cli_usage_error(err, d->name,
-						       "bad -o value '%s'",
-						       optarg);
+				return cli_usage_error(
+				    err, d->name, "bad -o value '%s'", optarg);
 			if (r < 0)
 				return r;
 			break;
 		case OPT_KEY_FILE:
 			if (a->key_file)
-				return cli_usage_error(
-					err, d->name, "%s given twice",
-					"--recovery-key-file");
+				return cli_usage_error(err, d->name,
+						       "%s given twice",
+						       "--recovery-key-file");
 			a->key_file = optarg;
 			break;
 		case OPT_ASK_KEY:
@@ -296,18 +295,17 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 		case OPT_LOG_LEVEL:
 			if (log_level_parse(optarg, &a->log_level) < 0)
 				return cli_usage_error(
-					err, d->name,
-					"unknown log level '%s' (error, warn, "
-					"info, debug)",
-					optarg);
+				    err, d->name,
+				    "unknown log level '%s' (error, warn, "
+				    "info, debug)",
+				    optarg);
 			break;
 		case ':':
 			if (optopt) {
 				optbuf[1] = (char)optopt;
 				return cli_usage_error(
-					err, d->name,
-					"option '%s' needs an argument",
-					optbuf);
+				    err, d->name,
+				    "option '%s' needs an argument", optbuf);
 			}
 			return cli_usage_error(err, d->name,
 					       "option '%s' needs an argument",
@@ -330,12 +328,11 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 				       "--recovery-key and --recovery-key-file "
 				       "exclude each other");
 	if (argc - optind < d->nargs)
-		return cli_usage_error(err, d->name, "%s",
-				       d->nargs == 2 ?
-					       "CLOUD_DIR and MOUNTPOINT needed" :
-				       d->cmd == CLI_CMD_UMOUNT ?
-					       "MOUNTPOINT needed" :
-					       "CLOUD_DIR needed");
+		return cli_usage_error(
+		    err, d->name, "%s",
+		    d->nargs == 2 ? "CLOUD_DIR and MOUNTPOINT needed"
+		    : d->cmd == CLI_CMD_UMOUNT ? "MOUNTPOINT needed"
+					       : "CLOUD_DIR needed");
 	if (argc - optind > d->nargs)
 		return cli_usage_error(err, d->name, "unexpected argument '%s'",
 				       argv[optind + d->nargs]);
@@ -362,8 +359,7 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 	return 0;
 }
 
-int cli_parse(int argc, char **argv, struct cli_args *ret, FILE *out,
-	      FILE *err)
+int cli_parse(int argc, char **argv, struct cli_args *ret, FILE *out, FILE *err)
 {
 	int i;
 
@@ -719,8 +715,8 @@ static void cli_unescape(char *s)
 	char *o = s;
 
 	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
 			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
 				      (s[3] - '0'));
 			s += 4;

@@ -26,20 +26,20 @@
  */
 enum cli_exit {
 	CLI_EXIT_OK = 0,
-	CLI_EXIT_FAILURE = 1,	/* anything not listed below */
+	CLI_EXIT_FAILURE = 1, /* anything not listed below */
 	CLI_EXIT_USAGE = 2,
 	CLI_EXIT_NOTSTORE = 3,
 	CLI_EXIT_KEYTEXT = 4,
 	CLI_EXIT_WRONGKEY = 5,
 	CLI_EXIT_DAMAGED = 6,
-	CLI_EXIT_ROLLBACK = 7,	/* rolled back or forked */
+	CLI_EXIT_ROLLBACK = 7, /* rolled back or forked */
 	CLI_EXIT_MOUNTPOINT = 8,
-	CLI_EXIT_IO = 9,	/* system or I/O error (errno) */
+	CLI_EXIT_IO = 9, /* system or I/O error (errno) */
 	CLI_EXIT_VERSION = 10,
 	CLI_EXIT_LEASE = 11,
 	CLI_EXIT_PASSWORD = 12,
 	CLI_EXIT_LOCKED = 13,
-	CLI_EXIT_VAULT = 14,	/* unreachable, token refused, bad answer */
+	CLI_EXIT_VAULT = 14, /* unreachable, token refused, bad answer */
 };
 
 /* Maps 0 / -errno / -VFS_E_* to an exit code. The one place that does. */
@@ -63,11 +63,11 @@ struct cli_args {
 	enum cli_cmd cmd;
 	const char *cloud_dir;
 	const char *mountpoint;
-	const char *key_file;	/* --recovery-key-file ("-": stdin, mount) */
-	int ask_key;		/* --recovery-key */
-	int read_only;		/* --read-only */
-	int foreground;		/* -f */
-	char *fuse_opts;	/* -o, comma-joined; malloc'd or NULL */
+	const char *key_file; /* --recovery-key-file ("-": stdin, mount) */
+	int ask_key;	      /* --recovery-key */
+	int read_only;	      /* --read-only */
+	int foreground;	      /* -f */
+	char *fuse_opts;      /* -o, comma-joined; malloc'd or NULL */
 	enum log_level log_level;
 };
 
@@ -90,8 +90,7 @@ void cli_args_release(struct cli_args *a);
  * (NUL-terminated). -E2BIG if there is more; -errno on read errors. On
  * success *ret (free with sodium_free) and *ret_len are set.
  */
-int cli_read_secret_fd(int fd, size_t max, char **ret,
-		       size_t *ret_len) CLI_WUR;
+int cli_read_secret_fd(int fd, size_t max, char **ret, size_t *ret_len) CLI_WUR;
 
 /*
  * Reads the 64-digit key from a file ("-" = standard input) into ret_key

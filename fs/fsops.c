@@ -640,8 +640,8 @@ static int fsops_fill(void *ctx, const char *name,
 	memset(&st, 0, sizeof(st));
 	st.st_ino = attr->ino;
 	st.st_mode = attr->mode;
-	n = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used,
-			      name, &st, (off_t)next_cookie);
+	n = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name,
+			      &st, (off_t)next_cookie);
 	if (n > d->size - d->used)
 		return 1; /* full: this entry goes into the next request */
 	d->used += n;
@@ -668,8 +668,7 @@ static void fsops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	r = store_readdir(fsops_of(req)->s, ino, (uint64_t)off, fsops_fill,
-			  &d);
+	r = store_readdir(fsops_of(req)->s, ino, (uint64_t)off, fsops_fill, &d);
 	if (r < 0)
 		fuse_reply_err(req, fsops_errno("readdir", ino, r));
 	else
@@ -729,8 +728,7 @@ static void fsops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		fuse_reply_buf(req, NULL, 0);
 }
 
-static void fsops_removexattr(fuse_req_t req, fuse_ino_t ino,
-			      const char *name)
+static void fsops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	fuse_reply_err(req, ENODATA);
 }
@@ -743,38 +741,38 @@ static void fsops_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 }
 
 static const struct fuse_lowlevel_ops fsops_ops = {
-	.init = fsops_init,
-	.destroy = fsops_destroy,
-	.lookup = fsops_lookup,
-	.forget = fsops_forget,
-	.forget_multi = fsops_forget_multi,
-	.getattr = fsops_getattr,
-	.setattr = fsops_setattr,
-	.readlink = fsops_readlink,
-	.mknod = fsops_mknod,
-	.mkdir = fsops_mkdir,
-	.unlink = fsops_unlink,
-	.rmdir = fsops_rmdir,
-	.symlink = fsops_symlink,
-	.rename = fsops_rename,
-	.link = fsops_link,
-	.open = fsops_open,
-	.read = fsops_read,
-	.write = fsops_write,
-	.flush = fsops_flush,
-	.release = fsops_release,
-	.fsync = fsops_fsync,
-	.opendir = fsops_opendir,
-	.readdir = fsops_readdir,
-	.releasedir = fsops_releasedir,
-	.fsyncdir = fsops_fsyncdir,
-	.statfs = fsops_statfs,
-	.setxattr = fsops_setxattr,
-	.getxattr = fsops_getxattr,
-	.listxattr = fsops_listxattr,
-	.removexattr = fsops_removexattr,
-	.create = fsops_create,
-	.fallocate = fsops_fallocate,
+    .init = fsops_init,
+    .destroy = fsops_destroy,
+    .lookup = fsops_lookup,
+    .forget = fsops_forget,
+    .forget_multi = fsops_forget_multi,
+    .getattr = fsops_getattr,
+    .setattr = fsops_setattr,
+    .readlink = fsops_readlink,
+    .mknod = fsops_mknod,
+    .mkdir = fsops_mkdir,
+    .unlink = fsops_unlink,
+    .rmdir = fsops_rmdir,
+    .symlink = fsops_symlink,
+    .rename = fsops_rename,
+    .link = fsops_link,
+    .open = fsops_open,
+    .read = fsops_read,
+    .write = fsops_write,
+    .flush = fsops_flush,
+    .release = fsops_release,
+    .fsync = fsops_fsync,
+    .opendir = fsops_opendir,
+    .readdir = fsops_readdir,
+    .releasedir = fsops_releasedir,
+    .fsyncdir = fsops_fsyncdir,
+    .statfs = fsops_statfs,
+    .setxattr = fsops_setxattr,
+    .getxattr = fsops_getxattr,
+    .listxattr = fsops_listxattr,
+    .removexattr = fsops_removexattr,
+    .create = fsops_create,
+    .fallocate = fsops_fallocate,
 };
 
 /* ---- session ---- */
@@ -815,12 +813,11 @@ int fsops_new(struct store *s, const struct fsops_opts *o, struct fsops **ret)
 
 	if (fuse_opt_add_arg(&args, "vaultfs") < 0 ||
 	    fuse_opt_add_arg(&args, "-o") < 0 ||
-	    fuse_opt_add_arg(&args,
-			     o->read_only ?
-				     "default_permissions,fsname=vaultfs,"
-				     "subtype=vaultfs,ro" :
-				     "default_permissions,fsname=vaultfs,"
-				     "subtype=vaultfs") < 0 ||
+	    fuse_opt_add_arg(&args, o->read_only
+					? "default_permissions,fsname=vaultfs,"
+					  "subtype=vaultfs,ro"
+					: "default_permissions,fsname=vaultfs,"
+					  "subtype=vaultfs") < 0 ||
 	    (o->fuse_opts && (fuse_opt_add_arg(&args, "-o") < 0 ||
 			      fuse_opt_add_arg(&args, o->fuse_opts) < 0)) ||
 	    (o->debug && fuse_opt_add_arg(&args, "-d") < 0)) {

@@ -15,7 +15,7 @@
 struct fsops;
 
 struct fsops_opts {
-	const char *mountpoint;	/* absolute path */
+	const char *mountpoint; /* absolute path */
 	const char *fuse_opts;	/* the user's -o options, comma-separated;
 				 * NULL for none */
 	int read_only;		/* mount "ro"; the store must be read-only */

@@ -61,7 +61,7 @@ main_fail(int r, const char *fmt, ...)
 /* Key material must not end up in a core file or be readable via ptrace. */
 static void main_no_dumps(void)
 {
-	struct rlimit rl = { 0, 0 };
+	struct rlimit rl = {0, 0};
 
 	setrlimit(RLIMIT_CORE, &rl);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -189,8 +189,8 @@ static int cmd_init(const struct cli_args *a)
 		goto out;
 	}
 	if (r < 0) {
-		code = main_fail(r, "cannot create a store in '%s'",
-				 a->cloud_dir);
+		code =
+		    main_fail(r, "cannot create a store in '%s'", a->cloud_dir);
 		goto out;
 	}
 	made_dir = 0;
@@ -198,8 +198,9 @@ static int cmd_init(const struct cli_args *a)
 
 	r = store_read_info(a->cloud_dir, &info);
 	if (r < 0) {
-		code = main_fail(r, "store created in '%s' but its header "
-				    "cannot be read back",
+		code = main_fail(r,
+				 "store created in '%s' but its header "
+				 "cannot be read back",
 				 a->cloud_dir);
 		goto out;
 	}
@@ -390,11 +391,11 @@ static int main_detach(const char *state_dir)
 struct mount_job {
 	const struct cli_args *a;
 	const char *cloud_dir;	/* absolute */
-	const char *mountpoint;	/* absolute */
+	const char *mountpoint; /* absolute */
 	const char *state_dir;
 	const char *lock_path;
-	uint8_t *key;		/* sodium_malloc'd; freed here */
-	int ready_fd;		/* -1 in the foreground */
+	uint8_t *key; /* sodium_malloc'd; freed here */
+	int ready_fd; /* -1 in the foreground */
 };
 
 /* The daemon (or the foreground process): open, mount, serve, close. */
@@ -429,8 +430,8 @@ static int main_serve(struct mount_job *j)
 	sodium_free(j->key);
 	j->key = NULL;
 	if (r < 0) {
-		code = main_fail(r, "cannot open the store in '%s'",
-				 j->cloud_dir);
+		code =
+		    main_fail(r, "cannot open the store in '%s'", j->cloud_dir);
 		goto out;
 	}
 
@@ -469,9 +470,9 @@ static int main_serve(struct mount_job *j)
 		close(j->ready_fd);
 		j->ready_fd = -1;
 	}
-	log_info("mounted '%s' at '%s'%s, generation %" PRIu64,
-		 j->cloud_dir, j->mountpoint,
-		 j->a->read_only ? " read-only" : "", store_generation(s));
+	log_info("mounted '%s' at '%s'%s, generation %" PRIu64, j->cloud_dir,
+		 j->mountpoint, j->a->read_only ? " read-only" : "",
+		 store_generation(s));
 
 	r = fsops_run(f);
 	if (r < 0)
@@ -534,8 +535,8 @@ static int main_check_mountpoint(const char *abs)
 		return CLI_EXIT_MOUNTPOINT;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "vaultfs: mount point '%s' is not a directory\n",
-			abs);
+		fprintf(stderr,
+			"vaultfs: mount point '%s' is not a directory\n", abs);
 		return CLI_EXIT_MOUNTPOINT;
 	}
 	mi = fopen("/proc/self/mountinfo", "re");
@@ -557,7 +558,7 @@ static int cmd_mount(const struct cli_args *a)
 	struct mount_job j;
 	char *cloud = NULL, *mnt = NULL, *state = NULL, *lockp = NULL;
 	char why[160] = "";
-	int pipefd[2] = { -1, -1 };
+	int pipefd[2] = {-1, -1};
 	pid_t pid;
 	int code, r;
 
@@ -613,8 +614,8 @@ static int cmd_mount(const struct cli_args *a)
 	if (r == -VFS_E_KEYTEXT) {
 		fprintf(stderr, "vaultfs: malformed 64-digit key%s%s%s: %s\n",
 			a->key_file ? " in '" : "",
-			a->key_file ? a->key_file : "",
-			a->key_file ? "'" : "", why);
+			a->key_file ? a->key_file : "", a->key_file ? "'" : "",
+			why);
 		fprintf(stderr, "vaultfs: %s\n", cli_hint(r));
 		code = CLI_EXIT_KEYTEXT;
 		goto out;
@@ -712,8 +713,7 @@ out:
 
 static int main_unmount(const char *mnt)
 {
-	char *argv[] = { (char *)"fusermount3", (char *)"-u", (char *)mnt,
-			 NULL };
+	char *argv[] = {(char *)"fusermount3", (char *)"-u", (char *)mnt, NULL};
 	pid_t pid;
 	int status, r;
 
@@ -741,7 +741,7 @@ static int main_wait_daemon(int fd, const char *mnt)
 	int waited = 0, code;
 
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		struct timespec ts = {0, 50 * 1000 * 1000};
 
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return CLI_EXIT_FAILURE;

@@ -39,9 +39,9 @@ struct mem_inode {
 	struct store_attr a;
 	uint64_t nlookup;
 	uint64_t nopen;
-	uint8_t *data;		/* file data or symlink target */
+	uint8_t *data; /* file data or symlink target */
 	size_t cap;
-	uint64_t parent;	/* directories */
+	uint64_t parent; /* directories */
 	struct mem_dirent *ents;
 	uint64_t next_seq;
 };
@@ -214,9 +214,9 @@ int store_open(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
 	s->read_only = !!(flags & STORE_READ_ONLY);
 	s->nino = 1;
 	s->ino = calloc(1, sizeof(*s->ino));
-	root = s->cloud && s->ino ?
-		       mem_new_inode(s, S_IFDIR | 0755, getuid(), getgid()) :
-		       NULL;
+	root = s->cloud && s->ino
+		   ? mem_new_inode(s, S_IFDIR | 0755, getuid(), getgid())
+		   : NULL;
 	if (!root || root->a.ino != STORE_ROOT_INO) {
 		store_close(s);
 		return -ENOMEM;
@@ -694,8 +694,7 @@ int store_rename(struct store *s, uint64_t parent, const char *name,
 		}
 		se->ino = dst->a.ino;
 		de->ino = src->a.ino;
-		if (S_ISDIR(src->a.mode) != S_ISDIR(dst->a.mode) &&
-		    od != nd) {
+		if (S_ISDIR(src->a.mode) != S_ISDIR(dst->a.mode) && od != nd) {
 			if (S_ISDIR(src->a.mode)) {
 				od->a.nlink--;
 				nd->a.nlink++;

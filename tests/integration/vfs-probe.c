@@ -64,12 +64,12 @@ int main(int argc, char **argv)
 	int fd, r;
 
 	if (strcmp(op, "rename2") == 0 && argc == 5) {
-		unsigned flags = strcmp(argv[2], "exchange") == 0 ?
-					 RENAME_EXCHANGE :
-					 RENAME_NOREPLACE;
+		unsigned flags = strcmp(argv[2], "exchange") == 0
+				     ? RENAME_EXCHANGE
+				     : RENAME_NOREPLACE;
 
-		return result(renameat2(AT_FDCWD, argv[3], AT_FDCWD, argv[4],
-					flags));
+		return result(
+		    renameat2(AT_FDCWD, argv[3], AT_FDCWD, argv[4], flags));
 	}
 	if (strcmp(op, "getxattr") == 0 && argc == 4) {
 		char v[256];
@@ -79,8 +79,8 @@ int main(int argc, char **argv)
 	if (strcmp(op, "removexattr") == 0 && argc == 4)
 		return result(removexattr(argv[2], argv[3]));
 	if (strcmp(op, "setxattr") == 0 && argc == 5)
-		return result(setxattr(argv[2], argv[3], argv[4],
-				       strlen(argv[4]), 0));
+		return result(
+		    setxattr(argv[2], argv[3], argv[4], strlen(argv[4]), 0));
 	if (strcmp(op, "listxattr") == 0 && argc == 3) {
 		char v[1024];
 		ssize_t n = listxattr(argv[2], v, sizeof(v));
@@ -115,8 +115,8 @@ int main(int argc, char **argv)
 		if (parse_time(argv[3], &ts[0]) < 0 ||
 		    parse_time(argv[4], &ts[1]) < 0)
 			return 2;
-		return result(utimensat(AT_FDCWD, argv[2], ts,
-					AT_SYMLINK_NOFOLLOW));
+		return result(
+		    utimensat(AT_FDCWD, argv[2], ts, AT_SYMLINK_NOFOLLOW));
 	}
 	if (strcmp(op, "unlinked") == 0 && argc == 3) {
 		char buf[16] = "";

@@ -27,9 +27,9 @@
 static const char canon[] = "0011 2233 4455 6677 8899 aabb ccdd eeff "
 			    "0123 4567 89ab cdef fedc ba98 7654 3210";
 static const uint8_t canon_key[32] = {
-	0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
-	0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
-	0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
+    0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+    0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
 };
 
 /* Runs cli_parse on a NULL-terminated list; captures out and err. */
@@ -74,26 +74,26 @@ static void test_exit_codes(void **state)
 		int r;
 		int code;
 	} map[] = {
-		{ 0, CLI_EXIT_OK },
-		{ -VFS_E_NOTSTORE, CLI_EXIT_NOTSTORE },
-		{ -VFS_E_KEYTEXT, CLI_EXIT_KEYTEXT },
-		{ -VFS_E_WRONGKEY, CLI_EXIT_WRONGKEY },
-		{ -VFS_E_DAMAGED, CLI_EXIT_DAMAGED },
-		{ -EBADMSG, CLI_EXIT_DAMAGED },
-		{ -VFS_E_ROLLBACK, CLI_EXIT_ROLLBACK },
-		{ -VFS_E_FORK, CLI_EXIT_ROLLBACK },
-		{ -VFS_E_MOUNTPOINT, CLI_EXIT_MOUNTPOINT },
-		{ -EIO, CLI_EXIT_IO },
-		{ -ENOSPC, CLI_EXIT_IO },
-		{ -VFS_E_VERSION, CLI_EXIT_VERSION },
-		{ -VFS_E_LEASE, CLI_EXIT_LEASE },
-		{ -VFS_E_PASSWORD, CLI_EXIT_PASSWORD },
-		{ -VFS_E_LOCKED, CLI_EXIT_LOCKED },
-		{ -VFS_E_VAULT, CLI_EXIT_VAULT },
-		{ -VFS_E_TOKEN, CLI_EXIT_VAULT },
-		{ -VFS_E_PROTOCOL, CLI_EXIT_VAULT },
-		{ -VFS_E_MAX, CLI_EXIT_FAILURE },
-		{ -999999, CLI_EXIT_FAILURE },
+	    {0, CLI_EXIT_OK},
+	    {-VFS_E_NOTSTORE, CLI_EXIT_NOTSTORE},
+	    {-VFS_E_KEYTEXT, CLI_EXIT_KEYTEXT},
+	    {-VFS_E_WRONGKEY, CLI_EXIT_WRONGKEY},
+	    {-VFS_E_DAMAGED, CLI_EXIT_DAMAGED},
+	    {-EBADMSG, CLI_EXIT_DAMAGED},
+	    {-VFS_E_ROLLBACK, CLI_EXIT_ROLLBACK},
+	    {-VFS_E_FORK, CLI_EXIT_ROLLBACK},
+	    {-VFS_E_MOUNTPOINT, CLI_EXIT_MOUNTPOINT},
+	    {-EIO, CLI_EXIT_IO},
+	    {-ENOSPC, CLI_EXIT_IO},
+	    {-VFS_E_VERSION, CLI_EXIT_VERSION},
+	    {-VFS_E_LEASE, CLI_EXIT_LEASE},
+	    {-VFS_E_PASSWORD, CLI_EXIT_PASSWORD},
+	    {-VFS_E_LOCKED, CLI_EXIT_LOCKED},
+	    {-VFS_E_VAULT, CLI_EXIT_VAULT},
+	    {-VFS_E_TOKEN, CLI_EXIT_VAULT},
+	    {-VFS_E_PROTOCOL, CLI_EXIT_VAULT},
+	    {-VFS_E_MAX, CLI_EXIT_FAILURE},
+	    {-999999, CLI_EXIT_FAILURE},
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -178,8 +178,8 @@ static void test_parse_mount(void **state)
 	assert_int_equal(p.a.log_level, LOG_LVL_INFO);
 	cli_args_release(&p.a);
 
-	parse(&p, "vaultfs", "mount", "--recovery-key",
-	      "--recovery-key-file", "k", "c", "m", NULL);
+	parse(&p, "vaultfs", "mount", "--recovery-key", "--recovery-key-file",
+	      "k", "c", "m", NULL);
 	assert_int_equal(p.r, -EINVAL);
 	assert_non_null(strstr(p.err, "exclude each other"));
 	cli_args_release(&p.a);
@@ -385,10 +385,9 @@ static void test_key_from_tty_without_tty(void **state)
 		/* A new session has no controlling terminal. */
 		if (setsid() < 0)
 			_exit(2);
-		_exit(cli_key_from_tty("key: ", key, why, sizeof(why)) ==
-				      -ENXIO ?
-			      0 :
-			      1);
+		_exit(cli_key_from_tty("key: ", key, why, sizeof(why)) == -ENXIO
+			  ? 0
+			  : 1);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -479,13 +478,13 @@ static void test_mount_paths(void **state)
 static void test_mountinfo(void **state)
 {
 	static const char mi[] =
-		"22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
-		"40 22 0:35 / /tmp/a\\040b rw,nosuid shared:20 - "
-		"fuse.vaultfs vaultfs rw,user_id=0\n"
-		"41 22 0:36 / /mnt/x rw - tmpfs tmpfs rw\n"
-		"42 41 0:37 / /mnt/x rw,nosuid - fuse.vaultfs vaultfs rw\n"
-		"garbage line\n"
-		"\n";
+	    "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+	    "40 22 0:35 / /tmp/a\\040b rw,nosuid shared:20 - "
+	    "fuse.vaultfs vaultfs rw,user_id=0\n"
+	    "41 22 0:36 / /mnt/x rw - tmpfs tmpfs rw\n"
+	    "42 41 0:37 / /mnt/x rw,nosuid - fuse.vaultfs vaultfs rw\n"
+	    "garbage line\n"
+	    "\n";
 	char type[64];
 	FILE *f;
 
@@ -495,9 +494,8 @@ static void test_mountinfo(void **state)
 			 1);
 	assert_string_equal(type, "fuse.vaultfs");
 	rewind(f);
-	assert_int_equal(cli_mountinfo_find(f, "/tmp/a\\040b", type,
-					    sizeof(type)),
-			 0);
+	assert_int_equal(
+	    cli_mountinfo_find(f, "/tmp/a\\040b", type, sizeof(type)), 0);
 	rewind(f);
 	/* stacked mounts: the last one is on top */
 	assert_int_equal(cli_mountinfo_find(f, "/mnt/x", type, sizeof(type)),
@@ -550,17 +548,17 @@ static void test_ready_pipe(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exit_codes),
-		cmocka_unit_test(test_parse_init),
-		cmocka_unit_test(test_parse_mount),
-		cmocka_unit_test(test_parse_umount_help_version),
-		cmocka_unit_test(test_read_secret_fd),
-		cmocka_unit_test(test_key_from_file),
-		cmocka_unit_test(test_key_from_tty_without_tty),
-		cmocka_unit_test(test_state_dir),
-		cmocka_unit_test(test_mount_paths),
-		cmocka_unit_test(test_mountinfo),
-		cmocka_unit_test(test_ready_pipe),
+	    cmocka_unit_test(test_exit_codes),
+	    cmocka_unit_test(test_parse_init),
+	    cmocka_unit_test(test_parse_mount),
+	    cmocka_unit_test(test_parse_umount_help_version),
+	    cmocka_unit_test(test_read_secret_fd),
+	    cmocka_unit_test(test_key_from_file),
+	    cmocka_unit_test(test_key_from_tty_without_tty),
+	    cmocka_unit_test(test_state_dir),
+	    cmocka_unit_test(test_mount_paths),
+	    cmocka_unit_test(test_mountinfo),
+	    cmocka_unit_test(test_ready_pipe),
 	};
 
 	if (sodium_init() < 0)
