@@ -129,9 +129,10 @@ vfs_pid_gone "$pid" || fail "daemon $pid still alive after umount"
 expect_code 8 "$VAULTFS" umount mnt
 expect_err 'not mounted'
 
-# fusermount3 -u alone ends the daemon too
+# fusermount3 -u alone ends the daemon too, after a final commit
 vfs_mount cloud "$M" key
 pid=$(vfs_daemons)
+echo "written just before fusermount3" >"$M/late"
 fusermount3 -u "$M"
 i=0
 while ! vfs_pid_gone "$pid" && [ $i -lt 100 ]; do
@@ -141,6 +142,28 @@ done
 vfs_pid_gone "$pid" || fail "daemon did not exit after fusermount3 -u"
 grep -q "done 0" "$XDG_STATE_HOME"/vaultfs/mounts/*.pid ||
 	fail "daemon did not finish cleanly after fusermount3 -u"
+
+# SIGTERM: unmounts and commits as well
+vfs_mount cloud "$M" key
+pid=$(vfs_daemons)
+echo "written just before SIGTERM" >"$M/late2"
+kill -TERM "$pid"
+i=0
+while ! vfs_pid_gone "$pid" && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+vfs_pid_gone "$pid" || fail "daemon did not exit on SIGTERM"
+vfs_is_mounted "$M" && fail "still mounted after SIGTERM"
+if [ -n "${VFS_BIN:-}" ]; then
+	# a persistent store: nothing written before either was lost
+	vfs_mount cloud "$M" key
+	[ "$(cat "$M/late")" = "written just before fusermount3" ] ||
+		fail "data written before fusermount3 -u was lost"
+	[ "$(cat "$M/late2")" = "written just before SIGTERM" ] ||
+		fail "data written before SIGTERM was lost"
+	vfs_umount "$M"
+fi
 
 # a daemon killed with -9 leaves a dead mount: mount says so, umount
 # removes it (and reports the lost daemon), then mounting works again
