@@ -1,1 +1,27 @@
 # vaultsrv/: the Backup Key Vault server (program vaultsrv/vaultsrv).
+# libvaultsrv.a holds every module but main.c, so unit tests link the same
+# code the server runs.
+noinst_LIBRARIES += vaultsrv/libvaultsrv.a
+vaultsrv_libvaultsrv_a_SOURCES = \
+	vaultsrv/api.c vaultsrv/api.h \
+	vaultsrv/config.c vaultsrv/vs_config.h \
+	vaultsrv/hsm.c vaultsrv/hsm.h \
+	vaultsrv/http.c vaultsrv/http.h \
+	vaultsrv/json.c vaultsrv/json.h \
+	vaultsrv/metrics.c vaultsrv/metrics.h \
+	vaultsrv/point.c vaultsrv/point.h \
+	vaultsrv/proto.c vaultsrv/proto.h \
+	vaultsrv/ratelimit.c vaultsrv/ratelimit.h \
+	vaultsrv/store.h vaultsrv/store_sqlite.c \
+	vaultsrv/token.c vaultsrv/token.h
+VAULTSRV_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(CJSON_CFLAGS) \
+	$(MHD_CFLAGS) $(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
+VAULTSRV_LIBS = vaultsrv/libvaultsrv.a common/libvfscommon.a \
+	$(MHD_LIBS) $(CJSON_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) \
+	$(SODIUM_LIBS) -lm
+vaultsrv_libvaultsrv_a_CFLAGS = $(VAULTSRV_CFLAGS)
+
+bin_PROGRAMS += vaultsrv/vaultsrv
+vaultsrv_vaultsrv_SOURCES = vaultsrv/main.c
+vaultsrv_vaultsrv_CFLAGS = $(VAULTSRV_CFLAGS)
+vaultsrv_vaultsrv_LDADD = $(VAULTSRV_LIBS)

@@ -1,0 +1,1 @@
+# contrib/bench/: benchmarks (not part of make check).

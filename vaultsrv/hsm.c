@@ -1,0 +1,623 @@
+/*
+ * hsm.c - PKCS#11 token access: the vault's master wrapping key, the token
+ * HMAC key and per-user OPRF keys wrapped outside the token. The only file
+ * that includes pkcs11.h; CKR_* codes become -errno here.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include <p11-kit-1/p11-kit/pkcs11.h>
+
+#include "hsm.h"
+
+#define HSM_MASTER_LABEL "vaultsrv-master-1"
+#define HSM_MAC_LABEL "vaultsrv-token-mac"
+#define HSM_PIN_MAX 256
+#define HSM_SESSIONS_MAX 64
+
+/* DER of the named curve prime256v1 (1.2.840.10045.3.1.7). */
+static const uint8_t hsm_p256_oid[] = {
+	0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07
+};
+
+struct hsm_session {
+	CK_SESSION_HANDLE h;
+	int busy;
+};
+
+struct hsm {
+	void *dl;
+	CK_FUNCTION_LIST_PTR f;
+	int initialized;
+	int logged_in;
+	CK_SLOT_ID slot;
+	unsigned nsessions;
+	struct hsm_session sessions[HSM_SESSIONS_MAX];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	CK_OBJECT_HANDLE master;
+	CK_OBJECT_HANDLE mackey;
+	atomic_uint_fast64_t evaluations;
+	int evlog_fd;
+};
+
+static int hsm_err(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_OK:
+		return 0;
+	case CKR_HOST_MEMORY:
+	case CKR_DEVICE_MEMORY:
+		return -ENOMEM;
+	case CKR_PIN_INCORRECT:
+	case CKR_PIN_LOCKED:
+	case CKR_PIN_EXPIRED:
+	case CKR_USER_NOT_LOGGED_IN:
+		return -EACCES;
+	case CKR_WRAPPED_KEY_INVALID:
+	case CKR_WRAPPED_KEY_LEN_RANGE:
+	case CKR_UNWRAPPING_KEY_HANDLE_INVALID:
+	case CKR_TEMPLATE_INCONSISTENT:
+	case CKR_DOMAIN_PARAMS_INVALID:
+	case CKR_MECHANISM_PARAM_INVALID:
+	case CKR_ENCRYPTED_DATA_INVALID:
+	case CKR_ENCRYPTED_DATA_LEN_RANGE:
+		return -EBADMSG;
+	default:
+		return -EIO;
+	}
+}
+
+static struct hsm_session *hsm_acquire(struct hsm *h)
+{
+	struct hsm_session *s = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		for (unsigned i = 0; i < h->nsessions; i++) {
+			if (!h->sessions[i].busy) {
+				s = &h->sessions[i];
+				s->busy = 1;
+				break;
+			}
+		}
+		if (s)
+			break;
+		pthread_cond_wait(&h->cond, &h->lock);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return s;
+}
+
+static void hsm_release(struct hsm *h, struct hsm_session *s)
+{
+	pthread_mutex_lock(&h->lock);
+	s->busy = 0;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Reads the first line of a 0600 file into sodium_malloc'd memory. */
+static int hsm_read_pin(const char *path, char **ret_pin, size_t *ret_len)
+{
+	struct stat st;
+	char *pin = NULL;
+	ssize_t n;
+	size_t len = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+		r = -EACCES;
+		goto out;
+	}
+	pin = sodium_malloc(HSM_PIN_MAX + 1);
+	if (!pin) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (len < HSM_PIN_MAX) {
+		n = read(fd, pin + len, HSM_PIN_MAX - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (pin[i] == '\n' || pin[i] == '\r') {
+			len = i;
+			break;
+		}
+	}
+	if (len == 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	pin[len] = '\0';
+	*ret_pin = pin;
+	*ret_len = len;
+	pin = NULL; /* transferred */
+	r = 0;
+out:
+	if (pin) {
+		sodium_memzero(pin, HSM_PIN_MAX + 1);
+		sodium_free(pin);
+	}
+	close(fd);
+	return r;
+}
+
+static int hsm_find_slot(struct hsm *h, const char *label)
+{
+	CK_SLOT_ID *slots = NULL;
+	CK_ULONG n = 0;
+	char want[32];
+	size_t llen = strlen(label);
+	CK_RV rv;
+	int r = -ENOENT;
+
+	if (llen == 0 || llen > sizeof(want))
+		return -EINVAL;
+	memset(want, ' ', sizeof(want));
+	memcpy(want, label, llen);
+
+	rv = h->f->C_GetSlotList(CK_TRUE, NULL, &n);
+	if (rv != CKR_OK)
+		return hsm_err(rv);
+	if (n == 0)
+		return -ENOENT;
+	if (n > 4096)
+		return -EIO;
+	slots = calloc(n, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	rv = h->f->C_GetSlotList(CK_TRUE, slots, &n);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_TOKEN_INFO ti;
+
+		if (h->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
+			continue;
+		if (memcmp(ti.label, want, sizeof(want)) == 0) {
+			h->slot = slots[i];
+			r = 0;
+			goto out;
+		}
+	}
+out:
+	free(slots);
+	return r;
+}
+
+int hsm_open(const char *module, const char *token_label,
+	     const char *pin_file, unsigned nsessions, struct hsm **ret)
+{
+	CK_C_INITIALIZE_ARGS args = { .flags = CKF_OS_LOCKING_OK };
+	CK_RV (*getlist)(CK_FUNCTION_LIST_PTR_PTR);
+	struct hsm *h;
+	char *pin = NULL;
+	size_t pinlen = 0;
+	CK_RV rv;
+	int r;
+
+	if (nsessions == 0 || nsessions > HSM_SESSIONS_MAX)
+		return -EINVAL;
+	if (sodium_init() < 0)
+		return -EIO;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->evlog_fd = -1;
+	h->nsessions = 0;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	atomic_init(&h->evaluations, 0);
+
+	r = hsm_read_pin(pin_file, &pin, &pinlen);
+	if (r < 0)
+		goto out;
+
+	h->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+	if (!h->dl) {
+		r = -ENOENT;
+		goto out;
+	}
+	*(void **)&getlist = dlsym(h->dl, "C_GetFunctionList");
+	if (!getlist) {
+		r = -ENOENT;
+		goto out;
+	}
+	rv = getlist(&h->f);
+	if (rv != CKR_OK || !h->f) {
+		r = -EIO;
+		goto out;
+	}
+	rv = h->f->C_Initialize(&args);
+	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	h->initialized = 1;
+	r = hsm_find_slot(h, token_label);
+	if (r < 0)
+		goto out;
+	for (unsigned i = 0; i < nsessions; i++) {
+		rv = h->f->C_OpenSession(h->slot,
+					 CKF_SERIAL_SESSION | CKF_RW_SESSION,
+					 NULL, NULL, &h->sessions[i].h);
+		if (rv != CKR_OK) {
+			r = hsm_err(rv);
+			goto out;
+		}
+		h->nsessions++;
+	}
+	/* Login state is per application and token: once is enough. */
+	rv = h->f->C_Login(h->sessions[0].h, CKU_USER, (CK_UTF8CHAR_PTR)pin,
+			   (CK_ULONG)pinlen);
+	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+		r = hsm_err(rv);
+		if (r == -EIO)
+			r = -EACCES;
+		goto out;
+	}
+	h->logged_in = 1;
+	*ret = h;
+	h = NULL; /* transferred */
+	r = 0;
+out:
+	if (pin) {
+		sodium_memzero(pin, HSM_PIN_MAX + 1);
+		sodium_free(pin);
+	}
+	hsm_free(h);
+	return r;
+}
+
+void hsm_free(struct hsm *h)
+{
+	if (!h)
+		return;
+	if (h->f) {
+		if (h->logged_in)
+			h->f->C_Logout(h->sessions[0].h);
+		for (unsigned i = 0; i < h->nsessions; i++)
+			h->f->C_CloseSession(h->sessions[i].h);
+		if (h->initialized)
+			h->f->C_Finalize(NULL);
+	}
+	if (h->dl)
+		dlclose(h->dl);
+	if (h->evlog_fd >= 0)
+		close(h->evlog_fd);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->cond);
+	free(h);
+}
+
+/* Finds exactly one object of class cls with label; -ENOENT if none. */
+static int hsm_find(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+		    const char *label, CK_OBJECT_HANDLE *ret)
+{
+	CK_ATTRIBUTE tmpl[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+	};
+	CK_OBJECT_HANDLE objs[2];
+	CK_ULONG n = 0;
+	CK_RV rv;
+
+	rv = h->f->C_FindObjectsInit(s, tmpl, 2);
+	if (rv != CKR_OK)
+		return hsm_err(rv);
+	rv = h->f->C_FindObjects(s, objs, 2, &n);
+	h->f->C_FindObjectsFinal(s);
+	if (rv != CKR_OK)
+		return hsm_err(rv);
+	if (n == 0)
+		return -ENOENT;
+	if (n > 1)
+		return -EEXIST;
+	*ret = objs[0];
+	return 0;
+}
+
+int hsm_create_keys(struct hsm *h)
+{
+	struct hsm_session *s = hsm_acquire(h);
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes = CKK_AES, gen = CKK_GENERIC_SECRET;
+	CK_ULONG aeslen = 32, maclen = 32;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_HANDLE obj;
+	/*
+	 * Extractable only so that a key ceremony can wrap them for another
+	 * token (a replica's HSM); sensitive, so never readable in clear.
+	 */
+	CK_ATTRIBUTE master[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &aes, sizeof(aes) },
+		{ CKA_VALUE_LEN, &aeslen, sizeof(aeslen) },
+		{ CKA_LABEL, (void *)HSM_MASTER_LABEL,
+		  sizeof(HSM_MASTER_LABEL) - 1 },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, &yes, sizeof(yes) },
+		{ CKA_WRAP, &yes, sizeof(yes) },
+		{ CKA_UNWRAP, &yes, sizeof(yes) },
+		{ CKA_ENCRYPT, &no, sizeof(no) },
+		{ CKA_DECRYPT, &no, sizeof(no) },
+	};
+	CK_ATTRIBUTE mac[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &gen, sizeof(gen) },
+		{ CKA_VALUE_LEN, &maclen, sizeof(maclen) },
+		{ CKA_LABEL, (void *)HSM_MAC_LABEL, sizeof(HSM_MAC_LABEL) - 1 },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, &yes, sizeof(yes) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
+		{ CKA_VERIFY, &yes, sizeof(yes) },
+	};
+	CK_MECHANISM aesgen = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_MECHANISM secgen = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+	CK_RV rv;
+	int r;
+
+	r = hsm_find(h, s->h, CKO_SECRET_KEY, HSM_MASTER_LABEL, &obj);
+	if (r != -ENOENT) {
+		r = r == 0 ? -EEXIST : r;
+		goto out;
+	}
+	r = hsm_find(h, s->h, CKO_SECRET_KEY, HSM_MAC_LABEL, &obj);
+	if (r != -ENOENT) {
+		r = r == 0 ? -EEXIST : r;
+		goto out;
+	}
+	rv = h->f->C_GenerateKey(s->h, &aesgen, master,
+				 sizeof(master) / sizeof(master[0]), &h->master);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	rv = h->f->C_GenerateKey(s->h, &secgen, mac,
+				 sizeof(mac) / sizeof(mac[0]), &h->mackey);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	r = 0;
+out:
+	hsm_release(h, s);
+	return r;
+}
+
+int hsm_load_keys(struct hsm *h)
+{
+	struct hsm_session *s = hsm_acquire(h);
+	int r;
+
+	r = hsm_find(h, s->h, CKO_SECRET_KEY, HSM_MASTER_LABEL, &h->master);
+	if (r < 0)
+		goto out;
+	r = hsm_find(h, s->h, CKO_SECRET_KEY, HSM_MAC_LABEL, &h->mackey);
+out:
+	hsm_release(h, s);
+	return r;
+}
+
+int hsm_oprf_keygen(struct hsm *h, uint8_t *blob, size_t *ret_len)
+{
+	struct hsm_session *s = hsm_acquire(h);
+	CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM wrap = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE pub[] = {
+		{ CKA_EC_PARAMS, (void *)hsm_p256_oid, sizeof(hsm_p256_oid) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+	};
+	CK_ATTRIBUTE priv[] = {
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, &yes, sizeof(yes) },
+		{ CKA_DERIVE, &yes, sizeof(yes) },
+		{ CKA_SIGN, &no, sizeof(no) },
+	};
+	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
+	CK_ULONG len = HSM_BLOB_MAX;
+	CK_RV rv;
+	int r;
+
+	rv = h->f->C_GenerateKeyPair(s->h, &gen, pub, 2, priv,
+				     sizeof(priv) / sizeof(priv[0]), &hpub,
+				     &hpriv);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	rv = h->f->C_WrapKey(s->h, &wrap, h->master, hpriv, blob, &len);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	if (len > HSM_BLOB_MAX) {
+		r = -EIO;
+		goto out;
+	}
+	*ret_len = len;
+	r = 0;
+out:
+	if (hpriv != CK_INVALID_HANDLE)
+		h->f->C_DestroyObject(s->h, hpriv);
+	if (hpub != CK_INVALID_HANDLE)
+		h->f->C_DestroyObject(s->h, hpub);
+	hsm_release(h, s);
+	return r;
+}
+
+static void hsm_log_evaluation(struct hsm *h)
+{
+	char line[64];
+	int n;
+
+	if (h->evlog_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%lld evaluation\n",
+		     (long long)time(NULL));
+	if (n > 0 && (size_t)n < sizeof(line)) {
+		/* One write on an O_APPEND fd: lines never interleave. */
+		if (write(h->evlog_fd, line, (size_t)n) != n)
+			return;
+	}
+}
+
+int hsm_oprf_evaluate(struct hsm *h, const uint8_t *blob, size_t blob_len,
+		      const uint8_t point[HSM_POINT_LEN],
+		      uint8_t ret_x[HSM_SECRET_LEN])
+{
+	struct hsm_session *s;
+	CK_MECHANISM unwrap = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
+	CK_OBJECT_CLASS pcls = CKO_PRIVATE_KEY, scls = CKO_SECRET_KEY;
+	CK_KEY_TYPE ec = CKK_EC, gen = CKK_GENERIC_SECRET;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ULONG outlen = HSM_SECRET_LEN;
+	CK_ATTRIBUTE ktmpl[] = {
+		{ CKA_CLASS, &pcls, sizeof(pcls) },
+		{ CKA_KEY_TYPE, &ec, sizeof(ec) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_DERIVE, &yes, sizeof(yes) },
+	};
+	CK_ATTRIBUTE stmpl[] = {
+		{ CKA_CLASS, &scls, sizeof(scls) },
+		{ CKA_KEY_TYPE, &gen, sizeof(gen) },
+		{ CKA_VALUE_LEN, &outlen, sizeof(outlen) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_SENSITIVE, &no, sizeof(no) },
+		{ CKA_EXTRACTABLE, &yes, sizeof(yes) },
+	};
+	CK_ECDH1_DERIVE_PARAMS params = {
+		.kdf = CKD_NULL,
+		.ulSharedDataLen = 0,
+		.pSharedData = NULL,
+		.ulPublicDataLen = HSM_POINT_LEN,
+		.pPublicData = (CK_BYTE_PTR)point,
+	};
+	CK_MECHANISM derive = { CKM_ECDH1_DERIVE, &params, sizeof(params) };
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE, sec = CK_INVALID_HANDLE;
+	uint8_t x[HSM_SECRET_LEN];
+	CK_ATTRIBUTE val = { CKA_VALUE, x, sizeof(x) };
+	CK_RV rv;
+	int r;
+
+	if (blob_len == 0 || blob_len > HSM_BLOB_MAX)
+		return -EBADMSG;
+	s = hsm_acquire(h);
+	rv = h->f->C_UnwrapKey(s->h, &unwrap, h->master, (CK_BYTE_PTR)blob,
+			       (CK_ULONG)blob_len, ktmpl,
+			       sizeof(ktmpl) / sizeof(ktmpl[0]), &key);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		if (r == -EIO)
+			r = -EBADMSG;
+		goto out;
+	}
+	/* Counted before the derive: the log never undercounts. */
+	atomic_fetch_add(&h->evaluations, 1);
+	hsm_log_evaluation(h);
+	rv = h->f->C_DeriveKey(s->h, &derive, key, stmpl,
+			       sizeof(stmpl) / sizeof(stmpl[0]), &sec);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	rv = h->f->C_GetAttributeValue(s->h, sec, &val, 1);
+	if (rv != CKR_OK || val.ulValueLen != HSM_SECRET_LEN) {
+		r = rv != CKR_OK ? hsm_err(rv) : -EIO;
+		goto out;
+	}
+	memcpy(ret_x, x, sizeof(x));
+	r = 0;
+out:
+	sodium_memzero(x, sizeof(x));
+	if (sec != CK_INVALID_HANDLE)
+		h->f->C_DestroyObject(s->h, sec);
+	if (key != CK_INVALID_HANDLE)
+		h->f->C_DestroyObject(s->h, key);
+	hsm_release(h, s);
+	return r;
+}
+
+int hsm_mac(struct hsm *h, const void *msg, size_t len,
+	    uint8_t ret_mac[HSM_MAC_LEN])
+{
+	struct hsm_session *s = hsm_acquire(h);
+	CK_MECHANISM mech = { CKM_SHA256_HMAC, NULL, 0 };
+	uint8_t mac[HSM_MAC_LEN];
+	CK_ULONG n = sizeof(mac);
+	CK_RV rv;
+	int r;
+
+	rv = h->f->C_SignInit(s->h, &mech, h->mackey);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	rv = h->f->C_Sign(s->h, (CK_BYTE_PTR)msg, (CK_ULONG)len, mac, &n);
+	if (rv != CKR_OK || n != HSM_MAC_LEN) {
+		r = rv != CKR_OK ? hsm_err(rv) : -EIO;
+		goto out;
+	}
+	memcpy(ret_mac, mac, sizeof(mac));
+	r = 0;
+out:
+	hsm_release(h, s);
+	return r;
+}
+
+uint64_t hsm_evaluations(const struct hsm *h)
+{
+	return atomic_load(&((struct hsm *)h)->evaluations);
+}
+
+int hsm_set_evaluation_log(struct hsm *h, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	if (h->evlog_fd >= 0)
+		close(h->evlog_fd);
+	h->evlog_fd = fd;
+	return 0;
+}

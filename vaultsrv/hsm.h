@@ -1,0 +1,84 @@
+/*
+ * hsm.h - the vault's keys in a PKCS#11 token (SoftHSMv2 by default).
+ *
+ * The only module that knows PKCS#11. Holds a pool of logged-in sessions
+ * (one per worker thread) over one token found by label. Two token keys
+ * are made at init: the AES-256 master wrapping key and the HMAC key of the
+ * account tokens. Per-user OPRF keys are EC P-256 keys generated as session
+ * objects and kept outside the token only as blobs wrapped under the master
+ * key (CKM_AES_KEY_WRAP_PAD); an evaluation unwraps into a session object,
+ * derives with CKM_ECDH1_DERIVE, reads the 32-byte x coordinate and destroys
+ * both objects.
+ *
+ * Initialise only after any fork: PKCS#11 state does not survive one.
+ */
+#ifndef VS_HSM_H
+#define VS_HSM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HSM_WUR __attribute__((warn_unused_result))
+
+/* Largest wrapped OPRF key blob we accept (SoftHSM makes about 80 bytes). */
+#define HSM_BLOB_MAX 512
+#define HSM_POINT_LEN 65
+#define HSM_SECRET_LEN 32
+#define HSM_MAC_LEN 32
+
+struct hsm;
+
+/*
+ * Loads the PKCS#11 module (dlopen), finds the token whose label is
+ * token_label, opens nsessions sessions and logs in as user with the PIN
+ * read from pin_file (first line; the file must not be readable by group
+ * or others). Errors: -ENOENT (module, token or PIN file missing), -EACCES
+ * (PIN refused or pin_file mode too open), -EIO (other PKCS#11 failures).
+ * The caller frees *ret with hsm_free().
+ */
+int hsm_open(const char *module, const char *token_label,
+	     const char *pin_file, unsigned nsessions, struct hsm **ret) HSM_WUR;
+
+/* Logs out, closes the sessions, finalizes and unloads. NULL is ignored. */
+void hsm_free(struct hsm *h);
+
+/*
+ * Creates the master wrapping key and the token HMAC key as token objects.
+ * -EEXIST if either already exists (never clobbers).
+ */
+int hsm_create_keys(struct hsm *h) HSM_WUR;
+
+/* Finds both keys made by hsm_create_keys(); -ENOENT if either is missing. */
+int hsm_load_keys(struct hsm *h) HSM_WUR;
+
+/*
+ * Generates a fresh per-user OPRF key (EC P-256) and writes it, wrapped
+ * under the master key, into blob (HSM_BLOB_MAX bytes); *ret_len is its
+ * length. Nothing of it stays in the token.
+ */
+int hsm_oprf_keygen(struct hsm *h, uint8_t *blob, size_t *ret_len) HSM_WUR;
+
+/*
+ * Evaluates the OPRF key in blob on point (SEC1 uncompressed, 65 bytes,
+ * which the caller has validated): ret_x = x(k * point). Counts one
+ * evaluation (and appends to the evaluation log, if set) before the HSM
+ * derives. -EBADMSG if the token refuses the blob.
+ */
+int hsm_oprf_evaluate(struct hsm *h, const uint8_t *blob, size_t blob_len,
+		      const uint8_t point[HSM_POINT_LEN],
+		      uint8_t ret_x[HSM_SECRET_LEN]) HSM_WUR;
+
+/* HMAC-SHA-256 of msg with the token key, computed in the HSM. */
+int hsm_mac(struct hsm *h, const void *msg, size_t len,
+	    uint8_t ret_mac[HSM_MAC_LEN]) HSM_WUR;
+
+/* Number of OPRF evaluations started since hsm_open(). */
+uint64_t hsm_evaluations(const struct hsm *h);
+
+/*
+ * Appends one line per evaluation to the file at path (opened O_APPEND),
+ * written before the HSM derives, so the file never undercounts.
+ */
+int hsm_set_evaluation_log(struct hsm *h, const char *path) HSM_WUR;
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * store.h - the vault's durable state behind one small interface, so that
+ * a replicated backend (etcd) can be added next to SQLite.
+ *
+ * Holds account records, attempt counters, challenges, pending
+ * registrations, generation reports and the audit trail. Every operation
+ * that the lockout policy depends on is one atomic step of the interface
+ * (a transaction in SQLite), so concurrent requests, several connections
+ * and crashes can never make the counter undercount or go down except by
+ * a proven success.
+ *
+ * Lockout state machine (max = max_attempts):
+ *   attempt_begin:  locked -> -VFS_E_LOCKED. attempts >= max and no open
+ *                   password challenge (the last attempt was abandoned or
+ *                   failed) -> tombstone, -VFS_E_LOCKED. attempts >= max
+ *                   with an open challenge -> -VFS_E_LOCKED (not yet a
+ *                   tombstone). Else attempts += 1 and the challenge is
+ *                   stored, committed before the caller evaluates.
+ *   attempt_fail:   attempts >= max and no other open password challenge
+ *                   -> tombstone, -VFS_E_LOCKED. Else the attempts left.
+ *   attempt_succeed: attempts = 0.
+ * A tombstone keeps the account and each store's k_pub, and nothing else.
+ */
+#ifndef VS_STORE_H
+#define VS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_WUR __attribute__((warn_unused_result))
+
+#define STORE_ACCOUNT_MAX 128
+#define STORE_ID_LEN 16
+#define STORE_STORES_MAX 16
+#define STORE_ENCK_MAX 128
+#define STORE_BLOB_MAX 512
+#define STORE_PUB_LEN 32
+#define STORE_SIG_LEN 64
+#define STORE_CHAL_LEN 32
+#define STORE_POINT_LEN 65
+#define STORE_EVAL_LEN 32
+#define STORE_ACTION_MAX 16
+#define STORE_SOURCE_MAX 64
+#define STORE_AUDIT_MAX 1000
+
+enum store_state { STORE_LIVE = 0, STORE_LOCKED = 1 };
+enum store_chal_kind { STORE_CHAL_PASSWORD = 1, STORE_CHAL_KEY = 2 };
+enum store_pending_kind {
+	STORE_PENDING_REGISTER = 1,
+	STORE_PENDING_PASSWD = 2,
+	STORE_PENDING_REARM = 3,
+};
+
+struct store_entry {
+	uint8_t store_id[STORE_ID_LEN];
+	uint8_t enc_k[STORE_ENCK_MAX];
+	size_t enc_k_len;	/* 0 in a tombstone */
+	uint8_t k_pub[STORE_PUB_LEN];
+};
+
+struct store_record {
+	char account[STORE_ACCOUNT_MAX + 1];
+	int state;		/* enum store_state */
+	uint32_t attempts;
+	uint8_t blob[STORE_BLOB_MAX];	/* wrapped OPRF key; 0 in tombstone */
+	size_t blob_len;
+	uint8_t auth_pub[STORE_PUB_LEN];
+	uint32_t argon_ops;
+	uint64_t argon_mem;
+	unsigned nstores;
+	struct store_entry stores[STORE_STORES_MAX];
+};
+
+struct store_challenge {
+	uint8_t id[16];
+	char account[STORE_ACCOUNT_MAX + 1];
+	int kind;		/* enum store_chal_kind */
+	char action[STORE_ACTION_MAX + 1];
+	uint8_t store_id[STORE_ID_LEN];
+	int has_store;
+	uint8_t challenge[STORE_CHAL_LEN];
+	uint8_t blinded[STORE_POINT_LEN];	/* password challenges */
+	uint8_t evaluated[STORE_EVAL_LEN];
+	int64_t expires;
+};
+
+struct store_pending {
+	uint8_t id[16];
+	char account[STORE_ACCOUNT_MAX + 1];
+	int kind;		/* enum store_pending_kind */
+	uint8_t blob[STORE_BLOB_MAX];
+	size_t blob_len;
+	int64_t expires;
+};
+
+struct store_event {
+	int64_t time;
+	char action[STORE_ACTION_MAX + 1];
+	char outcome[32];
+	char source[STORE_SOURCE_MAX + 1];
+};
+
+struct store_attempt {
+	uint32_t attempts;	/* counted so far, this one included */
+	int locked_now;		/* this call made the tombstone */
+};
+
+struct store;
+
+/*
+ * Opens the store at path. create: make a new one and fail with -EEXIST if
+ * the file exists; else the file must exist (-ENOENT).
+ */
+int store_open(const char *path, int create, struct store **ret) STORE_WUR;
+void store_free(struct store *s);
+
+/* Small named values (vault_id). get: -ENOENT if unset; -E2BIG if larger
+ * than cap. */
+int store_meta_put(struct store *s, const char *key, const void *v,
+		   size_t len) STORE_WUR;
+int store_meta_get(struct store *s, const char *key, void *v, size_t cap,
+		   size_t *ret_len) STORE_WUR;
+
+/* Reads a record (live or tombstone); -ENOENT if none. */
+int store_record_get(struct store *s, const char *account,
+		     struct store_record *ret) STORE_WUR;
+
+/*
+ * Writes rec as the account's record with a fresh counter. replace = 0:
+ * -EEXIST if any record (live or tombstone) exists. replace = 1: replaces
+ * whatever is there. Open challenges of the account are dropped.
+ */
+int store_record_put(struct store *s, const struct store_record *rec,
+		     int replace) STORE_WUR;
+
+/* Deletes the record, its challenges, pending keys and generations. */
+int store_record_delete(struct store *s, const char *account) STORE_WUR;
+
+/* Adds a store to a live record: -ENOENT, -VFS_E_LOCKED, -EEXIST,
+ * -ENOSPC (STORE_STORES_MAX reached). */
+int store_entry_add(struct store *s, const char *account,
+		    const struct store_entry *e) STORE_WUR;
+
+/*
+ * One password attempt, as in the state machine above; on success chal
+ * (kind PASSWORD, evaluated not yet set) is stored in the same commit and
+ * an audit event (action, "attempt", source) written. -ENOENT: no record.
+ */
+int store_attempt_begin(struct store *s, const struct store_challenge *chal,
+			uint32_t max, int64_t now, const char *source,
+			struct store_attempt *ret) STORE_WUR;
+/* Records the HSM's answer in an open password challenge. */
+int store_challenge_set_evaluated(struct store *s, const uint8_t id[16],
+				  const uint8_t ev[STORE_EVAL_LEN]) STORE_WUR;
+int store_attempt_fail(struct store *s, const char *account, uint32_t max,
+		       int64_t now, struct store_attempt *ret) STORE_WUR;
+int store_attempt_succeed(struct store *s, const char *account) STORE_WUR;
+
+/* Stores a K challenge (nothing counted). */
+int store_challenge_put(struct store *s,
+			const struct store_challenge *chal) STORE_WUR;
+/*
+ * Takes (deletes) the challenge id, single use. -ENOENT: unknown (or used);
+ * -EPERM: it belongs to another account (left in place); -ETIMEDOUT:
+ * expired (deleted).
+ */
+int store_challenge_take(struct store *s, const uint8_t id[16],
+			 const char *account, int64_t now,
+			 struct store_challenge *ret) STORE_WUR;
+
+int store_pending_put(struct store *s, const struct store_pending *p) STORE_WUR;
+/* Same results as store_challenge_take(). */
+int store_pending_take(struct store *s, const uint8_t id[16],
+		       const char *account, int64_t now,
+		       struct store_pending *ret) STORE_WUR;
+
+/* Keeps the highest generation; *ret_max is the one kept. */
+int store_generation_put(struct store *s, const char *account,
+			 const uint8_t store_id[STORE_ID_LEN], uint64_t gen,
+			 const uint8_t sig[STORE_SIG_LEN],
+			 uint64_t *ret_max) STORE_WUR;
+/* -ENOENT when no report was kept. */
+int store_generation_get(struct store *s, const char *account,
+			 const uint8_t store_id[STORE_ID_LEN], uint64_t *ret_gen,
+			 uint8_t ret_sig[STORE_SIG_LEN]) STORE_WUR;
+
+int store_audit_add(struct store *s, const char *account, int64_t now,
+		    const char *action, const char *outcome,
+		    const char *source) STORE_WUR;
+/* The newest (up to max) events of the account into ev, oldest first;
+ * returns the count. */
+int store_audit_list(struct store *s, const char *account,
+		     struct store_event *ev, unsigned max) STORE_WUR;
+
+/* Drops expired challenges and pending keys. */
+int store_purge(struct store *s, int64_t now) STORE_WUR;
+
+#endif

@@ -1,0 +1,1036 @@
+/*
+ * store_sqlite.c - the store interface on SQLite (WAL, synchronous=FULL).
+ *
+ * Every operation runs in one BEGIN IMMEDIATE transaction, so it is atomic
+ * against other threads (one connection, serialised by a mutex) and other
+ * connections or processes on the same file (SQLite's write lock).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "vfs_error.h"
+
+struct store {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+};
+
+static const char store_schema[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+	"CREATE TABLE accounts(account TEXT PRIMARY KEY,"
+	" state INTEGER NOT NULL, attempts INTEGER NOT NULL, blob BLOB,"
+	" auth_pub BLOB, argon_ops INTEGER, argon_mem INTEGER);"
+	"CREATE TABLE stores(account TEXT NOT NULL, store_id BLOB NOT NULL,"
+	" enc_k BLOB, k_pub BLOB NOT NULL, PRIMARY KEY(account, store_id));"
+	"CREATE TABLE challenges(id BLOB PRIMARY KEY, account TEXT NOT NULL,"
+	" kind INTEGER NOT NULL, action TEXT NOT NULL, store_id BLOB,"
+	" challenge BLOB NOT NULL, blinded BLOB, evaluated BLOB,"
+	" expires INTEGER NOT NULL);"
+	"CREATE INDEX challenges_account ON challenges(account, kind);"
+	"CREATE TABLE pending(id BLOB PRIMARY KEY, account TEXT NOT NULL,"
+	" kind INTEGER NOT NULL, blob BLOB NOT NULL, expires INTEGER NOT NULL);"
+	"CREATE TABLE generations(account TEXT NOT NULL, store_id BLOB NOT NULL,"
+	" generation INTEGER NOT NULL, sig BLOB NOT NULL,"
+	" PRIMARY KEY(account, store_id));"
+	"CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" account TEXT NOT NULL, time INTEGER NOT NULL, action TEXT NOT NULL,"
+	" outcome TEXT NOT NULL, source TEXT NOT NULL);"
+	"CREATE INDEX audit_account ON audit(account, id);"
+	"INSERT INTO meta(key, value) VALUES('schema', '1');";
+
+static int store_err(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return -EACCES;
+	default:
+		return -EIO;
+	}
+}
+
+/* Prepares sql; binds are done by the caller. */
+static int store_prep(struct store *s, const char *sql, sqlite3_stmt **ret)
+{
+	return store_err(sqlite3_prepare_v2(s->db, sql, -1, ret, NULL));
+}
+
+static int store_exec(struct store *s, const char *sql)
+{
+	return store_err(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+}
+
+/* Runs a prepared statement that returns no row; finalizes it. */
+static int store_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	int r = rc == SQLITE_DONE ? 0 : store_err(rc);
+
+	if (rc == SQLITE_ROW)
+		r = -EIO;
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int store_begin(struct store *s)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = store_exec(s, "BEGIN IMMEDIATE");
+	if (r < 0)
+		pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Commits if r >= 0, else rolls back; returns r or the commit's error. */
+static int store_end(struct store *s, int r)
+{
+	if (r >= 0) {
+		int c = store_exec(s, "COMMIT");
+
+		if (c < 0) {
+			(void)store_exec(s, "ROLLBACK");
+			r = c;
+		}
+	} else {
+		(void)store_exec(s, "ROLLBACK");
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_open(const char *path, int create, struct store **ret)
+{
+	struct store *s;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int r, fd;
+
+	if (create) {
+		/* O_EXCL: never clobber an existing database. */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+	} else if (access(path, F_OK) < 0) {
+		return -errno;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	r = store_err(sqlite3_open_v2(path, &s->db, flags, NULL));
+	if (r < 0)
+		goto out;
+	sqlite3_busy_timeout(s->db, 10000);
+	r = store_exec(s, "PRAGMA journal_mode=WAL");
+	if (r < 0)
+		goto out;
+	r = store_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+			  " PRAGMA secure_delete=ON");
+	if (r < 0)
+		goto out;
+	if (create) {
+		r = store_begin(s);
+		if (r < 0)
+			goto out;
+		r = store_end(s, store_exec(s, store_schema));
+		if (r < 0)
+			goto out;
+	} else {
+		sqlite3_stmt *st;
+
+		r = store_prep(s, "SELECT value FROM meta WHERE key='schema'",
+			       &st);
+		if (r < 0)
+			goto out;
+		r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EINVAL;
+		sqlite3_finalize(st);
+		if (r < 0)
+			goto out;
+	}
+	*ret = s;
+	s = NULL; /* transferred */
+	r = 0;
+out:
+	if (s && create)
+		unlink(path);
+	store_free(s);
+	return r;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close_v2(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+int store_meta_put(struct store *s, const char *key, const void *v, size_t len)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_prep(s, "INSERT INTO meta(key, value) VALUES(?, ?)", &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, v, (int)len, SQLITE_STATIC);
+		r = store_step_done(st);
+	}
+	return store_end(s, r);
+}
+
+int store_meta_get(struct store *s, const char *key, void *v, size_t cap,
+		   size_t *ret_len)
+{
+	sqlite3_stmt *st;
+	int r, n;
+
+	pthread_mutex_lock(&s->lock);
+	r = store_prep(s, "SELECT value FROM meta WHERE key=?", &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		r = -ENOENT;
+	} else {
+		n = sqlite3_column_bytes(st, 0);
+		if ((size_t)n > cap) {
+			r = -E2BIG;
+		} else {
+			memcpy(v, sqlite3_column_blob(st, 0), (size_t)n);
+			*ret_len = (size_t)n;
+			r = 0;
+		}
+	}
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Copies a blob column of exactly len bytes (or up to cap with ret_len). */
+static int store_col_blob(sqlite3_stmt *st, int col, void *out, size_t cap,
+			  size_t *ret_len, int exact)
+{
+	int n = sqlite3_column_bytes(st, col);
+	const void *p = sqlite3_column_blob(st, col);
+
+	if (n < 0 || (size_t)n > cap || (exact && (size_t)n != cap))
+		return -EIO;
+	if (n > 0)
+		memcpy(out, p, (size_t)n);
+	if (ret_len)
+		*ret_len = (size_t)n;
+	return 0;
+}
+
+static int store_col_text(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (!t || n < 0 || (size_t)n >= cap)
+		return -EIO;
+	memcpy(out, t, (size_t)n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* Reads a record inside a held lock / transaction. */
+static int store_record_read(struct store *s, const char *account,
+			     struct store_record *rec)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	memset(rec, 0, sizeof(*rec));
+	r = store_prep(s, "SELECT state, attempts, blob, auth_pub, argon_ops,"
+			  " argon_mem FROM accounts WHERE account=?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? -ENOENT : store_err(rc);
+		goto out;
+	}
+	if (strlen(account) > STORE_ACCOUNT_MAX) {
+		r = -EINVAL;
+		goto out;
+	}
+	strcpy(rec->account, account);
+	rec->state = sqlite3_column_int(st, 0);
+	rec->attempts = (uint32_t)sqlite3_column_int64(st, 1);
+	r = store_col_blob(st, 2, rec->blob, sizeof(rec->blob), &rec->blob_len,
+			   0);
+	if (r < 0)
+		goto out;
+	if (sqlite3_column_type(st, 3) == SQLITE_BLOB) {
+		r = store_col_blob(st, 3, rec->auth_pub, STORE_PUB_LEN, NULL, 1);
+		if (r < 0)
+			goto out;
+	}
+	rec->argon_ops = (uint32_t)sqlite3_column_int64(st, 4);
+	rec->argon_mem = (uint64_t)sqlite3_column_int64(st, 5);
+	sqlite3_finalize(st);
+	st = NULL;
+
+	r = store_prep(s, "SELECT store_id, enc_k, k_pub FROM stores"
+			  " WHERE account=? ORDER BY rowid", &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_entry *e;
+
+		if (rec->nstores >= STORE_STORES_MAX) {
+			r = -EIO;
+			goto out;
+		}
+		e = &rec->stores[rec->nstores++];
+		r = store_col_blob(st, 0, e->store_id, STORE_ID_LEN, NULL, 1);
+		if (r == 0)
+			r = store_col_blob(st, 1, e->enc_k, sizeof(e->enc_k),
+					   &e->enc_k_len, 0);
+		if (r == 0)
+			r = store_col_blob(st, 2, e->k_pub, STORE_PUB_LEN, NULL,
+					   1);
+		if (r < 0)
+			goto out;
+	}
+	r = rc == SQLITE_DONE ? 0 : store_err(rc);
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_record_get(struct store *s, const char *account,
+		     struct store_record *ret)
+{
+	int r;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_record_read(s, account, ret);
+	return store_end(s, r);
+}
+
+static int store_run1(struct store *s, const char *sql, const char *account)
+{
+	sqlite3_stmt *st;
+	int r = store_prep(s, sql, &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	return store_step_done(st);
+}
+
+static int store_entry_insert(struct store *s, const char *account,
+			      const struct store_entry *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = store_prep(s, "INSERT INTO stores(account, store_id, enc_k, k_pub)"
+			  " VALUES(?, ?, ?, ?)", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, e->store_id, STORE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, e->enc_k, (int)e->enc_k_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, e->k_pub, STORE_PUB_LEN, SQLITE_STATIC);
+	return store_step_done(st);
+}
+
+int store_record_put(struct store *s, const struct store_record *rec,
+		     int replace)
+{
+	struct store_record old;
+	sqlite3_stmt *st;
+	int r;
+
+	if (rec->nstores > STORE_STORES_MAX || rec->blob_len == 0 ||
+	    rec->blob_len > STORE_BLOB_MAX)
+		return -EINVAL;
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_record_read(s, rec->account, &old);
+	if (r == 0 && !replace) {
+		r = -EEXIST;
+		goto out;
+	}
+	if (r < 0 && r != -ENOENT)
+		goto out;
+	r = store_run1(s, "DELETE FROM stores WHERE account=?", rec->account);
+	if (r == 0)
+		r = store_run1(s, "DELETE FROM challenges WHERE account=?",
+			       rec->account);
+	if (r == 0)
+		r = store_run1(s, "DELETE FROM accounts WHERE account=?",
+			       rec->account);
+	if (r < 0)
+		goto out;
+	r = store_prep(s, "INSERT INTO accounts(account, state, attempts, blob,"
+			  " auth_pub, argon_ops, argon_mem)"
+			  " VALUES(?, 0, 0, ?, ?, ?, ?)", &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, rec->account, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, rec->blob, (int)rec->blob_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, rec->auth_pub, STORE_PUB_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, rec->argon_ops);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->argon_mem);
+	r = store_step_done(st);
+	for (unsigned i = 0; r == 0 && i < rec->nstores; i++)
+		r = store_entry_insert(s, rec->account, &rec->stores[i]);
+out:
+	return store_end(s, r);
+}
+
+int store_record_delete(struct store *s, const char *account)
+{
+	static const char *const sql[] = {
+		"DELETE FROM stores WHERE account=?",
+		"DELETE FROM challenges WHERE account=?",
+		"DELETE FROM pending WHERE account=?",
+		"DELETE FROM generations WHERE account=?",
+		"DELETE FROM accounts WHERE account=?",
+	};
+	int r;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < sizeof(sql) / sizeof(sql[0]); i++)
+		r = store_run1(s, sql[i], account);
+	if (r == 0 && sqlite3_changes(s->db) == 0)
+		r = -ENOENT;
+	return store_end(s, r);
+}
+
+int store_entry_add(struct store *s, const char *account,
+		    const struct store_entry *e)
+{
+	struct store_record rec;
+	int r;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_record_read(s, account, &rec);
+	if (r < 0)
+		goto out;
+	if (rec.state != STORE_LIVE) {
+		r = -VFS_E_LOCKED;
+		goto out;
+	}
+	for (unsigned i = 0; i < rec.nstores; i++) {
+		if (memcmp(rec.stores[i].store_id, e->store_id,
+			   STORE_ID_LEN) == 0) {
+			r = -EEXIST;
+			goto out;
+		}
+	}
+	if (rec.nstores >= STORE_STORES_MAX) {
+		r = -ENOSPC;
+		goto out;
+	}
+	r = store_entry_insert(s, account, e);
+out:
+	return store_end(s, r);
+}
+
+/* Counts open (unexpired) password challenges of the account. */
+static int store_open_challenges(struct store *s, const char *account,
+				 int64_t now)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = store_prep(s, "SELECT count(*) FROM challenges WHERE account=?"
+			  " AND kind=? AND expires>=?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, STORE_CHAL_PASSWORD);
+	sqlite3_bind_int64(st, 3, now);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		r = sqlite3_column_int(st, 0);
+	else
+		r = -EIO;
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Destroys everything secret-bearing of the account: the tombstone. */
+static int store_tombstone(struct store *s, const char *account)
+{
+	static const char *const sql[] = {
+		"UPDATE accounts SET state=1, blob=NULL, auth_pub=NULL"
+		" WHERE account=?",
+		"UPDATE stores SET enc_k=NULL WHERE account=?",
+		"DELETE FROM challenges WHERE account=?",
+		"DELETE FROM pending WHERE account=?",
+	};
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < sizeof(sql) / sizeof(sql[0]); i++)
+		r = store_run1(s, sql[i], account);
+	return r;
+}
+
+static int store_audit_insert(struct store *s, const char *account,
+			      int64_t now, const char *action,
+			      const char *outcome, const char *source)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = store_prep(s, "INSERT INTO audit(account, time, action, outcome,"
+			  " source) VALUES(?, ?, ?, ?, ?)", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, source, -1, SQLITE_STATIC);
+	return store_step_done(st);
+}
+
+static int store_chal_insert(struct store *s, const struct store_challenge *c)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = store_prep(s, "INSERT INTO challenges(id, account, kind, action,"
+			  " store_id, challenge, blinded, evaluated, expires)"
+			  " VALUES(?, ?, ?, ?, ?, ?, ?, NULL, ?)", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_blob(st, 1, c->id, sizeof(c->id), SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->account, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, c->kind);
+	sqlite3_bind_text(st, 4, c->action, -1, SQLITE_STATIC);
+	if (c->has_store)
+		sqlite3_bind_blob(st, 5, c->store_id, STORE_ID_LEN,
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_blob(st, 6, c->challenge, STORE_CHAL_LEN, SQLITE_STATIC);
+	if (c->kind == STORE_CHAL_PASSWORD)
+		sqlite3_bind_blob(st, 7, c->blinded, STORE_POINT_LEN,
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_int64(st, 8, c->expires);
+	return store_step_done(st);
+}
+
+int store_attempt_begin(struct store *s, const struct store_challenge *chal,
+			uint32_t max, int64_t now, const char *source,
+			struct store_attempt *ret)
+{
+	struct store_record rec;
+	struct store_attempt a = { 0, 0 };
+	int r, open;
+
+	if (chal->kind != STORE_CHAL_PASSWORD || max == 0)
+		return -EINVAL;
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_record_read(s, chal->account, &rec);
+	if (r < 0)
+		goto out;
+	if (rec.state != STORE_LIVE) {
+		r = -VFS_E_LOCKED;
+		goto out;
+	}
+	if (rec.attempts >= max) {
+		open = store_open_challenges(s, chal->account, now);
+		if (open < 0) {
+			r = open;
+			goto out;
+		}
+		if (open == 0) {
+			/* The last attempt was abandoned: spend it now. */
+			r = store_tombstone(s, chal->account);
+			if (r == 0)
+				r = store_audit_insert(s, chal->account, now,
+						       chal->action, "locked",
+						       source);
+			if (r < 0)
+				goto out;
+			a.locked_now = 1;
+		}
+		a.attempts = rec.attempts;
+		*ret = a;
+		/* Commit the tombstone, report locked. */
+		r = store_end(s, 0);
+		return r < 0 ? r : -VFS_E_LOCKED;
+	}
+	r = store_run1(s, "UPDATE accounts SET attempts=attempts+1"
+			  " WHERE account=?", chal->account);
+	if (r == 0)
+		r = store_chal_insert(s, chal);
+	if (r == 0)
+		r = store_audit_insert(s, chal->account, now, chal->action,
+				       "attempt", source);
+	if (r < 0)
+		goto out;
+	a.attempts = rec.attempts + 1;
+	r = store_end(s, 0);
+	if (r == 0)
+		*ret = a;
+	return r;
+out:
+	return store_end(s, r);
+}
+
+int store_challenge_set_evaluated(struct store *s, const uint8_t id[16],
+				  const uint8_t ev[STORE_EVAL_LEN])
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_prep(s, "UPDATE challenges SET evaluated=? WHERE id=?", &st);
+	if (r == 0) {
+		sqlite3_bind_blob(st, 1, ev, STORE_EVAL_LEN, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC);
+		r = store_step_done(st);
+		if (r == 0 && sqlite3_changes(s->db) != 1)
+			r = -ENOENT;
+	}
+	return store_end(s, r);
+}
+
+int store_attempt_fail(struct store *s, const char *account, uint32_t max,
+		       int64_t now, struct store_attempt *ret)
+{
+	struct store_record rec;
+	struct store_attempt a = { 0, 0 };
+	int r, open;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_record_read(s, account, &rec);
+	if (r < 0)
+		goto out;
+	if (rec.state != STORE_LIVE) {
+		r = -VFS_E_LOCKED;
+		goto out;
+	}
+	a.attempts = rec.attempts;
+	if (rec.attempts >= max) {
+		open = store_open_challenges(s, account, now);
+		if (open < 0) {
+			r = open;
+			goto out;
+		}
+		if (open == 0) {
+			r = store_tombstone(s, account);
+			if (r < 0)
+				goto out;
+			a.locked_now = 1;
+			*ret = a;
+			r = store_end(s, 0);
+			return r < 0 ? r : -VFS_E_LOCKED;
+		}
+	}
+	r = store_end(s, 0);
+	if (r == 0)
+		*ret = a;
+	return r;
+out:
+	return store_end(s, r);
+}
+
+int store_attempt_succeed(struct store *s, const char *account)
+{
+	int r;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_run1(s, "UPDATE accounts SET attempts=0 WHERE account=?"
+			  " AND state=0", account);
+	if (r == 0 && sqlite3_changes(s->db) != 1)
+		r = -VFS_E_LOCKED;
+	return store_end(s, r);
+}
+
+int store_challenge_put(struct store *s, const struct store_challenge *chal)
+{
+	int r;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	return store_end(s, store_chal_insert(s, chal));
+}
+
+/* Deletes the row with id from table (a constant). */
+static int store_delete_id(struct store *s, const char *sql,
+			   const uint8_t id[16])
+{
+	sqlite3_stmt *st;
+	int r = store_prep(s, sql, &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+	return store_step_done(st);
+}
+
+int store_challenge_take(struct store *s, const uint8_t id[16],
+			 const char *account, int64_t now,
+			 struct store_challenge *ret)
+{
+	struct store_challenge c;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	memset(&c, 0, sizeof(c));
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_prep(s, "SELECT account, kind, action, store_id, challenge,"
+			  " blinded, evaluated, expires FROM challenges"
+			  " WHERE id=?", &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? -ENOENT : store_err(rc);
+		goto out;
+	}
+	memcpy(c.id, id, 16);
+	r = store_col_text(st, 0, c.account, sizeof(c.account));
+	if (r < 0)
+		goto out;
+	if (strcmp(c.account, account) != 0) {
+		r = -EPERM;
+		goto out;
+	}
+	c.kind = sqlite3_column_int(st, 1);
+	r = store_col_text(st, 2, c.action, sizeof(c.action));
+	if (r < 0)
+		goto out;
+	if (sqlite3_column_type(st, 3) == SQLITE_BLOB) {
+		r = store_col_blob(st, 3, c.store_id, STORE_ID_LEN, NULL, 1);
+		c.has_store = 1;
+	}
+	if (r == 0)
+		r = store_col_blob(st, 4, c.challenge, STORE_CHAL_LEN, NULL, 1);
+	if (r == 0 && c.kind == STORE_CHAL_PASSWORD) {
+		r = store_col_blob(st, 5, c.blinded, STORE_POINT_LEN, NULL, 1);
+		/* No evaluation recorded: the HSM never answered. */
+		if (r == 0 && sqlite3_column_type(st, 6) != SQLITE_BLOB)
+			r = -ENOENT;
+		if (r == 0)
+			r = store_col_blob(st, 6, c.evaluated, STORE_EVAL_LEN,
+					   NULL, 1);
+	}
+	c.expires = sqlite3_column_int64(st, 7);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (r < 0 && r != -ENOENT)
+		goto out;
+	{
+		int d = store_delete_id(s, "DELETE FROM challenges WHERE id=?",
+					id);
+		if (d < 0) {
+			r = d;
+			goto out;
+		}
+	}
+	if (r == 0 && c.expires < now)
+		r = -ETIMEDOUT;
+	/* Commit the deletion whatever the verdict: single use. */
+	{
+		int e = store_end(s, 0);
+
+		if (e < 0)
+			return e;
+	}
+	if (r == 0)
+		*ret = c;
+	return r;
+out:
+	sqlite3_finalize(st);
+	return store_end(s, r);
+}
+
+int store_pending_put(struct store *s, const struct store_pending *p)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (p->blob_len == 0 || p->blob_len > STORE_BLOB_MAX)
+		return -EINVAL;
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_prep(s, "INSERT INTO pending(id, account, kind, blob, expires)"
+			  " VALUES(?, ?, ?, ?, ?)", &st);
+	if (r == 0) {
+		sqlite3_bind_blob(st, 1, p->id, 16, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, p->account, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, p->kind);
+		sqlite3_bind_blob(st, 4, p->blob, (int)p->blob_len,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, p->expires);
+		r = store_step_done(st);
+	}
+	return store_end(s, r);
+}
+
+int store_pending_take(struct store *s, const uint8_t id[16],
+		       const char *account, int64_t now,
+		       struct store_pending *ret)
+{
+	struct store_pending p;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	memset(&p, 0, sizeof(p));
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_prep(s, "SELECT account, kind, blob, expires FROM pending"
+			  " WHERE id=?", &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? -ENOENT : store_err(rc);
+		goto out;
+	}
+	memcpy(p.id, id, 16);
+	r = store_col_text(st, 0, p.account, sizeof(p.account));
+	if (r < 0)
+		goto out;
+	if (strcmp(p.account, account) != 0) {
+		r = -EPERM;
+		goto out;
+	}
+	p.kind = sqlite3_column_int(st, 1);
+	r = store_col_blob(st, 2, p.blob, sizeof(p.blob), &p.blob_len, 0);
+	if (r < 0)
+		goto out;
+	p.expires = sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+	st = NULL;
+	r = store_delete_id(s, "DELETE FROM pending WHERE id=?", id);
+	if (r < 0)
+		goto out;
+	r = store_end(s, 0);
+	if (r < 0)
+		return r;
+	if (p.expires < now)
+		return -ETIMEDOUT;
+	*ret = p;
+	return 0;
+out:
+	sqlite3_finalize(st);
+	return store_end(s, r);
+}
+
+int store_generation_put(struct store *s, const char *account,
+			 const uint8_t store_id[STORE_ID_LEN], uint64_t gen,
+			 const uint8_t sig[STORE_SIG_LEN], uint64_t *ret_max)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t max = gen;
+	int r, rc;
+
+	if (gen > INT64_MAX)
+		return -EINVAL;
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_prep(s, "SELECT generation FROM generations WHERE account=?"
+			  " AND store_id=?", &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, store_id, STORE_ID_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		uint64_t old = (uint64_t)sqlite3_column_int64(st, 0);
+
+		if (old >= gen)
+			max = old;
+	} else if (rc != SQLITE_DONE) {
+		r = store_err(rc);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (max == gen) {
+		r = store_prep(s, "INSERT OR REPLACE INTO generations(account,"
+				  " store_id, generation, sig)"
+				  " VALUES(?, ?, ?, ?)", &st);
+		if (r < 0)
+			goto out;
+		sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, store_id, STORE_ID_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)gen);
+		sqlite3_bind_blob(st, 4, sig, STORE_SIG_LEN, SQLITE_STATIC);
+		r = store_step_done(st);
+		st = NULL;
+		if (r < 0)
+			goto out;
+	}
+	r = store_end(s, 0);
+	if (r == 0)
+		*ret_max = max;
+	return r;
+out:
+	sqlite3_finalize(st);
+	return store_end(s, r);
+}
+
+int store_generation_get(struct store *s, const char *account,
+			 const uint8_t store_id[STORE_ID_LEN], uint64_t *ret_gen,
+			 uint8_t ret_sig[STORE_SIG_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t sig[STORE_SIG_LEN];
+	int r, rc;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_prep(s, "SELECT generation, sig FROM generations"
+			  " WHERE account=? AND store_id=?", &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, store_id, STORE_ID_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? -ENOENT : store_err(rc);
+		goto out;
+	}
+	r = store_col_blob(st, 1, sig, STORE_SIG_LEN, NULL, 1);
+	if (r < 0)
+		goto out;
+	*ret_gen = (uint64_t)sqlite3_column_int64(st, 0);
+	memcpy(ret_sig, sig, STORE_SIG_LEN);
+out:
+	sqlite3_finalize(st);
+	return store_end(s, r);
+}
+
+int store_audit_add(struct store *s, const char *account, int64_t now,
+		    const char *action, const char *outcome, const char *source)
+{
+	int r;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	return store_end(s, store_audit_insert(s, account, now, action,
+					       outcome, source));
+}
+
+int store_audit_list(struct store *s, const char *account,
+		     struct store_event *ev, unsigned max)
+{
+	sqlite3_stmt *st = NULL;
+	unsigned n = 0;
+	int r, rc;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_prep(s, "SELECT time, action, outcome, source FROM"
+			  " (SELECT id, time, action, outcome, source FROM audit"
+			  " WHERE account=? ORDER BY id DESC LIMIT ?)"
+			  " ORDER BY id ASC", &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_event *e = &ev[n];
+
+		e->time = sqlite3_column_int64(st, 0);
+		r = store_col_text(st, 1, e->action, sizeof(e->action));
+		if (r == 0)
+			r = store_col_text(st, 2, e->outcome, sizeof(e->outcome));
+		if (r == 0)
+			r = store_col_text(st, 3, e->source, sizeof(e->source));
+		if (r < 0)
+			goto out;
+		n++;
+	}
+	r = (int)n;
+out:
+	sqlite3_finalize(st);
+	return store_end(s, r);
+}
+
+int store_purge(struct store *s, int64_t now)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_prep(s, "DELETE FROM challenges WHERE expires<?", &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, now);
+		r = store_step_done(st);
+	}
+	if (r == 0)
+		r = store_prep(s, "DELETE FROM pending WHERE expires<?", &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, now);
+		r = store_step_done(st);
+	}
+	return store_end(s, r);
+}
