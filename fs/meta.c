@@ -394,6 +394,17 @@ int meta_seg_add(struct meta *m, uint64_t segno,
 	return 0;
 }
 
+void meta_seg_remove(struct meta *m, uint64_t segno)
+{
+	size_t i = seg_index(m, segno);
+
+	if (i < m->nsegs && m->segs[i].segno == segno) {
+		memmove(&m->segs[i], &m->segs[i + 1],
+			(m->nsegs - i - 1) * sizeof(*m->segs));
+		m->nsegs--;
+	}
+}
+
 static void seg_live(struct meta *m, uint64_t segno, int64_t delta)
 {
 	struct segent *se = meta_seg(m, segno);
@@ -852,8 +863,11 @@ int meta_checkpoint(struct meta *m, struct bufw *w)
 {
 	int r;
 
+	/* Segments no extent refers to any more are left out: the table
+	 * forgets them, and the cleaner may delete them. */
 	for (size_t i = 0; i < m->nsegs; i++)
-		meta_rec_seg(w, &m->segs[i]);
+		if (m->segs[i].live > 0)
+			meta_rec_seg(w, &m->segs[i]);
 	r = meta_foreach(m, ckpt_inode, w);
 	if (r == 0)
 		r = meta_foreach(m, ckpt_names_extents, w);

@@ -80,6 +80,7 @@ struct minode {
 	uint64_t nlookup;
 	uint32_t nopen;
 	int attr_dirty;
+	int listed;		/* on the store's list of changed inodes */
 	int deleted;		/* no names left: never committed again */
 	struct dblock *dirty;	/* sorted by block index */
 	size_t ndirty, dirtycap;
@@ -141,6 +142,8 @@ void meta_extents_clear(struct meta *m, struct minode *ip);
 struct segent *meta_seg(struct meta *m, uint64_t segno);
 int meta_seg_add(struct meta *m, uint64_t segno,
 		 const uint8_t rid[CHUNK_RID_BYTES], uint64_t size) META_WUR;
+/* Forgets segment segno (no extent may refer to it). */
+void meta_seg_remove(struct meta *m, uint64_t segno);
 
 /* Record writers (errors stick in w). */
 void meta_rec_inode(struct bufw *w, const struct minode *ip);

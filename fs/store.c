@@ -43,8 +43,9 @@
 
 struct dblock {
 	uint64_t idx;
-	uint32_t lo, hi;	/* valid bytes [lo, hi) */
-	uint8_t *data;		/* STORE_BLOCK_SIZE */
+	uint32_t lo, hi;	/* valid bytes [lo, hi) of the block */
+	uint32_t cap;		/* allocated bytes */
+	uint8_t *data;		/* data[i] is byte lo + i of the block */
 };
 
 struct cslot {
@@ -80,6 +81,7 @@ struct store {
 	int meta_dirty;		/* pending records or attr changes */
 	size_t nblocks;		/* dirty blocks of live inodes */
 	uint64_t dirty_bytes;
+	uint64_t dirty_mem;	/* bytes allocated for them */
 	struct timespec dirty_since;	/* CLOCK_MONOTONIC; 0 if clean */
 
 	struct cslot cache[CACHE_SLOTS];
@@ -87,6 +89,20 @@ struct store {
 
 	uint64_t spills, checkpoints;
 	size_t foreign;
+	int broken;		/* memory no longer matches the log */
+
+	/* Inodes changed since the last commit (attributes or data), so a
+	 * commit visits those only; when the list cannot grow, all. */
+	uint64_t *changed;
+	size_t nchanged, changedcap;
+	int changed_all;
+
+	/* cleaner */
+	uint64_t ckpt_time;	/* wall clock of the current checkpoint */
+	unsigned clean_grace_sec;
+	unsigned clean_interval_ms;
+	struct timespec last_clean;	/* CLOCK_MONOTONIC */
+	uint64_t compactions, removed;
 };
 
 /* ---- small helpers ---- */
@@ -114,6 +130,25 @@ static void meta_changed(struct store *s)
 	mark_dirty(s);
 }
 
+static void note_changed(struct store *s, struct minode *ip)
+{
+	if (ip->listed || s->changed_all)
+		return;
+	if (s->nchanged == s->changedcap) {
+		size_t ncap = s->changedcap ? s->changedcap * 2 : 64;
+		uint64_t *n = realloc(s->changed, ncap * sizeof(*n));
+
+		if (!n) {
+			s->changed_all = 1;
+			return;
+		}
+		s->changed = n;
+		s->changedcap = ncap;
+	}
+	s->changed[s->nchanged++] = ip->ino;
+	ip->listed = 1;
+}
+
 static void touch(struct store *s, struct minode *ip, int mtime)
 {
 	struct timespec t = now_real();
@@ -122,6 +157,7 @@ static void touch(struct store *s, struct minode *ip, int mtime)
 	if (mtime)
 		ip->mtime = t;
 	ip->attr_dirty = 1;
+	note_changed(s, ip);
 	meta_changed(s);
 }
 
@@ -159,10 +195,19 @@ static void fill_attr(const struct minode *ip, struct store_attr *a)
 static void block_free(struct dblock *b)
 {
 	if (b->data) {
-		sodium_memzero(b->data, STORE_BLOCK_SIZE);
+		sodium_memzero(b->data, b->cap);
 		free(b->data);
 	}
 	b->data = NULL;
+}
+
+static uint64_t dirty_alloc(const struct minode *ip)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < ip->ndirty; i++)
+		n += ip->dirty[i].cap;
+	return n;
 }
 
 /* Frees all of ip's dirty blocks, keeping the store's counters right. */
@@ -171,6 +216,7 @@ static void drop_dirty(struct store *s, struct minode *ip)
 	if (!ip->deleted) {
 		s->nblocks -= ip->ndirty;
 		s->dirty_bytes -= dirty_valid(ip);
+		s->dirty_mem -= dirty_alloc(ip);
 	}
 	for (size_t i = 0; i < ip->ndirty; i++)
 		block_free(&ip->dirty[i]);
@@ -193,6 +239,7 @@ static void mark_deleted(struct store *s, struct minode *ip)
 {
 	s->nblocks -= ip->ndirty;
 	s->dirty_bytes -= dirty_valid(ip);
+	s->dirty_mem -= dirty_alloc(ip);
 	ip->deleted = 1;
 	ip->attr_dirty = 0;
 	meta_rec_inode_del(&s->pend, ip->ino);
@@ -236,6 +283,8 @@ static int check_name(const char *name, size_t *ret_len)
 
 static int writable(struct store *s)
 {
+	if (s->broken)
+		return -EIO;
 	return (s->flags & STORE_READ_ONLY) ? -EROFS : 0;
 }
 
@@ -338,6 +387,7 @@ static void dblock_remove(struct store *s, struct minode *ip, size_t i)
 	if (!ip->deleted) {
 		s->nblocks--;
 		s->dirty_bytes -= ip->dirty[i].hi - ip->dirty[i].lo;
+		s->dirty_mem -= ip->dirty[i].cap;
 	}
 	block_free(&ip->dirty[i]);
 	memmove(&ip->dirty[i], &ip->dirty[i + 1],
@@ -370,71 +420,123 @@ static void dirty_truncate(struct store *s, struct minode *ip, uint64_t size)
 }
 
 static int spill(struct store *s);
+static int do_clean(struct store *s);
 
-/* Writes [a, b) of block idx from src. */
+static uint32_t round_cap(uint32_t n)
+{
+	uint32_t c = 4096;
+
+	while (c < n)
+		c *= 2;
+	return c < STORE_BLOCK_SIZE ? c : STORE_BLOCK_SIZE;
+}
+
+/*
+ * Writes [a, b) of block idx from src. A block buffer holds only its
+ * valid range (a small write costs a small buffer); it stays one range by
+ * filling a gap from what is stored. On failure the block is unchanged.
+ */
 static int dirty_put(struct store *s, struct minode *ip, uint64_t idx,
 		     uint32_t a, uint32_t b, const uint8_t *src)
 {
 	size_t i = dblock_find(ip, idx);
+	uint64_t start = idx * STORE_BLOCK_SIZE;
 	struct dblock *blk;
-	uint32_t old;
-	int r;
+	uint32_t nlo, nhi, olo, ohi, ncap = 0;
+	uint8_t *buf;
+	int r, exists;
 
-	if (i == ip->ndirty || ip->dirty[i].idx != idx) {
-		struct dblock nb = {.idx = idx, .lo = a, .hi = a};
+	exists = i < ip->ndirty && ip->dirty[i].idx == idx;
+	if (exists) {
+		blk = &ip->dirty[i];
+		nlo = a < blk->lo ? a : blk->lo;
+		nhi = b > blk->hi ? b : blk->hi;
+		if (nhi - nlo > blk->cap || nlo < blk->lo)
+			ncap = round_cap(nhi - nlo > 2 * blk->cap ?
+						 nhi - nlo :
+						 2 * blk->cap);
+	} else {
+		nlo = a;
+		nhi = b;
+		ncap = round_cap(b - a);
+	}
+	if (ncap && !ip->deleted &&
+	    s->dirty_mem + ncap > STORE_SEG_TARGET) {
+		/* Bound the memory: everything dirty goes to a data-only
+		 * segment, then this write starts a fresh block. */
+		r = spill(s);
+		if (r < 0)
+			return r;
+		if (exists)
+			return dirty_put(s, ip, idx, a, b, src);
+	}
+	if (!exists) {
+		struct dblock nb = {.idx = idx, .lo = a, .hi = b};
 
-		if (!ip->deleted &&
-		    (uint64_t)(s->nblocks + 1) * STORE_BLOCK_SIZE >
-			    STORE_SEG_TARGET) {
-			r = spill(s);
-			if (r < 0)
-				return r;
-			i = dblock_find(ip, idx);
-		}
 		if (ip->ndirty == ip->dirtycap) {
-			size_t ncap = ip->dirtycap ? ip->dirtycap * 2 : 4;
-			struct dblock *nd;
+			size_t nc = ip->dirtycap ? ip->dirtycap * 2 : 4;
+			struct dblock *nd = realloc(ip->dirty, nc * sizeof(*nd));
 
-			nd = realloc(ip->dirty, ncap * sizeof(*nd));
 			if (!nd)
 				return -ENOMEM;
 			ip->dirty = nd;
-			ip->dirtycap = ncap;
+			ip->dirtycap = nc;
 		}
-		nb.data = malloc(STORE_BLOCK_SIZE);
+		nb.data = malloc(ncap);
 		if (!nb.data)
 			return -ENOMEM;
+		nb.cap = ncap;
+		memcpy(nb.data, src, b - a);
+		i = dblock_find(ip, idx);
 		memmove(&ip->dirty[i + 1], &ip->dirty[i],
 			(ip->ndirty - i) * sizeof(*ip->dirty));
 		ip->dirty[i] = nb;
 		ip->ndirty++;
-		if (!ip->deleted)
+		if (!ip->deleted) {
 			s->nblocks++;
+			s->dirty_bytes += b - a;
+			s->dirty_mem += ncap;
+		}
+		note_changed(s, ip);
+		mark_dirty(s);
+		return 0;
 	}
 	blk = &ip->dirty[i];
-	old = blk->hi - blk->lo;
-	/* Keep one valid range per block: fill a gap from what is stored. */
-	if (blk->hi < a) {
-		r = read_stored(s, ip, idx * STORE_BLOCK_SIZE + blk->hi,
-				a - blk->hi, blk->data + blk->hi);
-		if (r < 0)
-			return r;
-		blk->hi = a;
+	olo = blk->lo;
+	ohi = blk->hi;
+	buf = blk->data;
+	if (ncap) {
+		buf = malloc(ncap);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf + (olo - nlo), blk->data, ohi - olo);
 	}
-	if (b < blk->lo) {
-		r = read_stored(s, ip, idx * STORE_BLOCK_SIZE + b, blk->lo - b,
-				blk->data + b);
-		if (r < 0)
-			return r;
-		blk->lo = b;
+	/* buf[j] is byte nlo + j of the block from here on */
+	r = 0;
+	if (ohi < a)
+		r = read_stored(s, ip, start + ohi, a - ohi,
+				buf + (ohi - nlo));
+	if (r == 0 && b < olo)
+		r = read_stored(s, ip, start + b, olo - b, buf + (b - nlo));
+	if (r < 0) {
+		if (ncap) {
+			sodium_memzero(buf, ncap);
+			free(buf);
+		}
+		return r;
 	}
-	memcpy(blk->data + a, src, b - a);
-	if (a < blk->lo || blk->lo == blk->hi)
-		blk->lo = a;
-	if (b > blk->hi)
-		blk->hi = b;
+	memcpy(buf + (a - nlo), src, b - a);
+	if (ncap) {
+		if (!ip->deleted)
+			s->dirty_mem += ncap - blk->cap;
+		block_free(blk);
+		blk->data = buf;
+		blk->cap = ncap;
+	}
+	blk->lo = nlo;
+	blk->hi = nhi;
 	if (!ip->deleted)
-		s->dirty_bytes += (blk->hi - blk->lo) - old;
+		s->dirty_bytes += (nhi - nlo) - (ohi - olo);
 	mark_dirty(s);
 	return 0;
 }
@@ -493,7 +595,7 @@ static int add_data(void *ctx, struct minode *ip)
 		if (b->hi <= b->lo)
 			continue;
 		r = segw_add(dc->sw, dc->s->keys->data, CHUNK_DATA,
-			     b->data + b->lo, b->hi - b->lo, &e.coff,
+			     b->data, b->hi - b->lo, &e.coff,
 			     &e.sealed);
 		if (r < 0)
 			return r;
@@ -530,6 +632,25 @@ static int flush_apply(struct store *s, struct flushlist *fl)
 	return r;
 }
 
+/* Calls fn for every inode changed since the last commit. */
+static int foreach_changed(struct store *s,
+			   int (*fn)(void *ctx, struct minode *ip), void *ctx)
+{
+	if (s->changed_all)
+		return meta_foreach(s->m, fn, ctx);
+	for (size_t i = 0; i < s->nchanged; i++) {
+		struct minode *ip = meta_inode(s->m, s->changed[i]);
+		int r;
+
+		if (ip) {
+			r = fn(ctx, ip);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
 static int put_segment(struct store *s, struct segw *sw)
 {
 	char name[OBJSTORE_NAME_MAX];
@@ -561,7 +682,7 @@ static int spill(struct store *s)
 	dc.sw = &sw;
 	dc.fl = &fl;
 	dc.recs = &recs;
-	r = meta_foreach(s->m, add_data, &dc);
+	r = foreach_changed(s, add_data, &dc);
 	if (r < 0)
 		goto out;
 	r = segw_finish(&sw, s->keys->meta, CHUNK_META, NULL, 0, &sealed,
@@ -575,14 +696,17 @@ static int spill(struct store *s)
 	memcpy(se.rid, sw.rid, sizeof(se.rid));
 	se.size = sw.w.len;
 	r = meta_seg_add(s->m, se.segno, se.rid, se.size);
-	if (r < 0)
+	if (r == 0) {
+		meta_rec_seg(&s->pend, &se);
+		bufw_put(&s->pend, recs.data, recs.len);
+		r = pend_error(s);
+	}
+	if (r == 0)
+		r = flush_apply(s, &fl);
+	if (r < 0) {
+		s->broken = 1;
 		goto out;
-	meta_rec_seg(&s->pend, &se);
-	bufw_put(&s->pend, recs.data, recs.len);
-	r = pend_error(s);
-	if (r < 0)
-		goto out;
-	r = flush_apply(s, &fl);
+	}
 	s->spills++;
 	meta_changed(s);
 out:
@@ -609,6 +733,7 @@ static int final_inodes(void *ctx, struct minode *ip)
 static int clear_attr_dirty(void *ctx, struct minode *ip)
 {
 	ip->attr_dirty = 0;
+	ip->listed = 0;
 	return 0;
 }
 
@@ -628,6 +753,8 @@ static int do_commit(struct store *s)
 
 	if (s->flags & STORE_READ_ONLY)
 		return 0;
+	if (s->broken)
+		return -EIO;
 	if (!is_dirty(s))
 		return 0;
 	memset(&c, 0, sizeof(c));
@@ -640,14 +767,14 @@ static int do_commit(struct store *s)
 	dc.sw = &sw;
 	dc.fl = &fl;
 	dc.recs = &ext;
-	r = meta_foreach(s->m, add_data, &dc);
+	r = foreach_changed(s, add_data, &dc);
 	if (r < 0)
 		goto out;
 	data_end = segw_size(&sw);
 
 	/* Deltas, or the whole state when a checkpoint is due. */
 	bufw_put(&recs, s->pend.data, s->pend.len);
-	r = meta_foreach(s->m, final_inodes, &recs);
+	r = foreach_changed(s, final_inodes, &recs);
 	if (r < 0)
 		goto out;
 	if (s->force_ckpt || s->commits_since_ckpt + 1 >= STORE_CKPT_MAX_COMMITS ||
@@ -728,10 +855,19 @@ static int do_commit(struct store *s)
 		r = meta_seg_add(s->m, se.segno, se.rid, se.size);
 		if (r == 0)
 			r = flush_apply(s, &fl);
-		if (r < 0)
+		if (r < 0) {
+			/* Only -ENOMEM gets here; the commit is durable but
+			 * memory lags behind it: refuse further changes. */
+			s->broken = 1;
 			goto out;
+		}
 	}
-	meta_foreach(s->m, clear_attr_dirty, NULL);
+	if (s->changed_all)
+		meta_foreach(s->m, clear_attr_dirty, NULL);
+	else
+		foreach_changed(s, clear_attr_dirty, NULL);
+	s->nchanged = 0;
+	s->changed_all = 0;
 	bufw_release(&s->pend);
 	bufw_init(&s->pend, META_LOAD_MAX, 1);
 	s->meta_dirty = 0;
@@ -743,6 +879,7 @@ static int do_commit(struct store *s)
 	memcpy(s->head_hash, c.hash, COMMIT_HASH_BYTES);
 	if (ckpt) {
 		s->ckpt_seg = sw.segno;
+		s->ckpt_time = c.time_sec;
 		s->commits_since_ckpt = 0;
 		s->delta_bytes = 0;
 		s->ckpt_bytes = recs.len;
@@ -766,6 +903,260 @@ out:
 	return r;
 }
 
+/* ---- cleaner ---- */
+
+struct cand {
+	uint64_t *segs;		/* sorted */
+	size_t n;
+};
+
+static int cand_has(const struct cand *c, uint64_t segno)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->segs[mid] < segno)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n && c->segs[lo] == segno;
+}
+
+struct movectx {
+	struct store *s;
+	const struct cand *cand;
+	struct segw *sw;
+	struct flushlist *fl;
+	struct bufw *recs;
+};
+
+/* Copies the live parts of ip's extents in candidate segments into the
+ * new segment (one chunk per extent, exactly its bytes). */
+static int move_extents(void *ctx, struct minode *ip)
+{
+	struct movectx *mc = ctx;
+
+	if (ip->deleted || !S_ISREG(ip->mode))
+		return 0;
+	for (size_t i = 0; i < ip->next; i++) {
+		const struct extent *e = &ip->ext[i];
+		const uint8_t *plain;
+		struct extent ne;
+		int n, r;
+
+		if (!cand_has(mc->cand, e->seg))
+			continue;
+		n = cache_get(mc->s, e, &plain);
+		if (n < 0)
+			return n;
+		if ((uint64_t)e->skip + e->len > (uint64_t)n)
+			return -EBADMSG;
+		r = segw_add(mc->sw, mc->s->keys->data, CHUNK_DATA,
+			     plain + e->skip, e->len, &ne.coff, &ne.sealed);
+		if (r < 0)
+			return r;
+		ne.off = e->off;
+		ne.len = e->len;
+		ne.skip = 0;
+		ne.seg = mc->sw->segno;
+		r = flush_push(mc->fl, ip, &ne, 0);
+		if (r < 0)
+			return r;
+		meta_rec_extent(mc->recs, ip->ino, &ne);
+		r = bufw_error(mc->recs);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int cmp_live(const void *a, const void *b)
+{
+	const struct segent *x = *(const struct segent *const *)a;
+	const struct segent *y = *(const struct segent *const *)b;
+
+	return x->live < y->live ? -1 : x->live > y->live;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Rewrites the live data of sparse or small segments into one new
+ * data-only segment, logged for the next commit, so the old ones hold
+ * nothing the state needs. Returns the bytes moved.
+ */
+static int compact(struct store *s, uint64_t *ret_moved)
+{
+	struct segent **pick = NULL;
+	struct cand cand = {0};
+	struct flushlist fl = {0};
+	struct bufw recs;
+	struct segw sw;
+	struct segent se;
+	struct movectx mc;
+	const uint8_t *sealed;
+	uint32_t slen;
+	uint64_t live = 0, dead = 0, moved = 0;
+	size_t npick = 0;
+	int r;
+
+	*ret_moved = 0;
+
+	pick = calloc(s->m->nsegs ? s->m->nsegs : 1, sizeof(*pick));
+	cand.segs = calloc(s->m->nsegs ? s->m->nsegs : 1, sizeof(*cand.segs));
+	if (!pick || !cand.segs) {
+		r = -ENOMEM;
+		goto out0;
+	}
+	for (size_t i = 0; i < s->m->nsegs; i++) {
+		struct segent *e = &s->m->segs[i];
+
+		if (e->live == 0)
+			continue;
+		live += e->live;
+		dead += e->size > e->live + SEG_HDR_BYTES ?
+				e->size - e->live - SEG_HDR_BYTES : 0;
+		if (e->live * 2 < e->size || e->size < STORE_CLEAN_SMALL)
+			pick[npick++] = e;
+	}
+	/* Worth it: many small/sparse segments, or dead bytes above 30 %. */
+	r = 0;
+	if (npick < STORE_CLEAN_MIN_SEGS && dead * 10 <= live * 3)
+		goto out0;
+	if (npick == 0)
+		goto out0;
+	qsort(pick, npick, sizeof(*pick), cmp_live);
+	for (size_t i = 0; i < npick && moved < STORE_SEG_TARGET; i++) {
+		cand.segs[cand.n++] = pick[i]->segno;
+		moved += pick[i]->live;
+	}
+	qsort(cand.segs, cand.n, sizeof(*cand.segs), cmp_seg);
+
+	segw_init(&sw, s->store_id, s->next_seg++);
+	bufw_init(&recs, META_LOAD_MAX, 1);
+	mc.s = s;
+	mc.cand = &cand;
+	mc.sw = &sw;
+	mc.fl = &fl;
+	mc.recs = &recs;
+	r = meta_foreach(s->m, move_extents, &mc);
+	if (r < 0)
+		goto out;
+	r = segw_finish(&sw, s->keys->meta, CHUNK_META, NULL, 0, &sealed,
+			&slen);
+	if (r < 0)
+		goto out;
+	r = put_segment(s, &sw);
+	if (r < 0)
+		goto out;
+	se.segno = sw.segno;
+	memcpy(se.rid, sw.rid, sizeof(se.rid));
+	se.size = sw.w.len;
+	r = meta_seg_add(s->m, se.segno, se.rid, se.size);
+	if (r == 0) {
+		meta_rec_seg(&s->pend, &se);
+		bufw_put(&s->pend, recs.data, recs.len);
+		r = pend_error(s);
+	}
+	for (size_t i = 0; r == 0 && i < fl.n; i++)
+		r = meta_extent_set(s->m, fl.v[i].ip, &fl.v[i].e);
+	if (r < 0) {
+		s->broken = 1;
+		goto out;
+	}
+	s->compactions++;
+	meta_changed(s);
+	*ret_moved = moved;
+out:
+	free(fl.v);
+	bufw_release(&recs);
+	segw_release(&sw);
+out0:
+	free(pick);
+	free(cand.segs);
+	return r;
+}
+
+/*
+ * Removes segments nothing needs: older than the current checkpoint (so
+ * not on the chain a mount reads), holding no live data, once the
+ * checkpoint is older than the grace period.
+ */
+static int remove_dead(struct store *s)
+{
+	struct timespec now = now_real();
+	uint64_t *segs = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((uint64_t)now.tv_sec < s->ckpt_time + s->clean_grace_sec)
+		return 0;
+	r = objstore_list_segments(s->os, 1, &segs, &n, NULL);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && segs[i] < s->ckpt_seg; i++) {
+		struct segent *se = meta_seg(s->m, segs[i]);
+		char name[OBJSTORE_NAME_MAX];
+
+		if (se && se->live > 0)
+			continue;
+		objstore_seg_name(segs[i], name);
+		r = objstore_remove(s->os, name);
+		if (r < 0)
+			break;
+		if (se)
+			meta_seg_remove(s->m, segs[i]);
+		s->removed++;
+	}
+	free(segs);
+	return r;
+}
+
+/*
+ * One pass: compact, then commit with a checkpoint when what that frees
+ * (moved and dead data, commit segments since the last checkpoint, each
+ * valued at 4 KiB) is worth at least a quarter of the checkpoint's size,
+ * then remove what is dead. Returns 1 if it committed.
+ */
+static int do_clean(struct store *s)
+{
+	uint64_t moved, dead = 0, worth;
+	int r, committed = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &s->last_clean);
+	if (s->broken)
+		return -EIO;
+	r = compact(s, &moved);
+	if (r < 0)
+		return r;
+	/* Dead segments a new checkpoint would let go (older ones only
+	 * wait for the grace period). */
+	for (size_t i = 0; i < s->m->nsegs; i++)
+		if (s->m->segs[i].live == 0 &&
+		    s->m->segs[i].segno >= s->ckpt_seg)
+			dead += s->m->segs[i].size;
+	worth = moved + dead + s->commits_since_ckpt * 4096;
+	if ((moved + dead > 0 || s->commits_since_ckpt >= 16) &&
+	    worth * 4 >= s->ckpt_bytes)
+		s->force_ckpt = 1;
+	if (moved > 0 || s->force_ckpt) {
+		r = do_commit(s);
+		if (r < 0)
+			return r;
+		committed = 1;
+	}
+	r = remove_dead(s);
+	return r < 0 ? r : committed;
+}
+
 /* ---- create / open / close ---- */
 
 static int store_alloc(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
@@ -781,6 +1172,9 @@ static int store_alloc(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	s->os = os;
+	s->clean_grace_sec = STORE_CLEAN_GRACE_SEC;
+	s->clean_interval_ms = STORE_CLEAN_INTERVAL_MS;
+	clock_gettime(CLOCK_MONOTONIC, &s->last_clean);
 	bufw_init(&s->pend, META_LOAD_MAX, 1);
 	r = keys_new(key, &s->keys);
 	if (r == 0)
@@ -805,6 +1199,7 @@ static void store_free(struct store *s)
 	meta_free(s->m);
 	cache_clear(s);
 	bufw_release(&s->pend);
+	free(s->changed);
 	keys_free(s->keys);
 	if (s->own_os)
 		objstore_free(s->os);
@@ -848,14 +1243,8 @@ int store_create_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		}
 		strcpy(info.account, opts->account);
 	}
-	bufw_init(&w, HEADER_MAX, 0);
-	r = header_encode(&info, s->keys->hdr, &w);
-	if (r == 0)
-		r = objstore_put(os, OBJSTORE_HEADER_NAME, w.data, w.len);
-	bufw_release(&w);
-	if (r < 0)
-		goto out;
-
+	/* The first commit, then the header: a folder with a header always
+	 * holds a complete store. */
 	r = meta_inode_new(s->m, STORE_ROOT_INO, S_IFDIR | 0755, &root);
 	if (r < 0)
 		goto out;
@@ -867,6 +1256,13 @@ int store_create_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 	s->next_seg = 1;
 	s->force_ckpt = 1;
 	r = do_commit(s);
+	if (r < 0)
+		goto out;
+	bufw_init(&w, HEADER_MAX, 0);
+	r = header_encode(&info, s->keys->hdr, &w);
+	if (r == 0)
+		r = objstore_put(os, OBJSTORE_HEADER_NAME, w.data, w.len);
+	bufw_release(&w);
 out:
 	store_free(s);
 	return r;
@@ -1168,6 +1564,7 @@ int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		s->head_seg = head->segno;
 		memcpy(s->head_hash, head->hash, COMMIT_HASH_BYTES);
 		s->ckpt_seg = head->ckpt_seg;
+		s->ckpt_time = ch.v[0].time_sec;
 		s->commits_since_ckpt = ch.n - 1;
 		s->next_ino = head->next_ino;
 		if (s->m->max_ino >= s->next_ino)
@@ -1200,7 +1597,7 @@ int store_open(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
 
 	r = objstore_new(cloud_dir, &os);
 	if (r < 0)
-		return r == -ENOENT || r == -ENOTDIR ? -VFS_E_NOTSTORE : r;
+		return r;
 	r = store_open_os(os, key, state_dir, flags, &s);
 	if (r < 0) {
 		objstore_free(os);
@@ -1252,8 +1649,44 @@ int store_tick(struct store *s, unsigned max_age_ms)
 			r = 1;
 	}
 out:
+	if (r >= 0 && !(s->flags & STORE_READ_ONLY) && !s->broken) {
+		struct timespec now2;
+		uint64_t since;
+
+		clock_gettime(CLOCK_MONOTONIC, &now2);
+		since = (uint64_t)(now2.tv_sec - s->last_clean.tv_sec) * 1000 +
+			(uint64_t)((now2.tv_nsec - s->last_clean.tv_nsec) /
+				   1000000);
+		if (since >= s->clean_interval_ms) {
+			int c = do_clean(s);
+
+			if (c < 0)
+				r = c;
+			else if (c > 0)
+				r = 1;
+		}
+	}
 	pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+int store_clean(struct store *s)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = (s->flags & STORE_READ_ONLY) ? -EROFS : do_clean(s);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void store_set_clean(struct store *s, unsigned grace_sec,
+		     unsigned interval_ms)
+{
+	pthread_mutex_lock(&s->lock);
+	s->clean_grace_sec = grace_sec;
+	s->clean_interval_ms = interval_ms;
+	pthread_mutex_unlock(&s->lock);
 }
 
 uint64_t store_generation(struct store *s)
@@ -1289,6 +1722,8 @@ void store_get_stats(struct store *s, struct store_stats *ret)
 	ret->spills = s->spills;
 	ret->checkpoints = s->checkpoints;
 	ret->foreign = s->foreign;
+	ret->compactions = s->compactions;
+	ret->removed = s->removed;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -1425,6 +1860,7 @@ int store_setattr(struct store *s, uint64_t ino, const struct store_attr *attr,
 		ip->ctime = now;
 	if (!ip->deleted) {
 		ip->attr_dirty = 1;
+		note_changed(s, ip);
 		meta_changed(s);
 	}
 	fill_attr(ip, ret);
@@ -1933,7 +2369,7 @@ int store_read(struct store *s, uint64_t ino, void *buf, size_t size,
 			e = end;
 		if (a < e)
 			memcpy((uint8_t *)buf + (a - off),
-			       b->data + (a - start), e - a);
+			       b->data + (a - start - b->lo), e - a);
 	}
 	r = (int)n;
 out:
@@ -1983,6 +2419,7 @@ int store_write(struct store *s, uint64_t ino, const void *buf, size_t size,
 		ip->mtime = ip->ctime = t;
 		if (!ip->deleted) {
 			ip->attr_dirty = 1;
+			note_changed(s, ip);
 			meta_changed(s);
 		}
 		r = (int)done;

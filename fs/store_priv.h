@@ -18,6 +18,14 @@
 #define STORE_CKPT_MAX_COMMITS 256
 /* Deltas never force a checkpoint below this many bytes. */
 #define STORE_CKPT_MIN_BYTES (64u << 10)
+/* Cleaner: segments smaller than this are merged; compaction runs when
+ * at least STORE_CLEAN_MIN_SEGS are small or sparse, or dead bytes exceed
+ * 30 % of live ones; dead segments are removed once the checkpoint that
+ * made them unneeded is STORE_CLEAN_GRACE_SEC old. */
+#define STORE_CLEAN_SMALL (1u << 20)
+#define STORE_CLEAN_MIN_SEGS 16
+#define STORE_CLEAN_GRACE_SEC 3600
+#define STORE_CLEAN_INTERVAL_MS 60000
 
 /* As store_create / store_open, over os (which stays the caller's and
  * must outlive the store). */
@@ -37,8 +45,20 @@ struct store_stats {
 	uint64_t spills;	/* data-only segments written */
 	uint64_t checkpoints;	/* checkpoints written */
 	size_t foreign;		/* foreign names seen at open */
+	uint64_t compactions;	/* cleaner rewrites */
+	uint64_t removed;	/* segments the cleaner removed */
 };
 
 void store_get_stats(struct store *s, struct store_stats *ret);
+
+/*
+ * One cleaner pass now (store_tick runs one every interval_ms): compacts
+ * small or sparse segments (a commit with a checkpoint) and removes dead
+ * segments older than the checkpoint once it is grace_sec old. Returns 1
+ * if it committed, 0, or -errno; -EROFS on a read-only store.
+ */
+int store_clean(struct store *s) STORE_WUR;
+void store_set_clean(struct store *s, unsigned grace_sec,
+		     unsigned interval_ms);
 
 #endif

@@ -26,3 +26,26 @@ tests_unit_test_commit_SOURCES = tests/unit/test_commit.c $(FS_UNIT_SOURCES)
 tests_unit_test_commit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
 tests_unit_test_commit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_commit_LDADD = $(FS_UNIT_LDADD)
+# The sync-friendliness figures: quick in make check, `--full` by hand.
+check_PROGRAMS += tests/bench/storefigures
+TESTS += tests/bench/storefigures
+tests_bench_storefigures_SOURCES = tests/bench/storefigures.c $(FS_UNIT_SOURCES)
+tests_bench_storefigures_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs \
+	-I$(top_srcdir)/tests/unit
+tests_bench_storefigures_CFLAGS = $(UNIT_CFLAGS)
+tests_bench_storefigures_LDADD = $(FS_UNIT_LDADD)
+# Golden stores: tests/golden/v<N>/ must keep opening.
+EXTRA_DIST += tests/golden
+check_PROGRAMS += tests/golden/mkgolden tests/unit/test_golden
+TESTS += tests/unit/test_golden
+tests_golden_mkgolden_SOURCES = tests/golden/mkgolden.c \
+	tests/golden/golden.h $(FS_UNIT_SOURCES)
+tests_golden_mkgolden_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs \
+	-I$(top_srcdir)/tests/unit
+tests_golden_mkgolden_CFLAGS = $(UNIT_CFLAGS)
+tests_golden_mkgolden_LDADD = $(FS_UNIT_LDADD)
+tests_unit_test_golden_SOURCES = tests/unit/test_golden.c $(FS_UNIT_SOURCES)
+tests_unit_test_golden_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs \
+	-I$(top_srcdir)/tests/golden -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_golden_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_golden_LDADD = $(FS_UNIT_LDADD)

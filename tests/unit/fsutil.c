@@ -3,7 +3,7 @@
  */
 #include "config.h"
 
-#define _XOPEN_SOURCE 700
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -206,19 +206,20 @@ static int collect(void *ctx, const char *name, const struct store_attr *a,
 	return 0;
 }
 
-static void dump_dir(struct store *s, uint64_t ino, const char *path,
-		     struct dump *d, int with_times)
+static int dump_dir(struct store *s, uint64_t ino, const char *path,
+		    struct dump *d, int with_times)
 {
 	struct entlist l = {0};
+	int r;
 
-	if (store_readdir(s, ino, 0, collect, &l) != 0)
-		abort();
-	for (size_t i = 0; i < l.n; i++) {
+	r = store_readdir(s, ino, 0, collect, &l);
+	for (size_t i = 0; r == 0 && i < l.n; i++) {
 		struct store_attr a;
 		char line[4096], sub[2048];
 
-		if (store_lookup(s, ino, l.v[i].name, &a) != 0)
-			abort();
+		r = store_lookup(s, ino, l.v[i].name, &a);
+		if (r < 0)
+			break;
 		snprintf(sub, sizeof(sub), "%s/%s", path, l.v[i].name);
 		snprintf(line, sizeof(line),
 			 "%s ino=%llu mode=%o nlink=%u uid=%u size=%llu", sub,
@@ -234,37 +235,61 @@ static void dump_dir(struct store *s, uint64_t ino, const char *path,
 			uint8_t *buf = malloc(a.size + 1), h[16];
 			char hex[33];
 
-			if (!buf || store_read(s, a.ino, buf, a.size + 1, 0) !=
-					    (int)a.size)
+			if (!buf)
 				abort();
-			crypto_generichash(h, sizeof(h), buf, a.size, NULL, 0);
-			sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-			dputs(d, " data=");
-			dputs(d, hex);
+			r = store_read(s, a.ino, buf, a.size + 1, 0);
+			if (r >= 0 && r != (int)a.size)
+				r = -EIO;
+			if (r >= 0) {
+				crypto_generichash(h, sizeof(h), buf, a.size,
+						   NULL, 0);
+				sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+				dputs(d, " data=");
+				dputs(d, hex);
+				r = 0;
+			}
 			free(buf);
 		} else if (S_ISLNK(a.mode)) {
 			char t[4097];
 			int n = store_readlink(s, a.ino, t, sizeof(t) - 1);
 
-			if (n <= 0)
-				abort();
-			t[n] = '\0';
-			dputs(d, " -> ");
-			dputs(d, t);
+			if (n <= 0) {
+				r = n < 0 ? n : -EIO;
+			} else {
+				t[n] = '\0';
+				dputs(d, " -> ");
+				dputs(d, t);
+			}
 		}
 		dputs(d, "\n");
-		if (S_ISDIR(a.mode))
-			dump_dir(s, a.ino, sub, d, with_times);
+		if (r == 0 && S_ISDIR(a.mode))
+			r = dump_dir(s, a.ino, sub, d, with_times);
 		store_forget(s, a.ino, 1);
 	}
 	free(l.v);
+	return r;
+}
+
+int tu_dump_try(struct store *s, int with_times, char **ret)
+{
+	struct dump d = {0};
+	int r;
+
+	dputs(&d, "");
+	r = dump_dir(s, STORE_ROOT_INO, "", &d, with_times);
+	if (r < 0) {
+		free(d.buf);
+		return r;
+	}
+	*ret = d.buf;
+	return 0;
 }
 
 char *tu_dump(struct store *s, int with_times)
 {
-	struct dump d = {0};
+	char *d = NULL;
 
-	dputs(&d, "");
-	dump_dir(s, STORE_ROOT_INO, "", &d, with_times);
-	return d.buf;
+	if (tu_dump_try(s, with_times, &d) < 0)
+		abort();
+	return d;
 }

@@ -35,5 +35,7 @@ struct store;
  * per entry in readdir order. malloc-ed; aborts when the store fails.
  */
 char *tu_dump(struct store *s, int with_times);
+/* The same, returning the first error of the store instead of aborting. */
+int tu_dump_try(struct store *s, int with_times, char **ret);
 
 #endif

@@ -550,6 +550,117 @@ static void test_readdir_cookies(void **state)
 	assert_int_equal(store_close(s), 0);
 }
 
+static uint64_t objects(struct env *e, uint64_t *ret_bytes)
+{
+	uint64_t f, b;
+
+	tu_count(e->cloud, &f, &b);
+	if (ret_bytes)
+		*ret_bytes = b;
+	return f;
+}
+
+/* Many small commits: the cleaner merges their data, checkpoints, and
+ * removes the old segments; contents stay; open files keep their data. */
+static void test_clean_small_commits(void **state)
+{
+	struct env *e = *state;
+	struct store *s = xopen(e, 0);
+	struct store_attr f, o;
+	struct store_stats st;
+	uint8_t *data = malloc(1 << 20), buf[4096];
+	uint64_t before, after, x = 9;
+	char *d1, *d2;
+	int r;
+
+	tu_fill(data, 1 << 20, 3);
+	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	assert_int_equal(store_write(s, f.ino, data, 1 << 20, 0), 1 << 20);
+	/* an open, unlinked file whose data lives in a small segment */
+	assert_int_equal(store_mknod(s, 1, "o", S_IFREG | 0600, 0, 0, 0, &o), 0);
+	assert_int_equal(store_write(s, o.ino, "orphan", 6, 0), 6);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_open_inode(s, o.ino), 0);
+	assert_int_equal(store_unlink(s, 1, "o"), 0);
+	for (int i = 0; i < 60; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		tu_fill(buf, sizeof(buf), x);
+		assert_int_equal(store_write(s, f.ino, buf, sizeof(buf),
+					     (x % 256) * 4096), 4096);
+		assert_int_equal(store_commit(s), 0);
+	}
+	before = objects(e, NULL);
+	d1 = tu_dump(s, 1);
+	/* within the grace period nothing is removed */
+	r = store_clean(s);
+	assert_true(r >= 0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.compactions, 1);
+	assert_int_equal(st.removed, 0);
+	assert_true(objects(e, NULL) >= before);
+	store_set_clean(s, 0, 0);
+	assert_true(store_clean(s) >= 0);
+	store_get_stats(s, &st);
+	after = objects(e, NULL);
+	print_message("clean: %llu objects -> %llu (removed %llu)\n",
+		      (unsigned long long)before, (unsigned long long)after,
+		      (unsigned long long)st.removed);
+	assert_true(st.removed > 50);
+	assert_true(after <= 8);
+	d2 = tu_dump(s, 1);
+	assert_string_equal(d1, d2);
+	free(d2);
+	assert_int_equal(store_read(s, o.ino, buf, 6, 0), 6);
+	assert_memory_equal(buf, "orphan", 6);
+	store_release_inode(s, o.ino);
+	store_forget(s, o.ino, 1);
+	assert_int_equal(store_close(s), 0);
+	s = xopen(e, 0);
+	d2 = tu_dump(s, 1);
+	assert_string_equal(d1, d2);
+	assert_int_equal(store_close(s), 0);
+	free(d1);
+	free(d2);
+	free(data);
+}
+
+/* Overwriting everything repeatedly: the cleaner brings the cloud bytes
+ * back to about the live bytes. */
+static void test_clean_overwrite(void **state)
+{
+	struct env *e = *state;
+	struct store *s = xopen(e, 0);
+	size_t n = 4u << 20;
+	uint8_t *data = malloc(n), *back = malloc(n);
+	struct store_attr f;
+	uint64_t bytes;
+
+	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &f), 0);
+	for (int round = 0; round < 4; round++) {
+		tu_fill(data, n, (uint64_t)round);
+		assert_int_equal(store_write(s, f.ino, data, n, 0), (int)n);
+		assert_int_equal(store_commit(s), 0);
+	}
+	objects(e, &bytes);
+	assert_true(bytes > 3 * n);
+	store_set_clean(s, 0, 0);
+	assert_true(store_clean(s) >= 0);
+	assert_true(store_clean(s) >= 0);
+	objects(e, &bytes);
+	print_message("clean: %.2f MiB in the cloud for 4 MiB live\n",
+		      (double)bytes / 1048576);
+	assert_true(bytes <= n * 13 / 10);
+	assert_int_equal(store_close(s), 0);
+	s = xopen(e, 0);
+	assert_int_equal(store_read(s, f.ino, back, n, 0), (int)n);
+	assert_memory_equal(back, data, n);
+	assert_int_equal(store_close(s), 0);
+	free(data);
+	free(back);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +683,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_cookies, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_clean_small_commits, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_clean_overwrite, setup,
 						teardown),
 	};
 
