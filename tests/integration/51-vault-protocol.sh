@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # 51-vault-protocol: every endpoint through the protocol's happy and
 # unhappy paths: register, recover (right and wrong password, counter
 # reset), replayed finish, passwd, add_store, generation reports, audit,

@@ -58,7 +58,7 @@ vs_setup() {
 vs_port() {
 	while :; do
 		PORT=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+		if ! ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q .; then
 			break
 		fi
 	done
