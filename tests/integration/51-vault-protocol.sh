@@ -51,6 +51,12 @@ out=$(probe "$TOK" --account alice --password "$PW" --key "$K2" --store "$S2" ad
 out=$(probe "$TOK" --account alice --password "$PW" --store "$S2" recover) || fail "recover S2: $out"
 [ "${out%% *}" = "K=$K2" ] || fail "S2 gave: $out"
 
+# A password change that would swap a store's k_pub is refused, and the
+# old password keeps working.
+rc=0; out=$(probe "$TOK" --account alice --password "$PW" --new-password evil --tamper passwd) || rc=$?
+echo "$out" | grep -q 'status=400 error=bad_request' || fail "k_pub swap in passwd: $out"
+out=$(probe "$TOK" --account alice --password "$PW" --store "$S1" recover) || fail "after refused passwd: $out"
+
 # Change the password: the old one stops working, both stores follow.
 PW2='new password 2'
 out=$(probe "$TOK" --account alice --password "$PW" --new-password "$PW2" passwd) || fail "passwd: $out"

@@ -485,7 +485,7 @@ static cJSON *proof_req(const struct proven *p)
 
 static const char *o_account, *o_password, *o_newpw, *o_key, *o_store,
 	*o_action = "recover";
-static int o_replay, o_fast;
+static int o_replay, o_fast, o_tamper;
 static uint64_t o_gen;
 
 static void need(const char *v, const char *name)
@@ -606,6 +606,9 @@ static void cmd_passwd(void)
 		b64_get(e, "enc_k", ek, 72);
 		if (dec_k(p.pk.wrap, o_account, st[n].sid, ek, st[n].K) != 0)
 			die("enc_k does not open");
+		/* --tamper: register another K (and so another k_pub). */
+		if (o_tamper)
+			randombytes_buf(st[n].K, 32);
 		n++;
 	}
 	reg_finish(o_account, o_newpw, &b, resp, st, n);
@@ -779,6 +782,7 @@ int main(int argc, char **argv)
 		{ "gen", required_argument, NULL, 'g' },
 		{ "replay", no_argument, NULL, 'r' },
 		{ "fast-wrong", no_argument, NULL, 'f' },
+		{ "tamper", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd;
@@ -798,6 +802,7 @@ int main(int argc, char **argv)
 		case 'g': o_gen = strtoull(optarg, NULL, 10); break;
 		case 'r': o_replay = 1; break;
 		case 'f': o_fast = 1; break;
+		case 'T': o_tamper = 1; break;
 		default: return 1;
 		}
 	}
