@@ -184,7 +184,8 @@ static void tr_add(struct tr *t, const void *p, size_t n)
 	t->b[t->n++] = (uint8_t)(n >> 8);
 	t->b[t->n++] = (uint8_t)(n >> 16);
 	t->b[t->n++] = (uint8_t)(n >> 24);
-	memcpy(t->b + t->n, p, n);
+	if (n)
+		memcpy(t->b + t->n, p, n);
 	t->n += n;
 }
 
@@ -468,7 +469,7 @@ static void prove(const char *account, const char *pw, const char *action,
 		tr_add(&t, ev, 32);
 		sign(p->pk.auth_sk, &t, p->sig);
 	}
-	BN_free(b.r);
+	BN_clear_free(b.r);
 	cJSON_Delete(resp);
 }
 
@@ -514,6 +515,7 @@ static void cmd_register(void)
 	resp = post_ok("/v1/register/start", req, 200);
 	reg_finish(o_account, o_password, &b, resp, &st, 1);
 	cJSON_Delete(resp);
+	BN_clear_free(b.r);
 	printf("registered\n");
 }
 
@@ -613,6 +615,7 @@ static void cmd_passwd(void)
 	}
 	reg_finish(o_account, o_newpw, &b, resp, st, n);
 	cJSON_Delete(resp);
+	BN_clear_free(b.r);
 	printf("password changed\n");
 }
 
@@ -698,6 +701,7 @@ static void cmd_rearm(void)
 	resp = post_ok("/v1/rearm", req, 200);
 	reg_finish(o_account, o_newpw, &b, resp, &st, 1);
 	cJSON_Delete(resp);
+	BN_clear_free(b.r);
 	printf("rearmed\n");
 }
 
