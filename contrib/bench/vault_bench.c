@@ -75,11 +75,11 @@ struct bench_client {
 	pthread_t tid;
 	struct bench_run *run;
 	char account[VC_ACCOUNT_MAX + 1];
-	char *token; /* sodium_malloc */
+	char *token;  /* sodium_malloc */
 	uint8_t *key; /* K, sodium_malloc */
 	uint8_t store_id[VC_STORE_ID_LEN];
 	char pw[32];
-	int err;	  /* first error, negative */
+	int err; /* first error, negative */
 	unsigned done;
 	uint64_t http_calls;
 };
@@ -94,7 +94,7 @@ struct bench_run {
 	atomic_uint next;
 	atomic_int stop;
 	uint64_t deadline_ns;
-	double *e2e_ms;  /* per recovery, indexed by ticket */
+	double *e2e_ms;	 /* per completed recovery */
 	double *http_ms; /* time inside http_request during it */
 	atomic_uint completed;
 };
@@ -322,8 +322,8 @@ static void *hsm_worker_run(void *arg)
 
 	for (unsigned i = 0; i < w->n; i++) {
 		uint64_t t0 = now_ns();
-		int r = hsm_oprf_evaluate(w->h, w->blob, w->blob_len, w->point,
-					  x);
+		int r =
+		    hsm_oprf_evaluate(w->h, w->blob, w->blob_len, w->point, x);
 
 		w->lat_us[i] = (double)(now_ns() - t0) / 1e3;
 		if (r < 0) {
@@ -354,12 +354,14 @@ static int bench_hsm_round(struct hsm *h, const uint8_t *blob, size_t blob_len,
 		return -ENOMEM;
 	t0 = now_ns();
 	for (unsigned i = 0; i < nthreads; i++) {
-		w[i] = (struct hsm_worker){ .h = h, .blob = blob,
-					    .blob_len = blob_len,
-					    .point = point, .expect = expect,
-					    .n = per_thread,
-					    .lat_us = lat + (size_t)i *
-								per_thread };
+		w[i] =
+		    (struct hsm_worker){.h = h,
+					.blob = blob,
+					.blob_len = blob_len,
+					.point = point,
+					.expect = expect,
+					.n = per_thread,
+					.lat_us = lat + (size_t)i * per_thread};
 		if (pthread_create(&w[i].tid, NULL, hsm_worker_run, &w[i])) {
 			r = -EAGAIN;
 			break;
@@ -400,16 +402,17 @@ static int bench_hsm(const struct bench_opts *o)
 	}
 	r = hsm_load_keys(h);
 	if (r < 0) {
-		fprintf(stderr, "vault_bench: hsm keys (run vaultsrv init "
-				"first): %s\n", strerror(-r));
+		fprintf(stderr,
+			"vault_bench: hsm keys (run vaultsrv init "
+			"first): %s\n",
+			strerror(-r));
 		goto out;
 	}
 	r = hsm_oprf_keygen(h, blob, &blob_len);
 	if (r < 0)
 		goto out;
-	r = oprf_hash_to_curve(msg, sizeof(msg) - 1,
-			       (const uint8_t *)OPRF_DST, strlen(OPRF_DST),
-			       point);
+	r = oprf_hash_to_curve(msg, sizeof(msg) - 1, (const uint8_t *)OPRF_DST,
+			       strlen(OPRF_DST), point);
 	if (r < 0)
 		goto out;
 	r = hsm_oprf_evaluate(h, blob, blob_len, point, expect);
@@ -417,9 +420,10 @@ static int bench_hsm(const struct bench_opts *o)
 		goto out;
 	printf("(b) HSM per evaluation: unwrap (AES-KWP) + ECDH1_DERIVE + "
 	       "read x + destroy\n    (vaultsrv hsm_oprf_evaluate, SoftHSM, "
-	       "%zu-byte blob)\n", blob_len);
-	printf("  %7s %7s %10s %12s %12s %12s\n", "threads", "evals",
-	       "evals/s", "p50", "p99", "cpu/eval");
+	       "%zu-byte blob)\n",
+	       blob_len);
+	printf("  %7s %7s %10s %12s %12s %12s\n", "threads", "evals", "evals/s",
+	       "p50", "p99", "cpu/eval");
 	r = bench_hsm_round(h, blob, blob_len, point, expect, 1, o->hsm_evals);
 	if (r < 0)
 		goto out;
@@ -465,8 +469,8 @@ static void *client_run(void *arg)
 		goto ready;
 	memcpy(sk.store_id, c->store_id, sizeof(sk.store_id));
 	sk.key = c->key;
-	r = vc_register(vc, c->account, (const uint8_t *)c->pw,
-			strlen(c->pw), &sk, 1);
+	r = vc_register(vc, c->account, (const uint8_t *)c->pw, strlen(c->pw),
+			&sk, 1);
 ready:
 	if (r < 0) {
 		c->err = r;
@@ -482,8 +486,9 @@ ready:
 	if (c->err < 0)
 		goto out;
 	for (;;) {
-		unsigned t;
+		unsigned t, slot;
 		uint64_t t0, h0, c0;
+		double e2e, http;
 
 		if (atomic_load(&run->stop))
 			break;
@@ -500,8 +505,8 @@ ready:
 		r = vc_recover(vc, c->account, c->store_id,
 			       (const uint8_t *)c->pw, strlen(c->pw), got,
 			       &left);
-		run->e2e_ms[t] = (double)(now_ns() - t0) / 1e6;
-		run->http_ms[t] = (double)(bench_http_ns - h0) / 1e6;
+		e2e = (double)(now_ns() - t0) / 1e6;
+		http = (double)(bench_http_ns - h0) / 1e6;
 		c->http_calls += bench_http_calls - c0;
 		if (r < 0) {
 			c->err = r;
@@ -513,8 +518,12 @@ ready:
 			atomic_store(&run->stop, 1);
 			break;
 		}
+		/* Slots [0, completed) are dense, whichever tickets a
+		 * deadline left unused; completed <= tickets taken. */
+		slot = atomic_fetch_add(&run->completed, 1);
+		run->e2e_ms[slot] = e2e;
+		run->http_ms[slot] = http;
 		c->done++;
-		atomic_fetch_add(&run->completed, 1);
 	}
 out:
 	if (got)
@@ -527,12 +536,17 @@ out:
 static int load_tokens(const struct bench_opts *o, struct bench_client *c)
 {
 	FILE *f = fopen(o->tokens_file, "re");
-	char *line = sodium_malloc(BENCH_TOKEN_MAX + VC_ACCOUNT_MAX + 4);
+	char *line = NULL;
 	unsigned n = 0;
 	int r;
 
-	if (!f || !line) {
-		r = f ? -ENOMEM : -errno;
+	if (!f) {
+		r = -errno;
+		goto out;
+	}
+	line = sodium_malloc(BENCH_TOKEN_MAX + VC_ACCOUNT_MAX + 4);
+	if (!line) {
+		r = -ENOMEM;
 		goto out;
 	}
 	while (n < o->clients &&
@@ -575,7 +589,7 @@ out:
 static int bench_recover(const struct bench_opts *o)
 {
 	struct bench_client *c = calloc(o->clients, sizeof(*c));
-	struct bench_run run = { .o = o };
+	struct bench_run run = {.o = o};
 	double *client_ms = NULL;
 	double cpu_srv0 = -1, cpu_srv1 = -1, cpu_self0, cpu_self1;
 	unsigned started = 0, n;
@@ -591,9 +605,10 @@ static int bench_recover(const struct bench_opts *o)
 	}
 	r = load_tokens(o, c);
 	if (r < 0) {
-		fprintf(stderr, "vault_bench: %s: need %u lines 'account "
-				"token': %s\n", o->tokens_file, o->clients,
-			strerror(-r));
+		fprintf(stderr,
+			"vault_bench: %s: need %u lines 'account "
+			"token': %s\n",
+			o->tokens_file, o->clients, strerror(-r));
 		goto out;
 	}
 	for (unsigned i = 0; i < o->clients; i++) {
@@ -615,8 +630,10 @@ static int bench_recover(const struct bench_opts *o)
 	atomic_init(&run.completed, 0);
 	for (unsigned i = 0; i < o->clients; i++) {
 		if (pthread_create(&c[i].tid, NULL, client_run, &c[i])) {
-			fprintf(stderr, "vault_bench: could not start client "
-					"thread %u\n", i);
+			fprintf(stderr,
+				"vault_bench: could not start client "
+				"thread %u\n",
+				i);
 			c[i].err = -EAGAIN;
 			atomic_store(&run.stop, 1);
 			break;
@@ -656,29 +673,30 @@ static int bench_recover(const struct bench_opts *o)
 		goto out;
 	n = atomic_load(&run.completed);
 	if (n < o->recoveries)
-		fprintf(stderr, "vault_bench: stopped after %u s: %u of %u "
-				"recoveries\n", o->max_seconds, n,
-			o->recoveries);
-	/* Tickets [0, n) are all completed when nothing failed. */
+		fprintf(stderr,
+			"vault_bench: stopped after %u s: %u of %u "
+			"recoveries\n",
+			o->max_seconds, n, o->recoveries);
 	for (unsigned i = 0; i < n; i++)
 		client_ms[i] = run.e2e_ms[i] - run.http_ms[i];
 
 	printf("(a) vc_recover over HTTP (recover/start + recover/finish), "
 	       "%u clients\n    (own vc_client and account each; Argon2id "
-	       "ops=%" PRIu32 " mem=%" PRIu64 " MiB)\n", o->clients,
-	       o->reg_ops, o->reg_mem >> 20);
+	       "ops=%" PRIu32 " mem=%" PRIu64 " MiB)\n",
+	       o->clients, o->reg_ops, o->reg_mem >> 20);
 	printf("  %-40s %u in %.2f s = %.2f /s\n", "recoveries", n,
 	       (double)wall / 1e9, (double)n / ((double)wall / 1e9));
 	printf("  %-40s %.2f per recovery\n", "HTTP requests",
 	       n ? (double)calls / n : 0.0);
-	printf("  %-40s %10s %10s %10s\n", "latency per recovery", "p50",
-	       "p99", "mean");
-	printf("  %-40s %7.1f ms %7.1f ms %7.1f ms\n", "end to end (vc_recover)",
-	       pctl(run.e2e_ms, n, 50), pctl(run.e2e_ms, n, 99),
-	       mean(run.e2e_ms, n));
+	printf("  %-40s %10s %10s %10s\n", "latency per recovery", "p50", "p99",
+	       "mean");
 	printf("  %-40s %7.1f ms %7.1f ms %7.1f ms\n",
-	       "inside HTTP round trips (server part)", pctl(run.http_ms, n, 50),
-	       pctl(run.http_ms, n, 99), mean(run.http_ms, n));
+	       "end to end (vc_recover)", pctl(run.e2e_ms, n, 50),
+	       pctl(run.e2e_ms, n, 99), mean(run.e2e_ms, n));
+	printf("  %-40s %7.1f ms %7.1f ms %7.1f ms\n",
+	       "inside HTTP round trips (server part)",
+	       pctl(run.http_ms, n, 50), pctl(run.http_ms, n, 99),
+	       mean(run.http_ms, n));
 	printf("  %-40s %7.1f ms %7.1f ms %7.1f ms\n",
 	       "outside them (client: OPRF, Argon2id)", pctl(client_ms, n, 50),
 	       pctl(client_ms, n, 99), mean(client_ms, n));
@@ -690,7 +708,8 @@ static int bench_recover(const struct bench_opts *o)
 		       "vaultsrv CPU time (/proc)", per * 1e3,
 		       100.0 * (cpu_srv1 - cpu_srv0) / ((double)wall / 1e9));
 		printf("  %-40s %7.0f recoveries/s (%ld CPUs / CPU per "
-		       "recovery)\n", "=> ceiling if vaultsrv had all CPUs",
+		       "recovery)\n",
+		       "=> ceiling if vaultsrv had all CPUs",
 		       (double)(ncpu > 0 ? ncpu : 1) / per,
 		       ncpu > 0 ? ncpu : 1);
 	}
@@ -726,15 +745,16 @@ out:
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vault_bench --url URL --tokens FILE --pkcs11-module SO\n"
-		"         --token-label LABEL --pin-file FILE [--server-pid PID]\n"
-		"         [--clients N] [--recoveries N] [--max-seconds S]\n"
-		"         [--hsm-evals N] [--oprf-iters N] [--argon-iters N]\n"
-		"         [--argon-ops N] [--argon-mem BYTES] [--skip PARTS]\n"
-		"FILE holds N lines 'account token' (tokens of that vault).\n"
-		"PARTS: any of a, b, c (parts to leave out).\n"
-		"Normally run through contrib/bench/vault-bench.sh.\n");
+	fprintf(
+	    f,
+	    "usage: vault_bench --url URL --tokens FILE --pkcs11-module SO\n"
+	    "         --token-label LABEL --pin-file FILE [--server-pid PID]\n"
+	    "         [--clients N] [--recoveries N] [--max-seconds S]\n"
+	    "         [--hsm-evals N] [--oprf-iters N] [--argon-iters N]\n"
+	    "         [--argon-ops N] [--argon-mem BYTES] [--skip PARTS]\n"
+	    "FILE holds N lines 'account token' (tokens of that vault).\n"
+	    "PARTS: any of a, b, c (parts to leave out).\n"
+	    "Normally run through contrib/bench/vault-bench.sh.\n");
 }
 
 static int parse_uint(const char *s, unsigned long long max,
@@ -754,33 +774,33 @@ static int parse_uint(const char *s, unsigned long long max,
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "tokens", required_argument, NULL, 't' },
-		{ "pkcs11-module", required_argument, NULL, 'm' },
-		{ "token-label", required_argument, NULL, 'l' },
-		{ "pin-file", required_argument, NULL, 'p' },
-		{ "server-pid", required_argument, NULL, 'P' },
-		{ "clients", required_argument, NULL, 'c' },
-		{ "recoveries", required_argument, NULL, 'n' },
-		{ "max-seconds", required_argument, NULL, 's' },
-		{ "hsm-evals", required_argument, NULL, 'e' },
-		{ "oprf-iters", required_argument, NULL, 'o' },
-		{ "argon-iters", required_argument, NULL, 'a' },
-		{ "argon-ops", required_argument, NULL, 'O' },
-		{ "argon-mem", required_argument, NULL, 'M' },
-		{ "skip", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"url", required_argument, NULL, 'u'},
+	    {"tokens", required_argument, NULL, 't'},
+	    {"pkcs11-module", required_argument, NULL, 'm'},
+	    {"token-label", required_argument, NULL, 'l'},
+	    {"pin-file", required_argument, NULL, 'p'},
+	    {"server-pid", required_argument, NULL, 'P'},
+	    {"clients", required_argument, NULL, 'c'},
+	    {"recoveries", required_argument, NULL, 'n'},
+	    {"max-seconds", required_argument, NULL, 's'},
+	    {"hsm-evals", required_argument, NULL, 'e'},
+	    {"oprf-iters", required_argument, NULL, 'o'},
+	    {"argon-iters", required_argument, NULL, 'a'},
+	    {"argon-ops", required_argument, NULL, 'O'},
+	    {"argon-mem", required_argument, NULL, 'M'},
+	    {"skip", required_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct bench_opts o = {
-		.clients = 16,
-		.recoveries = 320,
-		.max_seconds = 300,
-		.hsm_evals = 4000,
-		.oprf_iters = 500,
-		.argon_iters = 10,
-		.reg_ops = VCRYPTO_ARGON_OPS_DEFAULT,
-		.reg_mem = VCRYPTO_ARGON_MEM_DEFAULT,
+	    .clients = 16,
+	    .recoveries = 320,
+	    .max_seconds = 300,
+	    .hsm_evals = 4000,
+	    .oprf_iters = 500,
+	    .argon_iters = 10,
+	    .reg_ops = VCRYPTO_ARGON_OPS_DEFAULT,
+	    .reg_mem = VCRYPTO_ARGON_MEM_DEFAULT,
 	};
 	const char *skip = "";
 	int ch, r;
@@ -810,12 +830,21 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		case 'P': case 'c': case 'n': case 's': case 'e': case 'o':
-		case 'a': case 'O': case 'M':
+		case 'P':
+		case 'c':
+		case 'n':
+		case 's':
+		case 'e':
+		case 'o':
+		case 'a':
+		case 'O':
+		case 'M':
 			if (parse_uint(optarg, 1ULL << 30, &v) < 0 ||
 			    (v == 0 && ch != 'P')) {
-				fprintf(stderr, "vault_bench: bad number "
-						"'%s'\n", optarg);
+				fprintf(stderr,
+					"vault_bench: bad number "
+					"'%s'\n",
+					optarg);
 				return 2;
 			}
 			break;
