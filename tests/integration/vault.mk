@@ -14,6 +14,14 @@ VAULT_TESTS = \
 	tests/integration/52-vault-hostile.sh \
 	tests/integration/53-vault-lockout.sh \
 	tests/integration/54-vault-crash.sh \
-	tests/integration/55-vault-tls.sh
+	tests/integration/55-vault-tls.sh \
+	tests/integration/56-vault-ratelimit.sh
 TESTS += $(VAULT_TESTS)
 EXTRA_DIST += $(VAULT_TESTS)
+# Benchmark (run by hand: tests/bench/vault-bench.sh); built with the
+# checks so it never rots.
+check_PROGRAMS += tests/bench/hsm_bench
+tests_bench_hsm_bench_SOURCES = tests/bench/hsm_bench.c
+tests_bench_hsm_bench_CFLAGS = $(VAULTSRV_CFLAGS)
+tests_bench_hsm_bench_LDADD = $(VAULTSRV_LIBS) -lpthread
+EXTRA_DIST += tests/bench/vault-bench.sh

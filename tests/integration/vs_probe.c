@@ -15,6 +15,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +34,11 @@
 #define OPS 2
 #define MEM (32ull << 20)
 
-static const char *url, *token, *cacert;
-static EC_GROUP *grp;
-static BN_CTX *bnctx;
+static const char *url, *cacert;
+/* Per thread, for the bench command. */
+static __thread const char *token;
+static __thread EC_GROUP *grp;
+static __thread BN_CTX *bnctx;
 
 static void die(const char *what)
 {
@@ -65,7 +69,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 
 static cJSON *post(const char *path, cJSON *body, long *status)
 {
-	static struct resp r;
+	static __thread struct resp r;
 	struct curl_slist *h = NULL;
 	char full[1024], auth[1024];
 	char *text = cJSON_PrintUnformatted(body);
@@ -184,7 +188,8 @@ static void tr_add(struct tr *t, const void *p, size_t n)
 	t->b[t->n++] = (uint8_t)(n >> 8);
 	t->b[t->n++] = (uint8_t)(n >> 16);
 	t->b[t->n++] = (uint8_t)(n >> 24);
-	memcpy(t->b + t->n, p, n);
+	if (n)
+		memcpy(t->b + t->n, p, n);
 	t->n += n;
 }
 
@@ -468,7 +473,7 @@ static void prove(const char *account, const char *pw, const char *action,
 		tr_add(&t, ev, 32);
 		sign(p->pk.auth_sk, &t, p->sig);
 	}
-	BN_free(b.r);
+	BN_clear_free(b.r);
 	cJSON_Delete(resp);
 }
 
@@ -514,6 +519,7 @@ static void cmd_register(void)
 	resp = post_ok("/v1/register/start", req, 200);
 	reg_finish(o_account, o_password, &b, resp, &st, 1);
 	cJSON_Delete(resp);
+	BN_clear_free(b.r);
 	printf("registered\n");
 }
 
@@ -613,6 +619,7 @@ static void cmd_passwd(void)
 	}
 	reg_finish(o_account, o_newpw, &b, resp, st, n);
 	cJSON_Delete(resp);
+	BN_clear_free(b.r);
 	printf("password changed\n");
 }
 
@@ -698,6 +705,7 @@ static void cmd_rearm(void)
 	resp = post_ok("/v1/rearm", req, 200);
 	reg_finish(o_account, o_newpw, &b, resp, &st, 1);
 	cJSON_Delete(resp);
+	BN_clear_free(b.r);
 	printf("rearmed\n");
 }
 
@@ -767,6 +775,178 @@ static void cmd_audit(void)
 	cJSON_Delete(resp);
 }
 
+
+/* ---- bench: recoveries/s and latency with N concurrent clients ---- */
+
+struct bench_worker {
+	pthread_t th;
+	int idx;
+	char tok[600];
+	char account[32];
+	double seconds;
+	double *lat;
+	size_t nlat, cap;
+	int failed;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One recovery with a known auth key: the server's full work (count,
+ * unwrap + derive, challenge, verify, reset) and the client's EC work;
+ * Argon2 is left out, it is the client's cost and the same every time. */
+static int bench_round(const char *account, const uint8_t sid[16],
+		       const char *pw, const struct pwkeys *pk)
+{
+	struct blind b;
+	struct proven p;
+	uint8_t ch[32], ev[32], out[32];
+	struct tr t = { .n = 0 };
+	cJSON *req = cJSON_CreateObject(), *resp;
+	long st;
+
+	blind(pw, &b);
+	cJSON_AddStringToObject(req, "account", account);
+	hex_add(req, "store_id", sid, 16);
+	cJSON_AddStringToObject(req, "action", "recover");
+	b64_add(req, "blinded", b.blinded, 65);
+	resp = post("/v1/recover/start", req, &st);
+	if (st != 200) {
+		cJSON_Delete(resp);
+		BN_clear_free(b.r);
+		return -1;
+	}
+	b64_get(resp, "chal_id", p.chal_id, 16);
+	b64_get(resp, "challenge", ch, 32);
+	b64_get(resp, "evaluated", ev, 32);
+	cJSON_Delete(resp);
+	unblind(pw, &b, ev, out);
+	BN_clear_free(b.r);
+	tr_str(&t, "vaultfs-v1-proof");
+	tr_str(&t, "recover");
+	tr_str(&t, account);
+	tr_add(&t, sid, 16);
+	tr_add(&t, ch, 32);
+	tr_add(&t, b.blinded, 65);
+	tr_add(&t, ev, 32);
+	sign(pk->auth_sk, &t, p.sig);
+	resp = post("/v1/recover/finish", proof_req(&p), &st);
+	cJSON_Delete(resp);
+	return st == 200 ? 0 : -1;
+}
+
+static void *bench_thread(void *arg)
+{
+	struct bench_worker *w = arg;
+	struct store_arg sa;
+	struct proven p;
+	struct blind b;
+	char pw[64];
+	double t0, end;
+	cJSON *req, *resp;
+	long st;
+
+	token = w->tok;
+	grp = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	bnctx = BN_CTX_new();
+	snprintf(pw, sizeof(pw), "bench password %d", w->idx);
+	memset(sa.sid, 0xbe, 16);
+	randombytes_buf(sa.K, 32);
+	/* Register (once per run: the accounts are fresh). */
+	blind(pw, &b);
+	req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "account", w->account);
+	b64_add(req, "blinded", b.blinded, 65);
+	resp = post_ok("/v1/register/start", req, 200);
+	reg_finish(w->account, pw, &b, resp, &sa, 1);
+	cJSON_Delete(resp);
+	BN_clear_free(b.r);
+	/* One full recovery to learn the auth key (with Argon2). */
+	prove(w->account, pw, "recover", sa.sid, 0, &p);
+	resp = post("/v1/recover/finish", proof_req(&p), &st);
+	cJSON_Delete(resp);
+	if (st != 200)
+		die("bench: first recovery failed");
+	end = now_s() + w->seconds;
+	while ((t0 = now_s()) < end) {
+		if (bench_round(w->account, sa.sid, pw, &p.pk) < 0) {
+			w->failed++;
+			continue;
+		}
+		if (w->nlat == w->cap) {
+			w->cap = w->cap ? 2 * w->cap : 1024;
+			w->lat = realloc(w->lat, w->cap * sizeof(*w->lat));
+			if (!w->lat)
+				die("out of memory");
+		}
+		w->lat[w->nlat++] = now_s() - t0;
+	}
+	BN_CTX_free(bnctx);
+	EC_GROUP_free(grp);
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static const char *o_tokens;
+static int o_clients = 16;
+static double o_seconds = 10;
+
+static void cmd_bench(void)
+{
+	struct bench_worker *w = calloc((size_t)o_clients, sizeof(*w));
+	FILE *f = fopen(o_tokens ? o_tokens : "", "r");
+	double *all, t0, el;
+	size_t n = 0, k = 0;
+	int failed = 0;
+
+	if (!w || !f)
+		die("bench: --tokens FILE (one token per line: bench0, bench1, ...)");
+	for (int i = 0; i < o_clients; i++) {
+		if (!fgets(w[i].tok, sizeof(w[i].tok), f))
+			die("bench: not enough tokens");
+		w[i].tok[strcspn(w[i].tok, "\n")] = '\0';
+		snprintf(w[i].account, sizeof(w[i].account), "bench%d", i);
+		w[i].idx = i;
+		w[i].seconds = o_seconds;
+	}
+	fclose(f);
+	t0 = now_s();
+	for (int i = 0; i < o_clients; i++)
+		if (pthread_create(&w[i].th, NULL, bench_thread, &w[i]) != 0)
+			die("pthread_create");
+	for (int i = 0; i < o_clients; i++) {
+		pthread_join(w[i].th, NULL);
+		n += w[i].nlat;
+		failed += w[i].failed;
+	}
+	el = now_s() - t0;
+	all = malloc((n ? n : 1) * sizeof(*all));
+	for (int i = 0; i < o_clients; i++) {
+		memcpy(all + k, w[i].lat, w[i].nlat * sizeof(*all));
+		k += w[i].nlat;
+		free(w[i].lat);
+	}
+	qsort(all, n, sizeof(*all), cmp_double);
+	printf("clients=%d seconds=%.1f recoveries=%zu failed=%d "
+	       "recoveries_per_s=%.1f p50_ms=%.2f p99_ms=%.2f\n",
+	       o_clients, o_seconds, n, failed, n / (el > o_seconds ? o_seconds : el),
+	       n ? 1e3 * all[n / 2] : 0.0,
+	       n ? 1e3 * all[(size_t)(0.99 * (double)(n - 1))] : 0.0);
+	free(all);
+	free(w);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -783,6 +963,9 @@ int main(int argc, char **argv)
 		{ "replay", no_argument, NULL, 'r' },
 		{ "fast-wrong", no_argument, NULL, 'f' },
 		{ "tamper", no_argument, NULL, 'T' },
+		{ "tokens", required_argument, NULL, 'F' },
+		{ "clients", required_argument, NULL, 'c' },
+		{ "seconds", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd;
@@ -803,10 +986,15 @@ int main(int argc, char **argv)
 		case 'r': o_replay = 1; break;
 		case 'f': o_fast = 1; break;
 		case 'T': o_tamper = 1; break;
+		case 'F': o_tokens = optarg; break;
+		case 'c': o_clients = atoi(optarg); break;
+		case 'S': o_seconds = atof(optarg); break;
 		default: return 1;
 		}
 	}
-	if (optind != argc - 1 || !url || !token) {
+	if (o_clients < 1 || o_clients > 256 || o_seconds <= 0)
+		die("bad --clients or --seconds");
+	if (optind != argc - 1 || !url || (!token && !o_tokens)) {
 		fprintf(stderr, "usage: vs_probe --url URL --token T [options] "
 				"register|recover|start|passwd|add-store|"
 				"delete|rearm|generation|audit\n");
@@ -835,6 +1023,8 @@ int main(int argc, char **argv)
 		cmd_generation();
 	else if (strcmp(cmd, "audit") == 0)
 		cmd_audit();
+	else if (strcmp(cmd, "bench") == 0)
+		cmd_bench();
 	else
 		die("unknown command");
 	BN_CTX_free(bnctx);
