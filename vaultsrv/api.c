@@ -321,6 +321,23 @@ static void api_register_start(struct actx *x)
 	api_ok(x, 200, w);
 }
 
+/* 1 if every store of rec exists in old with the same k_pub. */
+static int api_same_kpubs(const struct store_record *old,
+			  const struct store_record *rec)
+{
+	for (unsigned i = 0; i < rec->nstores; i++) {
+		const struct store_entry *e = NULL;
+
+		for (unsigned j = 0; j < old->nstores; j++)
+			if (memcmp(old->stores[j].store_id,
+				   rec->stores[i].store_id, 16) == 0)
+				e = &old->stores[j];
+		if (!e || sodium_memcmp(e->k_pub, rec->stores[i].k_pub, 32) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 static void api_register_finish(struct actx *x)
 {
 	struct store_record *rec = NULL, old;
@@ -433,6 +450,18 @@ static void api_register_finish(struct actx *x)
 		}
 		if (p.kind == STORE_PENDING_PASSWD && old.state != STORE_LIVE) {
 			api_fail(x, 423, "locked", "the account is locked", 0);
+			goto out;
+		}
+		/*
+		 * A password change re-encrypts the same K's: each store must
+		 * keep its K-derived key, so whoever swaps the new password in
+		 * (a man in the middle of /v1/passwd) cannot also take away
+		 * the 64-digit key's way back (rearm).
+		 */
+		if (p.kind == STORE_PENDING_PASSWD && !api_same_kpubs(&old, rec)) {
+			api_fail(x, 400, "bad_request",
+				 "a password change must keep every store's "
+				 "k_pub", -1);
 			goto out;
 		}
 	}

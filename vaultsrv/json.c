@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,7 +307,11 @@ void json_out_hex(struct json_out *w, const char *name, const uint8_t *v,
 
 void json_out_u64(struct json_out *w, const char *name, uint64_t v)
 {
-	json_out_add(w, name, cJSON_CreateNumber((double)v));
+	char num[24];
+
+	/* cJSON prints doubles with %1.15g: 2^53 - 1 would lose digits. */
+	snprintf(num, sizeof(num), "%" PRIu64, v);
+	json_out_add(w, name, cJSON_CreateRaw(num));
 }
 
 void json_out_bool(struct json_out *w, const char *name, int v)

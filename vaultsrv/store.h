@@ -20,6 +20,13 @@
  *                   -> tombstone, -VFS_E_LOCKED. Else the attempts left.
  *   attempt_succeed: attempts = 0.
  * A tombstone keeps the account and each store's k_pub, and nothing else.
+ *
+ * Durability: every call that adds an attempt, locks, or writes a record,
+ * pending key, generation or meta value is on disk (fsync) when it
+ * returns. Counter resets, evaluation notes, challenge takes and audit
+ * outcomes are ordered before the next durable commit but may be lost in
+ * a power failure; each such loss errs on the safe side (a counter not
+ * reset, a challenge unusable or usable once more for the same proof).
  */
 #ifndef VS_STORE_H
 #define VS_STORE_H

@@ -23,6 +23,7 @@
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
+	int relaxed;	/* synchronous=NORMAL in force */
 };
 
 static const char store_schema[] =
@@ -97,15 +98,41 @@ static int store_step_done(sqlite3_stmt *st)
 	return r;
 }
 
-static int store_begin(struct store *s)
+/*
+ * durable: the commit is on disk when store_end() returns (WAL fsync,
+ * synchronous=FULL). Others (relaxed) are ordered in the WAL before every
+ * later durable commit but may be lost in a power failure: used only
+ * where a loss errs on the safe side (a counter reset, an evaluation
+ * note, a used challenge, an audit outcome).
+ */
+static int store_begin_mode(struct store *s, int durable)
 {
 	int r;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->relaxed == durable) {
+		r = store_exec(s, durable ? "PRAGMA synchronous=FULL" :
+					    "PRAGMA synchronous=NORMAL");
+		if (r < 0) {
+			pthread_mutex_unlock(&s->lock);
+			return r;
+		}
+		s->relaxed = !durable;
+	}
 	r = store_exec(s, "BEGIN IMMEDIATE");
 	if (r < 0)
 		pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+static int store_begin(struct store *s)
+{
+	return store_begin_mode(s, 1);
+}
+
+static int store_begin_relaxed(struct store *s)
+{
+	return store_begin_mode(s, 0);
 }
 
 /* Commits if r >= 0, else rolls back; returns r or the commit's error. */
@@ -340,7 +367,7 @@ int store_record_get(struct store *s, const char *account,
 {
 	int r;
 
-	r = store_begin(s);
+	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
 	r = store_record_read(s, account, ret);
@@ -628,7 +655,7 @@ int store_challenge_set_evaluated(struct store *s, const uint8_t id[16],
 	sqlite3_stmt *st;
 	int r;
 
-	r = store_begin(s);
+	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
 	r = store_prep(s, "UPDATE challenges SET evaluated=? WHERE id=?", &st);
@@ -688,7 +715,7 @@ int store_attempt_succeed(struct store *s, const char *account)
 {
 	int r;
 
-	r = store_begin(s);
+	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
 	r = store_run1(s, "UPDATE accounts SET attempts=0 WHERE account=?"
@@ -730,7 +757,7 @@ int store_challenge_take(struct store *s, const uint8_t id[16],
 	int r, rc;
 
 	memset(&c, 0, sizeof(c));
-	r = store_begin(s);
+	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
 	r = store_prep(s, "SELECT account, kind, action, store_id, challenge,"
@@ -940,7 +967,7 @@ int store_generation_get(struct store *s, const char *account,
 	uint8_t sig[STORE_SIG_LEN];
 	int r, rc;
 
-	r = store_begin(s);
+	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
 	r = store_prep(s, "SELECT generation, sig FROM generations"
@@ -969,7 +996,7 @@ int store_audit_add(struct store *s, const char *account, int64_t now,
 {
 	int r;
 
-	r = store_begin(s);
+	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
 	return store_end(s, store_audit_insert(s, account, now, action,
@@ -983,7 +1010,7 @@ int store_audit_list(struct store *s, const char *account,
 	unsigned n = 0;
 	int r, rc;
 
-	r = store_begin(s);
+	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
 	r = store_prep(s, "SELECT time, action, outcome, source FROM"
@@ -1018,7 +1045,7 @@ int store_purge(struct store *s, int64_t now)
 	sqlite3_stmt *st;
 	int r;
 
-	r = store_begin(s);
+	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
 	r = store_prep(s, "DELETE FROM challenges WHERE expires<?", &st);

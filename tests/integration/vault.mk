@@ -1,1 +1,27 @@
-# Integration tests of the vault.
+# Integration tests of the vault: a real vaultsrv over a SoftHSM token made
+# in a temp dir, driven by vs_probe (client half of the protocol, test-only
+# hash to curve) and curl.
+check_PROGRAMS += tests/integration/vs_probe
+tests_integration_vs_probe_SOURCES = tests/integration/vs_probe.c
+tests_integration_vs_probe_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) \
+	$(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
+tests_integration_vs_probe_LDADD = $(CURL_LIBS) $(CJSON_LIBS) \
+	$(CRYPTO_LIBS) $(SODIUM_LIBS)
+EXTRA_DIST += tests/integration/vault-lib.sh
+VAULT_TESTS = \
+	tests/integration/50-vault-basics.sh \
+	tests/integration/51-vault-protocol.sh \
+	tests/integration/52-vault-hostile.sh \
+	tests/integration/53-vault-lockout.sh \
+	tests/integration/54-vault-crash.sh \
+	tests/integration/55-vault-tls.sh \
+	tests/integration/56-vault-ratelimit.sh
+TESTS += $(VAULT_TESTS)
+EXTRA_DIST += $(VAULT_TESTS)
+# Benchmark (run by hand: tests/bench/vault-bench.sh); built with the
+# checks so it never rots.
+check_PROGRAMS += tests/bench/hsm_bench
+tests_bench_hsm_bench_SOURCES = tests/bench/hsm_bench.c
+tests_bench_hsm_bench_CFLAGS = $(VAULTSRV_CFLAGS)
+tests_bench_hsm_bench_LDADD = $(VAULTSRV_LIBS) -lpthread
+EXTRA_DIST += tests/bench/vault-bench.sh
