@@ -181,8 +181,9 @@ static void api_audit(struct actx *x, const char *action, const char *outcome)
 
 static long api_left(const struct api *a, uint32_t attempts)
 {
-	return attempts >= a->cfg->max_attempts ?
-		0 : (long)(a->cfg->max_attempts - attempts);
+	return attempts >= a->cfg->max_attempts
+		   ? 0
+		   : (long)(a->cfg->max_attempts - attempts);
 }
 
 /* The body's "account" must be present and equal the token's. */
@@ -191,8 +192,9 @@ static int api_account(struct actx *x)
 	const char *acc;
 	int r;
 
-	r = api_field(x, json_get_str(x->body, "account", TOKEN_ACCOUNT_MAX,
-				      &acc), "account");
+	r = api_field(x,
+		      json_get_str(x->body, "account", TOKEN_ACCOUNT_MAX, &acc),
+		      "account");
 	if (r < 0)
 		return r;
 	if (strcmp(acc, x->account) != 0) {
@@ -237,7 +239,8 @@ static int api_record(struct actx *x, struct store_record *rec,
 	if (rec->state != STORE_LIVE && !allow_locked) {
 		api_fail(x, 423, "locked",
 			 "too many wrong passwords; the account is locked and "
-			 "only the 64-digit key can re-arm it", 0);
+			 "only the 64-digit key can re-arm it",
+			 0);
 		return -VFS_E_LOCKED;
 	}
 	return 0;
@@ -299,11 +302,13 @@ static void api_register_start(struct actx *x)
 		if (rec.state == STORE_LIVE)
 			api_fail(x, 409, "exists",
 				 "the account has a record; use passwd or "
-				 "rearm", -1);
+				 "rearm",
+				 -1);
 		else
 			api_fail(x, 423, "locked",
 				 "the account is locked; re-arm it with the "
-				 "64-digit key", 0);
+				 "64-digit key",
+				 0);
 		return;
 	}
 	if (r != -ENOENT) {
@@ -332,7 +337,8 @@ static int api_same_kpubs(const struct store_record *old,
 			if (memcmp(old->stores[j].store_id,
 				   rec->stores[i].store_id, 16) == 0)
 				e = &old->stores[j];
-		if (!e || sodium_memcmp(e->k_pub, rec->stores[i].k_pub, 32) != 0)
+		if (!e ||
+		    sodium_memcmp(e->k_pub, rec->stores[i].k_pub, 32) != 0)
 			return 0;
 	}
 	return 1;
@@ -371,7 +377,8 @@ static void api_register_finish(struct actx *x)
 	    mem < API_ARGON_MEM_MIN || mem > API_ARGON_MEM_MAX) {
 		api_fail(x, 400, "bad_request",
 			 "argon parameters out of bounds (2..10 ops, "
-			 "32 MiB..1 GiB)", -1);
+			 "32 MiB..1 GiB)",
+			 -1);
 		goto out;
 	}
 	rec->argon_ops = (uint32_t)ops;
@@ -395,9 +402,10 @@ static void api_register_finish(struct actx *x)
 			      "stores") < 0 ||
 		    api_field(x, json_get_hex16(st, "store_id", e->store_id),
 			      "store_id") < 0 ||
-		    api_field(x, json_get_b64(st, "enc_k", e->enc_k,
-					      API_ENCK_LEN, API_ENCK_LEN,
-					      &e->enc_k_len), "enc_k") < 0 ||
+		    api_field(x,
+			      json_get_b64(st, "enc_k", e->enc_k, API_ENCK_LEN,
+					   API_ENCK_LEN, &e->enc_k_len),
+			      "enc_k") < 0 ||
 		    api_field(x, json_get_b64n(st, "k_pub", e->k_pub, 32),
 			      "k_pub") < 0 ||
 		    api_field(x, json_get_b64n(st, "k_sig", k_sig, 64),
@@ -458,10 +466,12 @@ static void api_register_finish(struct actx *x)
 		 * (a man in the middle of /v1/passwd) cannot also take away
 		 * the 64-digit key's way back (rearm).
 		 */
-		if (p.kind == STORE_PENDING_PASSWD && !api_same_kpubs(&old, rec)) {
+		if (p.kind == STORE_PENDING_PASSWD &&
+		    !api_same_kpubs(&old, rec)) {
 			api_fail(x, 400, "bad_request",
 				 "a password change must keep every store's "
-				 "k_pub", -1);
+				 "k_pub",
+				 -1);
 			goto out;
 		}
 	}
@@ -474,8 +484,11 @@ static void api_register_finish(struct actx *x)
 		api_internal(x, "record write", r);
 		goto out;
 	}
-	api_audit(x, p.kind == STORE_PENDING_REGISTER ? "register" :
-		     p.kind == STORE_PENDING_PASSWD ? "passwd" : "rearm", "ok");
+	api_audit(x,
+		  p.kind == STORE_PENDING_REGISTER ? "register"
+		  : p.kind == STORE_PENDING_PASSWD ? "passwd"
+						   : "rearm",
+		  "ok");
 	{
 		struct json_out *w = json_out_new();
 
@@ -499,7 +512,7 @@ static void api_recover_start(struct actx *x)
 {
 	struct store_record rec;
 	struct store_challenge c;
-	struct store_attempt at = { 0, 0 };
+	struct store_attempt at = {0, 0};
 	const char *action;
 	uint8_t ev[32];
 	struct json_out *w;
@@ -508,8 +521,9 @@ static void api_recover_start(struct actx *x)
 	memset(&c, 0, sizeof(c));
 	if (api_account(x) < 0)
 		return;
-	if (api_field(x, json_get_str(x->body, "action", STORE_ACTION_MAX,
-				      &action), "action") < 0)
+	if (api_field(
+		x, json_get_str(x->body, "action", STORE_ACTION_MAX, &action),
+		"action") < 0)
 		return;
 	if (!api_action_known(action)) {
 		api_fail(x, 400, "bad_request",
@@ -518,8 +532,9 @@ static void api_recover_start(struct actx *x)
 		return;
 	}
 	r = json_get_hex16(x->body, "store_id", c.store_id);
-	if (r == -EINVAL || (r == -ENOENT && (strcmp(action, "recover") == 0 ||
-					       strcmp(action, "add_store") == 0))) {
+	if (r == -EINVAL ||
+	    (r == -ENOENT && (strcmp(action, "recover") == 0 ||
+			      strcmp(action, "add_store") == 0))) {
 		api_field(x, r, "store_id");
 		return;
 	}
@@ -634,7 +649,7 @@ static int api_password_proof(struct actx *x, const char *action,
 			      struct store_record *rec,
 			      struct store_challenge *c)
 {
-	struct store_attempt at = { 0, 0 };
+	struct store_attempt at = {0, 0};
 	uint8_t sig[64];
 	int r;
 
@@ -666,8 +681,8 @@ static int api_password_proof(struct actx *x, const char *action,
 		api_audit(x, action, "ok");
 		return 0;
 	}
-	r = store_attempt_fail(x->a->store, x->account,
-			       x->a->cfg->max_attempts, x->now, &at);
+	r = store_attempt_fail(x->a->store, x->account, x->a->cfg->max_attempts,
+			       x->now, &at);
 	if (r == -VFS_E_LOCKED) {
 		if (at.locked_now) {
 			metrics_lockout();
@@ -677,7 +692,8 @@ static int api_password_proof(struct actx *x, const char *action,
 		}
 		api_fail(x, 423, "locked",
 			 "wrong password and no attempts left; the account is "
-			 "locked", 0);
+			 "locked",
+			 0);
 		return r;
 	}
 	if (r < 0) {
@@ -756,13 +772,14 @@ static void api_store_add(struct actx *x)
 	memset(&e, 0, sizeof(e));
 	if (api_field(x, json_get_hex16(x->body, "store_id", e.store_id),
 		      "store_id") < 0 ||
-	    api_field(x, json_get_b64(x->body, "enc_k", e.enc_k, API_ENCK_LEN,
-				      API_ENCK_LEN, &e.enc_k_len),
+	    api_field(x,
+		      json_get_b64(x->body, "enc_k", e.enc_k, API_ENCK_LEN,
+				   API_ENCK_LEN, &e.enc_k_len),
 		      "enc_k") < 0 ||
 	    api_field(x, json_get_b64n(x->body, "k_pub", e.k_pub, 32),
 		      "k_pub") < 0 ||
-	    api_field(x, json_get_b64n(x->body, "k_sig", k_sig, 64),
-		      "k_sig") < 0)
+	    api_field(x, json_get_b64n(x->body, "k_sig", k_sig, 64), "k_sig") <
+		0)
 		return;
 	if (api_password_proof(x, "add_store", &rec, &c) < 0)
 		return;
@@ -833,8 +850,9 @@ static void api_kchallenge(struct actx *x)
 	if (api_account(x) < 0 ||
 	    api_field(x, json_get_hex16(x->body, "store_id", c.store_id),
 		      "store_id") < 0 ||
-	    api_field(x, json_get_str(x->body, "action", STORE_ACTION_MAX,
-				      &action), "action") < 0)
+	    api_field(
+		x, json_get_str(x->body, "action", STORE_ACTION_MAX, &action),
+		"action") < 0)
 		return;
 	if (strcmp(action, "rearm") != 0) {
 		api_fail(x, 400, "bad_request", "action must be rearm", -1);
@@ -931,8 +949,8 @@ static void api_generation(struct actx *x)
 		return;
 	}
 	if (proto_check_gen(e->k_pub, sig, x->account, store_id, gen) < 0) {
-		api_fail(x, 401, "bad_proof", "the report's sig does not verify",
-			 -1);
+		api_fail(x, 401, "bad_proof",
+			 "the report's sig does not verify", -1);
 		return;
 	}
 	r = store_generation_put(x->a->store, x->account, store_id, gen, sig,
@@ -1017,18 +1035,18 @@ struct api_route {
 };
 
 static const struct api_route api_routes[] = {
-	{ "/v1/register/start", EP_REGISTER_START, api_register_start },
-	{ "/v1/register/finish", EP_REGISTER_FINISH, api_register_finish },
-	{ "/v1/recover/start", EP_RECOVER_START, api_recover_start },
-	{ "/v1/recover/finish", EP_RECOVER_FINISH, api_recover_finish },
-	{ "/v1/passwd", EP_PASSWD, api_passwd },
-	{ "/v1/store/add", EP_STORE_ADD, api_store_add },
-	{ "/v1/delete", EP_DELETE, api_delete },
-	{ "/v1/kchallenge", EP_KCHALLENGE, api_kchallenge },
-	{ "/v1/rearm", EP_REARM, api_rearm },
-	{ "/v1/generation", EP_GENERATION, api_generation },
-	{ "/v1/generation/get", EP_GENERATION_GET, api_generation_get },
-	{ "/v1/audit", EP_AUDIT, api_audit_list },
+    {"/v1/register/start", EP_REGISTER_START, api_register_start},
+    {"/v1/register/finish", EP_REGISTER_FINISH, api_register_finish},
+    {"/v1/recover/start", EP_RECOVER_START, api_recover_start},
+    {"/v1/recover/finish", EP_RECOVER_FINISH, api_recover_finish},
+    {"/v1/passwd", EP_PASSWD, api_passwd},
+    {"/v1/store/add", EP_STORE_ADD, api_store_add},
+    {"/v1/delete", EP_DELETE, api_delete},
+    {"/v1/kchallenge", EP_KCHALLENGE, api_kchallenge},
+    {"/v1/rearm", EP_REARM, api_rearm},
+    {"/v1/generation", EP_GENERATION, api_generation},
+    {"/v1/generation/get", EP_GENERATION_GET, api_generation_get},
+    {"/v1/audit", EP_AUDIT, api_audit_list},
 };
 
 static enum metrics_endpoint api_endpoint(const char *path)
@@ -1060,7 +1078,7 @@ static void api_v1(struct actx *x, const struct api_route *rt)
 {
 	static const char bearer[] = "Bearer ";
 	const char *auth = x->rq->authorization;
-	struct token_mac m = { api_mac, x->a->hsm };
+	struct token_mac m = {api_mac, x->a->hsm};
 	char key[RATELIMIT_KEY_MAX + 1];
 	int r;
 
@@ -1080,9 +1098,11 @@ static void api_v1(struct actx *x, const struct api_route *rt)
 			 x->account);
 	if (r < 0) {
 		api_fail(x, 401, "bad_token",
-			 r == -ETIMEDOUT ? "the account token has expired" :
-			 r == -EXDEV ? "the account token is for another vault" :
-			 "the account token is not valid", -1);
+			 r == -ETIMEDOUT ? "the account token has expired"
+			 : r == -EXDEV
+			     ? "the account token is for another vault"
+			     : "the account token is not valid",
+			 -1);
 		return;
 	}
 	/* After the token: a stranger cannot spend an account's budget. */
@@ -1094,8 +1114,8 @@ static void api_v1(struct actx *x, const struct api_route *rt)
 	}
 	if (json_parse(x->rq->body ? x->rq->body : "", x->rq->body_len,
 		       &x->body) < 0) {
-		api_fail(x, 400, "bad_request",
-			 "the body is not a JSON object", -1);
+		api_fail(x, 400, "bad_request", "the body is not a JSON object",
+			 -1);
 		return;
 	}
 	rt->fn(x);
@@ -1145,6 +1165,5 @@ void api_handle(struct api *a, const struct api_request *rq,
 	json_obj_free(x.body);
 	sodium_memzero(x.account, sizeof(x.account));
 	metrics_request(ep, ret->status);
-	log_debug("%.16s '%.128s' -> %d", rq->method, rq->path,
-		  ret->status);
+	log_debug("%.16s '%.128s' -> %d", rq->method, rq->path, ret->status);
 }

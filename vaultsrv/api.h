@@ -17,15 +17,15 @@
 struct api_request {
 	const char *method;
 	const char *path;
-	const char *authorization;	/* header value or NULL */
+	const char *authorization; /* header value or NULL */
 	const char *body;
 	size_t body_len;
-	const char *source;		/* client address, for audit and limits */
+	const char *source; /* client address, for audit and limits */
 };
 
 struct api_response {
 	int status;
-	char *body;			/* malloc'd; the caller frees */
+	char *body; /* malloc'd; the caller frees */
 	const char *content_type;
 };
 

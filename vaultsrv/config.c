@@ -26,12 +26,11 @@ void config_defaults(struct vs_config *c)
 	c->connection_timeout = 10;
 }
 
-static int config_fail(char *why, size_t whylen, unsigned line,
-		       const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int config_fail(char *why, size_t whylen, unsigned line, const char *fmt,
+		       ...) __attribute__((format(printf, 4, 5)));
 
-static int config_fail(char *why, size_t whylen, unsigned line,
-		       const char *fmt, ...)
+static int config_fail(char *why, size_t whylen, unsigned line, const char *fmt,
+		       ...)
 {
 	va_list ap;
 	int n = 0;
@@ -122,15 +121,38 @@ static int config_listen(struct vs_config *c, const char *v)
 }
 
 enum {
-	K_LISTEN, K_MODULE, K_LABEL, K_PIN, K_DB, K_MAX, K_CERT, K_KEY,
-	K_RATE, K_LOG, K_THREADS, K_CONNS, K_TIMEOUT, K_EVLOG, K_COUNT
+	K_LISTEN,
+	K_MODULE,
+	K_LABEL,
+	K_PIN,
+	K_DB,
+	K_MAX,
+	K_CERT,
+	K_KEY,
+	K_RATE,
+	K_LOG,
+	K_THREADS,
+	K_CONNS,
+	K_TIMEOUT,
+	K_EVLOG,
+	K_COUNT
 };
 
 static const char *const config_keys[K_COUNT] = {
-	"listen", "pkcs11_module", "token_label", "pin_file", "db",
-	"max_attempts", "tls_cert", "tls_key", "rate_limit_per_minute",
-	"log_level", "threads", "connection_limit", "connection_timeout",
-	"evaluation_log",
+    "listen",
+    "pkcs11_module",
+    "token_label",
+    "pin_file",
+    "db",
+    "max_attempts",
+    "tls_cert",
+    "tls_key",
+    "rate_limit_per_minute",
+    "log_level",
+    "threads",
+    "connection_limit",
+    "connection_timeout",
+    "evaluation_log",
 };
 
 static int config_set(struct vs_config *c, int k, const char *v)
@@ -182,7 +204,7 @@ int config_parse(struct vs_config *c, const char *text, size_t len, char *why,
 		 size_t whylen)
 {
 	char line[CONFIG_PATH_MAX + 64];
-	int seen[K_COUNT] = { 0 };
+	int seen[K_COUNT] = {0};
 	unsigned lineno = 0;
 	size_t pos = 0;
 
@@ -196,7 +218,8 @@ int config_parse(struct vs_config *c, const char *text, size_t len, char *why,
 		n = end - pos;
 		lineno++;
 		if (n >= sizeof(line))
-			return config_fail(why, whylen, lineno, "line too long");
+			return config_fail(why, whylen, lineno,
+					   "line too long");
 		memcpy(line, text + pos, n);
 		line[n] = '\0';
 		pos = end + 1;
@@ -239,7 +262,8 @@ int config_parse(struct vs_config *c, const char *text, size_t len, char *why,
 					   "'%s' has no value", config_keys[k]);
 		if (config_set(c, k, val) < 0)
 			return config_fail(why, whylen, lineno,
-					   "bad value for '%s'", config_keys[k]);
+					   "bad value for '%s'",
+					   config_keys[k]);
 	}
 	if (!seen[K_LISTEN])
 		return config_fail(why, whylen, 0, "'listen' is required");
@@ -259,8 +283,7 @@ int config_parse(struct vs_config *c, const char *text, size_t len, char *why,
 	return 0;
 }
 
-int config_load(struct vs_config *c, const char *path, char *why,
-		size_t whylen)
+int config_load(struct vs_config *c, const char *path, char *why, size_t whylen)
 {
 	char *buf;
 	size_t len = 0;

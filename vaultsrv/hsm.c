@@ -29,9 +29,8 @@
 #define HSM_SESSIONS_MAX 64
 
 /* DER of the named curve prime256v1 (1.2.840.10045.3.1.7). */
-static const uint8_t hsm_p256_oid[] = {
-	0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07
-};
+static const uint8_t hsm_p256_oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+				       0xce, 0x3d, 0x03, 0x01, 0x07};
 
 struct hsm_session {
 	CK_SESSION_HANDLE h;
@@ -216,10 +215,10 @@ out:
 	return r;
 }
 
-int hsm_open(const char *module, const char *token_label,
-	     const char *pin_file, unsigned nsessions, struct hsm **ret)
+int hsm_open(const char *module, const char *token_label, const char *pin_file,
+	     unsigned nsessions, struct hsm **ret)
 {
-	CK_C_INITIALIZE_ARGS args = { .flags = CKF_OS_LOCKING_OK };
+	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	CK_RV (*getlist)(CK_FUNCTION_LIST_PTR_PTR);
 	struct hsm *h;
 	char *pin = NULL;
@@ -326,8 +325,8 @@ static int hsm_find(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
 		    const char *label, CK_OBJECT_HANDLE *ret)
 {
 	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_LABEL, (void *)label, strlen(label) },
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_LABEL, (void *)label, strlen(label)},
 	};
 	CK_OBJECT_HANDLE objs[2];
 	CK_ULONG n = 0;
@@ -361,34 +360,33 @@ int hsm_create_keys(struct hsm *h)
 	 * token (a replica's HSM); sensitive, so never readable in clear.
 	 */
 	CK_ATTRIBUTE master[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_KEY_TYPE, &aes, sizeof(aes) },
-		{ CKA_VALUE_LEN, &aeslen, sizeof(aeslen) },
-		{ CKA_LABEL, (void *)HSM_MASTER_LABEL,
-		  sizeof(HSM_MASTER_LABEL) - 1 },
-		{ CKA_TOKEN, &yes, sizeof(yes) },
-		{ CKA_PRIVATE, &yes, sizeof(yes) },
-		{ CKA_SENSITIVE, &yes, sizeof(yes) },
-		{ CKA_EXTRACTABLE, &yes, sizeof(yes) },
-		{ CKA_WRAP, &yes, sizeof(yes) },
-		{ CKA_UNWRAP, &yes, sizeof(yes) },
-		{ CKA_ENCRYPT, &no, sizeof(no) },
-		{ CKA_DECRYPT, &no, sizeof(no) },
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	    {CKA_VALUE_LEN, &aeslen, sizeof(aeslen)},
+	    {CKA_LABEL, (void *)HSM_MASTER_LABEL, sizeof(HSM_MASTER_LABEL) - 1},
+	    {CKA_TOKEN, &yes, sizeof(yes)},
+	    {CKA_PRIVATE, &yes, sizeof(yes)},
+	    {CKA_SENSITIVE, &yes, sizeof(yes)},
+	    {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+	    {CKA_WRAP, &yes, sizeof(yes)},
+	    {CKA_UNWRAP, &yes, sizeof(yes)},
+	    {CKA_ENCRYPT, &no, sizeof(no)},
+	    {CKA_DECRYPT, &no, sizeof(no)},
 	};
 	CK_ATTRIBUTE mac[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_KEY_TYPE, &gen, sizeof(gen) },
-		{ CKA_VALUE_LEN, &maclen, sizeof(maclen) },
-		{ CKA_LABEL, (void *)HSM_MAC_LABEL, sizeof(HSM_MAC_LABEL) - 1 },
-		{ CKA_TOKEN, &yes, sizeof(yes) },
-		{ CKA_PRIVATE, &yes, sizeof(yes) },
-		{ CKA_SENSITIVE, &yes, sizeof(yes) },
-		{ CKA_EXTRACTABLE, &yes, sizeof(yes) },
-		{ CKA_SIGN, &yes, sizeof(yes) },
-		{ CKA_VERIFY, &yes, sizeof(yes) },
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_KEY_TYPE, &gen, sizeof(gen)},
+	    {CKA_VALUE_LEN, &maclen, sizeof(maclen)},
+	    {CKA_LABEL, (void *)HSM_MAC_LABEL, sizeof(HSM_MAC_LABEL) - 1},
+	    {CKA_TOKEN, &yes, sizeof(yes)},
+	    {CKA_PRIVATE, &yes, sizeof(yes)},
+	    {CKA_SENSITIVE, &yes, sizeof(yes)},
+	    {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+	    {CKA_SIGN, &yes, sizeof(yes)},
+	    {CKA_VERIFY, &yes, sizeof(yes)},
 	};
-	CK_MECHANISM aesgen = { CKM_AES_KEY_GEN, NULL, 0 };
-	CK_MECHANISM secgen = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+	CK_MECHANISM aesgen = {CKM_AES_KEY_GEN, NULL, 0};
+	CK_MECHANISM secgen = {CKM_GENERIC_SECRET_KEY_GEN, NULL, 0};
 	CK_RV rv;
 	int r;
 
@@ -402,8 +400,9 @@ int hsm_create_keys(struct hsm *h)
 		r = r == 0 ? -EEXIST : r;
 		goto out;
 	}
-	rv = h->f->C_GenerateKey(s->h, &aesgen, master,
-				 sizeof(master) / sizeof(master[0]), &h->master);
+	rv =
+	    h->f->C_GenerateKey(s->h, &aesgen, master,
+				sizeof(master) / sizeof(master[0]), &h->master);
 	if (rv != CKR_OK) {
 		r = hsm_err(rv);
 		goto out;
@@ -437,20 +436,20 @@ out:
 int hsm_oprf_keygen(struct hsm *h, uint8_t *blob, size_t *ret_len)
 {
 	struct hsm_session *s = hsm_acquire(h);
-	CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-	CK_MECHANISM wrap = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
+	CK_MECHANISM gen = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_MECHANISM wrap = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ATTRIBUTE pub[] = {
-		{ CKA_EC_PARAMS, (void *)hsm_p256_oid, sizeof(hsm_p256_oid) },
-		{ CKA_TOKEN, &no, sizeof(no) },
+	    {CKA_EC_PARAMS, (void *)hsm_p256_oid, sizeof(hsm_p256_oid)},
+	    {CKA_TOKEN, &no, sizeof(no)},
 	};
 	CK_ATTRIBUTE priv[] = {
-		{ CKA_TOKEN, &no, sizeof(no) },
-		{ CKA_PRIVATE, &yes, sizeof(yes) },
-		{ CKA_SENSITIVE, &yes, sizeof(yes) },
-		{ CKA_EXTRACTABLE, &yes, sizeof(yes) },
-		{ CKA_DERIVE, &yes, sizeof(yes) },
-		{ CKA_SIGN, &no, sizeof(no) },
+	    {CKA_TOKEN, &no, sizeof(no)},
+	    {CKA_PRIVATE, &yes, sizeof(yes)},
+	    {CKA_SENSITIVE, &yes, sizeof(yes)},
+	    {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+	    {CKA_DERIVE, &yes, sizeof(yes)},
+	    {CKA_SIGN, &no, sizeof(no)},
 	};
 	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
 	CK_ULONG len = HSM_BLOB_MAX;
@@ -505,38 +504,38 @@ int hsm_oprf_evaluate(struct hsm *h, const uint8_t *blob, size_t blob_len,
 		      uint8_t ret_x[HSM_SECRET_LEN])
 {
 	struct hsm_session *s;
-	CK_MECHANISM unwrap = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
+	CK_MECHANISM unwrap = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
 	CK_OBJECT_CLASS pcls = CKO_PRIVATE_KEY, scls = CKO_SECRET_KEY;
 	CK_KEY_TYPE ec = CKK_EC, gen = CKK_GENERIC_SECRET;
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ULONG outlen = HSM_SECRET_LEN;
 	CK_ATTRIBUTE ktmpl[] = {
-		{ CKA_CLASS, &pcls, sizeof(pcls) },
-		{ CKA_KEY_TYPE, &ec, sizeof(ec) },
-		{ CKA_TOKEN, &no, sizeof(no) },
-		{ CKA_PRIVATE, &yes, sizeof(yes) },
-		{ CKA_SENSITIVE, &yes, sizeof(yes) },
-		{ CKA_DERIVE, &yes, sizeof(yes) },
+	    {CKA_CLASS, &pcls, sizeof(pcls)},
+	    {CKA_KEY_TYPE, &ec, sizeof(ec)},
+	    {CKA_TOKEN, &no, sizeof(no)},
+	    {CKA_PRIVATE, &yes, sizeof(yes)},
+	    {CKA_SENSITIVE, &yes, sizeof(yes)},
+	    {CKA_DERIVE, &yes, sizeof(yes)},
 	};
 	CK_ATTRIBUTE stmpl[] = {
-		{ CKA_CLASS, &scls, sizeof(scls) },
-		{ CKA_KEY_TYPE, &gen, sizeof(gen) },
-		{ CKA_VALUE_LEN, &outlen, sizeof(outlen) },
-		{ CKA_TOKEN, &no, sizeof(no) },
-		{ CKA_SENSITIVE, &no, sizeof(no) },
-		{ CKA_EXTRACTABLE, &yes, sizeof(yes) },
+	    {CKA_CLASS, &scls, sizeof(scls)},
+	    {CKA_KEY_TYPE, &gen, sizeof(gen)},
+	    {CKA_VALUE_LEN, &outlen, sizeof(outlen)},
+	    {CKA_TOKEN, &no, sizeof(no)},
+	    {CKA_SENSITIVE, &no, sizeof(no)},
+	    {CKA_EXTRACTABLE, &yes, sizeof(yes)},
 	};
 	CK_ECDH1_DERIVE_PARAMS params = {
-		.kdf = CKD_NULL,
-		.ulSharedDataLen = 0,
-		.pSharedData = NULL,
-		.ulPublicDataLen = HSM_POINT_LEN,
-		.pPublicData = (CK_BYTE_PTR)point,
+	    .kdf = CKD_NULL,
+	    .ulSharedDataLen = 0,
+	    .pSharedData = NULL,
+	    .ulPublicDataLen = HSM_POINT_LEN,
+	    .pPublicData = (CK_BYTE_PTR)point,
 	};
-	CK_MECHANISM derive = { CKM_ECDH1_DERIVE, &params, sizeof(params) };
+	CK_MECHANISM derive = {CKM_ECDH1_DERIVE, &params, sizeof(params)};
 	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE, sec = CK_INVALID_HANDLE;
 	uint8_t x[HSM_SECRET_LEN];
-	CK_ATTRIBUTE val = { CKA_VALUE, x, sizeof(x) };
+	CK_ATTRIBUTE val = {CKA_VALUE, x, sizeof(x)};
 	CK_RV rv;
 	int r;
 
@@ -582,7 +581,7 @@ int hsm_mac(struct hsm *h, const void *msg, size_t len,
 	    uint8_t ret_mac[HSM_MAC_LEN])
 {
 	struct hsm_session *s = hsm_acquire(h);
-	CK_MECHANISM mech = { CKM_SHA256_HMAC, NULL, 0 };
+	CK_MECHANISM mech = {CKM_SHA256_HMAC, NULL, 0};
 	uint8_t mac[HSM_MAC_LEN];
 	CK_ULONG n = sizeof(mac);
 	CK_RV rv;

@@ -36,8 +36,8 @@ struct hsm;
  * (PIN refused or pin_file mode too open), -EIO (other PKCS#11 failures).
  * The caller frees *ret with hsm_free().
  */
-int hsm_open(const char *module, const char *token_label,
-	     const char *pin_file, unsigned nsessions, struct hsm **ret) HSM_WUR;
+int hsm_open(const char *module, const char *token_label, const char *pin_file,
+	     unsigned nsessions, struct hsm **ret) HSM_WUR;
 
 /* Logs out, closes the sessions, finalizes and unloads. NULL is ignored. */
 void hsm_free(struct hsm *h);

@@ -24,7 +24,7 @@
 #include "http.h"
 #include "log.h"
 
-#define HTTP_REQUEST_DEADLINE 30	/* seconds for a whole request body */
+#define HTTP_REQUEST_DEADLINE 30 /* seconds for a whole request body */
 #define HTTP_PEM_MAX (64 * 1024)
 #define HTTP_PER_IP_LIMIT 64
 
@@ -32,7 +32,7 @@ struct http {
 	struct MHD_Daemon *d;
 	struct api *api;
 	char *cert;
-	char *key;	/* sodium_malloc'd */
+	char *key; /* sodium_malloc'd */
 	size_t keycap;
 };
 
@@ -60,8 +60,8 @@ static enum MHD_Result http_send(struct MHD_Connection *c, int status,
 	size_t n = body ? strlen(body) : 0;
 
 	resp = MHD_create_response_from_buffer(n, body ? body : (char *)"",
-					       body ? MHD_RESPMEM_MUST_FREE :
-						      MHD_RESPMEM_PERSISTENT);
+					       body ? MHD_RESPMEM_MUST_FREE
+						    : MHD_RESPMEM_PERSISTENT);
 	if (!resp) {
 		free(body);
 		return MHD_NO;
@@ -120,9 +120,10 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c,
 			return MHD_NO;
 		hc->start = time(NULL);
 		*con_cls = hc;
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && (strlen(cl) > 9 || strtoul(cl, NULL, 10) > API_BODY_MAX))
+		cl = MHD_lookup_connection_value(
+		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl &&
+		    (strlen(cl) > 9 || strtoul(cl, NULL, 10) > API_BODY_MAX))
 			/* Refuse at once; the body is never read. */
 			return http_error(c, url, 413, "too_large",
 					  "request bodies are limited to "
@@ -131,7 +132,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c,
 	}
 	if (*upload_size) {
 		if (time(NULL) - hc->start > HTTP_REQUEST_DEADLINE)
-			return MHD_NO;	/* trickling body: drop it */
+			return MHD_NO; /* trickling body: drop it */
 		if (!hc->too_big && hc->len + *upload_size > API_BODY_MAX) {
 			hc->too_big = 1;
 			free(hc->buf);
@@ -157,7 +158,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c,
 	rq.method = method;
 	rq.path = url;
 	rq.authorization = MHD_lookup_connection_value(
-		c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	rq.body = hc->buf;
 	rq.body_len = hc->len;
 	rq.source = source;
@@ -168,8 +169,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c,
 	return http_send(c, resp.status, resp.content_type, resp.body);
 }
 
-static void http_completed(void *cls, struct MHD_Connection *c,
-			   void **con_cls, enum MHD_RequestTerminationCode toe)
+static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			   enum MHD_RequestTerminationCode toe)
 {
 	struct http_conn *hc = *con_cls;
 
@@ -238,8 +239,8 @@ int http_start(const struct vs_config *cfg, struct api *a, struct http **ret)
 {
 	struct sockaddr_storage ss;
 	struct http *h;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-			 MHD_USE_POLL;
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_POLL;
 	size_t cap;
 	int r;
 
@@ -275,34 +276,33 @@ int http_start(const struct vs_config *cfg, struct api *a, struct http **ret)
 	}
 	if (flags & MHD_USE_TLS)
 		h->d = MHD_start_daemon(
-			flags, 0, NULL, NULL, http_access, h,
-			MHD_OPTION_EXTERNAL_LOGGER, http_log, h,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-			MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)cfg->connection_limit,
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT,
-			MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned)cfg->connection_timeout,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-			MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-			MHD_OPTION_HTTPS_MEM_CERT, h->cert,
-			MHD_OPTION_HTTPS_MEM_KEY, h->key,
-			MHD_OPTION_END);
+		    flags, 0, NULL, NULL, http_access, h,
+		    MHD_OPTION_EXTERNAL_LOGGER, http_log, h,
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+		    MHD_OPTION_CONNECTION_LIMIT,
+		    (unsigned)cfg->connection_limit,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT,
+		    MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned)cfg->connection_timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+		    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+		    MHD_OPTION_HTTPS_MEM_CERT, h->cert,
+		    MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_END);
 	else
 		h->d = MHD_start_daemon(
-			flags, 0, NULL, NULL, http_access, h,
-			MHD_OPTION_EXTERNAL_LOGGER, http_log, h,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-			MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-			MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)cfg->connection_limit,
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT,
-			MHD_OPTION_CONNECTION_TIMEOUT,
-			(unsigned)cfg->connection_timeout,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-			MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-			MHD_OPTION_END);
+		    flags, 0, NULL, NULL, http_access, h,
+		    MHD_OPTION_EXTERNAL_LOGGER, http_log, h,
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+		    MHD_OPTION_CONNECTION_LIMIT,
+		    (unsigned)cfg->connection_limit,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT,
+		    MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned)cfg->connection_timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+		    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+		    MHD_OPTION_END);
 	if (!h->d) {
 		r = -EADDRINUSE;
 		goto out;

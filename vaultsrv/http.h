@@ -17,7 +17,7 @@ struct http;
  * -EADDRINUSE, -ENOENT (certificate files), -EIO.
  */
 int http_start(const struct vs_config *cfg, struct api *a, struct http **ret)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Stops accepting, finishes or drops open connections, frees. */
 void http_stop(struct http *h);

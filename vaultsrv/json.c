@@ -43,11 +43,12 @@ int json_parse(const char *body, size_t len, struct json_obj **ret)
 		return -EINVAL;
 	/* cJSON would cut strings at an escaped NUL; refuse it instead. */
 	for (size_t i = 0; i + 6 <= len; i++) {
-		if (body[i] == '\\' && (body[i + 1] == 'u' || body[i + 1] == 'U') &&
+		if (body[i] == '\\' &&
+		    (body[i + 1] == 'u' || body[i + 1] == 'U') &&
 		    memcmp(body + i + 2, "0000", 4) == 0)
 			return -EINVAL;
 		if (body[i] == '\\')
-			i++;	/* skip the escaped char: "\\u0000" is fine */
+			i++; /* skip the escaped char: "\\u0000" is fine */
 	}
 	j = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (!j)
@@ -121,8 +122,7 @@ int json_get_b64n(const struct json_obj *o, const char *name, uint8_t *out,
 	return json_get_b64(o, name, out, n, n, &got);
 }
 
-int json_get_hex16(const struct json_obj *o, const char *name,
-		   uint8_t out[16])
+int json_get_hex16(const struct json_obj *o, const char *name, uint8_t out[16])
 {
 	const char *s;
 	uint8_t tmp[16];
@@ -279,7 +279,8 @@ void json_out_str(struct json_out *w, const char *name, const char *v)
 void json_out_b64(struct json_out *w, const char *name, const uint8_t *v,
 		  size_t n)
 {
-	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	size_t cap =
+	    sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
 	char *s = malloc(cap);
 
 	if (!s) {

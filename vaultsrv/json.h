@@ -45,8 +45,8 @@ int json_get_u64(const struct json_obj *o, const char *name,
 int json_get_obj(const struct json_obj *o, const char *name,
 		 const struct json_obj **ret) JSON_WUR;
 /* Array of objects: its length (<= max, else -E2BIG). */
-int json_get_array_len(const struct json_obj *o, const char *name,
-		       size_t max, size_t *ret) JSON_WUR;
+int json_get_array_len(const struct json_obj *o, const char *name, size_t max,
+		       size_t *ret) JSON_WUR;
 /* Element i of an array of objects (-EINVAL if not an object). */
 int json_get_array_obj(const struct json_obj *o, const char *name, size_t i,
 		       const struct json_obj **ret) JSON_WUR;

@@ -37,22 +37,23 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vaultsrv init  --config FILE\n"
-		"       vaultsrv token --config FILE --account ID "
-		"[--ttl SECONDS]\n"
-		"       vaultsrv serve --config FILE\n"
-		"       vaultsrv --help | --version\n"
-		"\n"
-		"init   creates the vault keys in the PKCS#11 token, an empty\n"
-		"       database and the vault_id; refuses to overwrite either.\n"
-		"token  prints one account token (default lifetime 30 days).\n"
-		"serve  runs the Backup Key Vault until SIGTERM.\n");
+	fprintf(
+	    f,
+	    "usage: vaultsrv init  --config FILE\n"
+	    "       vaultsrv token --config FILE --account ID "
+	    "[--ttl SECONDS]\n"
+	    "       vaultsrv serve --config FILE\n"
+	    "       vaultsrv --help | --version\n"
+	    "\n"
+	    "init   creates the vault keys in the PKCS#11 token, an empty\n"
+	    "       database and the vault_id; refuses to overwrite either.\n"
+	    "token  prints one account token (default lifetime 30 days).\n"
+	    "serve  runs the Backup Key Vault until SIGTERM.\n");
 }
 
 static void main_no_core(void)
 {
-	struct rlimit rl = { 0, 0 };
+	struct rlimit rl = {0, 0};
 
 	if (setrlimit(RLIMIT_CORE, &rl) < 0)
 		log_warn("cannot disable core dumps: %s", strerror(errno));
@@ -89,7 +90,8 @@ static int main_fsync_tree(const char *dir, int depth)
 		struct stat st;
 		int q;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 				     de->d_name) >= sizeof(path))
@@ -190,23 +192,30 @@ static int cmd_init(const struct vs_config *cfg)
 	int r, made_db = 0;
 
 	if (access(cfg->db, F_OK) == 0) {
-		fprintf(stderr, "vaultsrv: '%s' exists; refusing to overwrite "
-				"a vault database\n", cfg->db);
+		fprintf(stderr,
+			"vaultsrv: '%s' exists; refusing to overwrite "
+			"a vault database\n",
+			cfg->db);
 		return -EEXIST;
 	}
-	r = hsm_open(cfg->pkcs11_module, cfg->token_label, cfg->pin_file, 1, &h);
+	r = hsm_open(cfg->pkcs11_module, cfg->token_label, cfg->pin_file, 1,
+		     &h);
 	if (r < 0) {
-		fprintf(stderr, "vaultsrv: cannot open token '%s' with module "
-				"'%s' and pin_file '%s': %s\n",
+		fprintf(stderr,
+			"vaultsrv: cannot open token '%s' with module "
+			"'%s' and pin_file '%s': %s\n",
 			cfg->token_label, cfg->pkcs11_module, cfg->pin_file,
 			r == -EACCES ? "PIN refused or pin_file readable by "
-				       "others (chmod 600)" : strerror(-r));
+				       "others (chmod 600)"
+				     : strerror(-r));
 		goto out;
 	}
 	r = hsm_load_keys(h);
 	if (r != -ENOENT) {
-		fprintf(stderr, "vaultsrv: token '%s' already holds vault keys; "
-				"refusing to overwrite them\n", cfg->token_label);
+		fprintf(stderr,
+			"vaultsrv: token '%s' already holds vault keys; "
+			"refusing to overwrite them\n",
+			cfg->token_label);
 		r = -EEXIST;
 		goto out;
 	}
@@ -219,8 +228,10 @@ static int cmd_init(const struct vs_config *cfg)
 	made_db = 1;
 	r = hsm_create_keys(h);
 	if (r < 0) {
-		fprintf(stderr, "vaultsrv: cannot create keys in the token: "
-				"%s\n", strerror(-r));
+		fprintf(stderr,
+			"vaultsrv: cannot create keys in the token: "
+			"%s\n",
+			strerror(-r));
 		goto out;
 	}
 	randombytes_buf(vid, sizeof(vid));
@@ -232,8 +243,10 @@ static int cmd_init(const struct vs_config *cfg)
 	}
 	r = main_sync_token(cfg);
 	if (r < 0) {
-		fprintf(stderr, "vaultsrv: cannot fsync the SoftHSM token "
-				"directory: %s\n", strerror(-r));
+		fprintf(stderr,
+			"vaultsrv: cannot fsync the SoftHSM token "
+			"directory: %s\n",
+			strerror(-r));
 		goto out;
 	}
 	snprintf(dbdir, sizeof(dbdir), "%s", cfg->db);
@@ -285,8 +298,10 @@ static int cmd_token(const struct vs_config *cfg, const char *account,
 	}
 	r = store_open(cfg->db, 0, &s);
 	if (r < 0) {
-		fprintf(stderr, "vaultsrv: cannot open '%s': %s (run vaultsrv "
-				"init first)\n", cfg->db, strerror(-r));
+		fprintf(stderr,
+			"vaultsrv: cannot open '%s': %s (run vaultsrv "
+			"init first)\n",
+			cfg->db, strerror(-r));
 		goto out;
 	}
 	r = main_vault_id(s, vid);
@@ -294,7 +309,8 @@ static int cmd_token(const struct vs_config *cfg, const char *account,
 		fprintf(stderr, "vaultsrv: '%s' has no vault_id\n", cfg->db);
 		goto out;
 	}
-	r = hsm_open(cfg->pkcs11_module, cfg->token_label, cfg->pin_file, 1, &h);
+	r = hsm_open(cfg->pkcs11_module, cfg->token_label, cfg->pin_file, 1,
+		     &h);
 	if (r == 0)
 		r = hsm_load_keys(h);
 	if (r < 0) {
@@ -325,7 +341,7 @@ static int cmd_serve(const struct vs_config *cfg)
 	struct store *s = NULL;
 	struct api *a = NULL;
 	struct http *web = NULL;
-	struct timespec tick = { MAIN_PURGE_INTERVAL, 0 };
+	struct timespec tick = {MAIN_PURGE_INTERVAL, 0};
 	char vid[33];
 	sigset_t set;
 	int r, sig;
@@ -406,12 +422,12 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "account", required_argument, NULL, 'a' },
-		{ "ttl", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"account", required_argument, NULL, 'a'},
+	    {"ttl", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct vs_config *cfg = NULL;
 	const char *cmd = NULL, *config = NULL, *account = NULL;

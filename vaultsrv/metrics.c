@@ -10,16 +10,15 @@
 
 #include "metrics.h"
 
-static const int metrics_codes[] = {
-	200, 201, 400, 401, 403, 404, 405, 409, 410, 413, 423, 429, 500, 503
-};
+static const int metrics_codes[] = {200, 201, 400, 401, 403, 404, 405,
+				    409, 410, 413, 423, 429, 500, 503};
 #define NCODES (sizeof(metrics_codes) / sizeof(metrics_codes[0]))
 
 static const char *const metrics_names[EP_COUNT] = {
-	"healthz", "metrics", "register_start", "register_finish",
-	"recover_start", "recover_finish", "passwd", "store_add", "delete",
-	"kchallenge", "rearm", "generation", "generation_get", "audit",
-	"other",
+    "healthz",	      "metrics",	"register_start", "register_finish",
+    "recover_start",  "recover_finish", "passwd",	  "store_add",
+    "delete",	      "kchallenge",	"rearm",	  "generation",
+    "generation_get", "audit",		"other",
 };
 
 /* The last column counts codes missing from metrics_codes. */
@@ -66,25 +65,30 @@ char *metrics_render(uint64_t hsm_evaluations)
 			if (!v)
 				continue;
 			if (i < NCODES)
-				fprintf(f, "vaultsrv_requests_total{endpoint=\"%s\","
-					   "code=\"%d\"} %" PRIu64 "\n",
-					metrics_names[ep], metrics_codes[i], v);
+				fprintf(
+				    f,
+				    "vaultsrv_requests_total{endpoint=\"%s\","
+				    "code=\"%d\"} %" PRIu64 "\n",
+				    metrics_names[ep], metrics_codes[i], v);
 			else
-				fprintf(f, "vaultsrv_requests_total{endpoint=\"%s\","
-					   "code=\"other\"} %" PRIu64 "\n",
-					metrics_names[ep], v);
+				fprintf(
+				    f,
+				    "vaultsrv_requests_total{endpoint=\"%s\","
+				    "code=\"other\"} %" PRIu64 "\n",
+				    metrics_names[ep], v);
 		}
 	}
-	fprintf(f, "# HELP vaultsrv_guesses_total Password attempts counted.\n"
-		   "# TYPE vaultsrv_guesses_total counter\n"
-		   "vaultsrv_guesses_total %" PRIu64 "\n"
-		   "# HELP vaultsrv_lockouts_total Accounts locked for good.\n"
-		   "# TYPE vaultsrv_lockouts_total counter\n"
-		   "vaultsrv_lockouts_total %" PRIu64 "\n"
-		   "# HELP vaultsrv_hsm_evaluations_total OPRF evaluations in "
-		   "the HSM.\n"
-		   "# TYPE vaultsrv_hsm_evaluations_total counter\n"
-		   "vaultsrv_hsm_evaluations_total %" PRIu64 "\n",
+	fprintf(f,
+		"# HELP vaultsrv_guesses_total Password attempts counted.\n"
+		"# TYPE vaultsrv_guesses_total counter\n"
+		"vaultsrv_guesses_total %" PRIu64 "\n"
+		"# HELP vaultsrv_lockouts_total Accounts locked for good.\n"
+		"# TYPE vaultsrv_lockouts_total counter\n"
+		"vaultsrv_lockouts_total %" PRIu64 "\n"
+		"# HELP vaultsrv_hsm_evaluations_total OPRF evaluations in "
+		"the HSM.\n"
+		"# TYPE vaultsrv_hsm_evaluations_total counter\n"
+		"vaultsrv_hsm_evaluations_total %" PRIu64 "\n",
 		(uint64_t)atomic_load(&metrics_guesses),
 		(uint64_t)atomic_load(&metrics_lockouts), hsm_evaluations);
 	if (fclose(f) != 0) {

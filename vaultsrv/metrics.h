@@ -8,10 +8,22 @@
 #include <stdint.h>
 
 enum metrics_endpoint {
-	EP_HEALTHZ, EP_METRICS, EP_REGISTER_START, EP_REGISTER_FINISH,
-	EP_RECOVER_START, EP_RECOVER_FINISH, EP_PASSWD, EP_STORE_ADD,
-	EP_DELETE, EP_KCHALLENGE, EP_REARM, EP_GENERATION, EP_GENERATION_GET,
-	EP_AUDIT, EP_OTHER, EP_COUNT
+	EP_HEALTHZ,
+	EP_METRICS,
+	EP_REGISTER_START,
+	EP_REGISTER_FINISH,
+	EP_RECOVER_START,
+	EP_RECOVER_FINISH,
+	EP_PASSWD,
+	EP_STORE_ADD,
+	EP_DELETE,
+	EP_KCHALLENGE,
+	EP_REARM,
+	EP_GENERATION,
+	EP_GENERATION_GET,
+	EP_AUDIT,
+	EP_OTHER,
+	EP_COUNT
 };
 
 /* Counts one answered request. */
@@ -23,6 +35,6 @@ void metrics_lockout(void);
 
 /* Returns the exposition text (malloc'd) or NULL. */
 char *metrics_render(uint64_t hsm_evaluations)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

@@ -15,6 +15,6 @@
  * other than infinity; -EINVAL otherwise; -ENOMEM.
  */
 int point_validate(const uint8_t *p, size_t len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

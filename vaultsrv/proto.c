@@ -18,7 +18,8 @@ static int proto_verify(struct bufw *w, const uint8_t pub[32],
 {
 	int r = bufw_error(w);
 
-	if (r == 0 && crypto_sign_verify_detached(sig, w->data, w->len, pub) != 0)
+	if (r == 0 &&
+	    crypto_sign_verify_detached(sig, w->data, w->len, pub) != 0)
 		r = -EBADMSG;
 	else if (r < 0)
 		r = -EBADMSG;

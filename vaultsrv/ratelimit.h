@@ -15,12 +15,12 @@ struct ratelimit;
 
 /* per_minute 0 makes a limiter that allows everything. */
 int ratelimit_new(uint32_t per_minute, unsigned slots, struct ratelimit **ret)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 void ratelimit_free(struct ratelimit *rl);
 
 /* Takes one token for key at time now (seconds, monotonic): 0, or
  * -EAGAIN when the bucket is empty. Thread-safe. */
 int ratelimit_take(struct ratelimit *rl, const char *key, double now)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

@@ -61,15 +61,15 @@ enum store_pending_kind {
 struct store_entry {
 	uint8_t store_id[STORE_ID_LEN];
 	uint8_t enc_k[STORE_ENCK_MAX];
-	size_t enc_k_len;	/* 0 in a tombstone */
+	size_t enc_k_len; /* 0 in a tombstone */
 	uint8_t k_pub[STORE_PUB_LEN];
 };
 
 struct store_record {
 	char account[STORE_ACCOUNT_MAX + 1];
-	int state;		/* enum store_state */
+	int state; /* enum store_state */
 	uint32_t attempts;
-	uint8_t blob[STORE_BLOB_MAX];	/* wrapped OPRF key; 0 in tombstone */
+	uint8_t blob[STORE_BLOB_MAX]; /* wrapped OPRF key; 0 in tombstone */
 	size_t blob_len;
 	uint8_t auth_pub[STORE_PUB_LEN];
 	uint32_t argon_ops;
@@ -81,12 +81,12 @@ struct store_record {
 struct store_challenge {
 	uint8_t id[16];
 	char account[STORE_ACCOUNT_MAX + 1];
-	int kind;		/* enum store_chal_kind */
+	int kind; /* enum store_chal_kind */
 	char action[STORE_ACTION_MAX + 1];
 	uint8_t store_id[STORE_ID_LEN];
 	int has_store;
 	uint8_t challenge[STORE_CHAL_LEN];
-	uint8_t blinded[STORE_POINT_LEN];	/* password challenges */
+	uint8_t blinded[STORE_POINT_LEN]; /* password challenges */
 	uint8_t evaluated[STORE_EVAL_LEN];
 	int64_t expires;
 };
@@ -94,7 +94,7 @@ struct store_challenge {
 struct store_pending {
 	uint8_t id[16];
 	char account[STORE_ACCOUNT_MAX + 1];
-	int kind;		/* enum store_pending_kind */
+	int kind; /* enum store_pending_kind */
 	uint8_t blob[STORE_BLOB_MAX];
 	size_t blob_len;
 	int64_t expires;
@@ -108,8 +108,8 @@ struct store_event {
 };
 
 struct store_attempt {
-	uint32_t attempts;	/* counted so far, this one included */
-	int locked_now;		/* this call made the tombstone */
+	uint32_t attempts; /* counted so far, this one included */
+	int locked_now;	   /* this call made the tombstone */
 };
 
 struct store;
@@ -188,7 +188,8 @@ int store_generation_put(struct store *s, const char *account,
 			 uint64_t *ret_max) STORE_WUR;
 /* -ENOENT when no report was kept. */
 int store_generation_get(struct store *s, const char *account,
-			 const uint8_t store_id[STORE_ID_LEN], uint64_t *ret_gen,
+			 const uint8_t store_id[STORE_ID_LEN],
+			 uint64_t *ret_gen,
 			 uint8_t ret_sig[STORE_SIG_LEN]) STORE_WUR;
 
 int store_audit_add(struct store *s, const char *account, int64_t now,

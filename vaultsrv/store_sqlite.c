@@ -23,31 +23,31 @@
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
-	int relaxed;	/* synchronous=NORMAL in force */
+	int relaxed; /* synchronous=NORMAL in force */
 };
 
 static const char store_schema[] =
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
-	"CREATE TABLE accounts(account TEXT PRIMARY KEY,"
-	" state INTEGER NOT NULL, attempts INTEGER NOT NULL, blob BLOB,"
-	" auth_pub BLOB, argon_ops INTEGER, argon_mem INTEGER);"
-	"CREATE TABLE stores(account TEXT NOT NULL, store_id BLOB NOT NULL,"
-	" enc_k BLOB, k_pub BLOB NOT NULL, PRIMARY KEY(account, store_id));"
-	"CREATE TABLE challenges(id BLOB PRIMARY KEY, account TEXT NOT NULL,"
-	" kind INTEGER NOT NULL, action TEXT NOT NULL, store_id BLOB,"
-	" challenge BLOB NOT NULL, blinded BLOB, evaluated BLOB,"
-	" expires INTEGER NOT NULL);"
-	"CREATE INDEX challenges_account ON challenges(account, kind);"
-	"CREATE TABLE pending(id BLOB PRIMARY KEY, account TEXT NOT NULL,"
-	" kind INTEGER NOT NULL, blob BLOB NOT NULL, expires INTEGER NOT NULL);"
-	"CREATE TABLE generations(account TEXT NOT NULL, store_id BLOB NOT NULL,"
-	" generation INTEGER NOT NULL, sig BLOB NOT NULL,"
-	" PRIMARY KEY(account, store_id));"
-	"CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" account TEXT NOT NULL, time INTEGER NOT NULL, action TEXT NOT NULL,"
-	" outcome TEXT NOT NULL, source TEXT NOT NULL);"
-	"CREATE INDEX audit_account ON audit(account, id);"
-	"INSERT INTO meta(key, value) VALUES('schema', '1');";
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE accounts(account TEXT PRIMARY KEY,"
+    " state INTEGER NOT NULL, attempts INTEGER NOT NULL, blob BLOB,"
+    " auth_pub BLOB, argon_ops INTEGER, argon_mem INTEGER);"
+    "CREATE TABLE stores(account TEXT NOT NULL, store_id BLOB NOT NULL,"
+    " enc_k BLOB, k_pub BLOB NOT NULL, PRIMARY KEY(account, store_id));"
+    "CREATE TABLE challenges(id BLOB PRIMARY KEY, account TEXT NOT NULL,"
+    " kind INTEGER NOT NULL, action TEXT NOT NULL, store_id BLOB,"
+    " challenge BLOB NOT NULL, blinded BLOB, evaluated BLOB,"
+    " expires INTEGER NOT NULL);"
+    "CREATE INDEX challenges_account ON challenges(account, kind);"
+    "CREATE TABLE pending(id BLOB PRIMARY KEY, account TEXT NOT NULL,"
+    " kind INTEGER NOT NULL, blob BLOB NOT NULL, expires INTEGER NOT NULL);"
+    "CREATE TABLE generations(account TEXT NOT NULL, store_id BLOB NOT NULL,"
+    " generation INTEGER NOT NULL, sig BLOB NOT NULL,"
+    " PRIMARY KEY(account, store_id));"
+    "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " account TEXT NOT NULL, time INTEGER NOT NULL, action TEXT NOT NULL,"
+    " outcome TEXT NOT NULL, source TEXT NOT NULL);"
+    "CREATE INDEX audit_account ON audit(account, id);"
+    "INSERT INTO meta(key, value) VALUES('schema', '1');";
 
 static int store_err(int rc)
 {
@@ -111,8 +111,8 @@ static int store_begin_mode(struct store *s, int durable)
 
 	pthread_mutex_lock(&s->lock);
 	if (s->relaxed == durable) {
-		r = store_exec(s, durable ? "PRAGMA synchronous=FULL" :
-					    "PRAGMA synchronous=NORMAL");
+		r = store_exec(s, durable ? "PRAGMA synchronous=FULL"
+					  : "PRAGMA synchronous=NORMAL");
 		if (r < 0) {
 			pthread_mutex_unlock(&s->lock);
 			return r;
@@ -302,8 +302,10 @@ static int store_record_read(struct store *s, const char *account,
 	int r, rc;
 
 	memset(rec, 0, sizeof(*rec));
-	r = store_prep(s, "SELECT state, attempts, blob, auth_pub, argon_ops,"
-			  " argon_mem FROM accounts WHERE account=?", &st);
+	r = store_prep(s,
+		       "SELECT state, attempts, blob, auth_pub, argon_ops,"
+		       " argon_mem FROM accounts WHERE account=?",
+		       &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -324,7 +326,8 @@ static int store_record_read(struct store *s, const char *account,
 	if (r < 0)
 		goto out;
 	if (sqlite3_column_type(st, 3) == SQLITE_BLOB) {
-		r = store_col_blob(st, 3, rec->auth_pub, STORE_PUB_LEN, NULL, 1);
+		r = store_col_blob(st, 3, rec->auth_pub, STORE_PUB_LEN, NULL,
+				   1);
 		if (r < 0)
 			goto out;
 	}
@@ -333,8 +336,10 @@ static int store_record_read(struct store *s, const char *account,
 	sqlite3_finalize(st);
 	st = NULL;
 
-	r = store_prep(s, "SELECT store_id, enc_k, k_pub FROM stores"
-			  " WHERE account=? ORDER BY rowid", &st);
+	r = store_prep(s,
+		       "SELECT store_id, enc_k, k_pub FROM stores"
+		       " WHERE account=? ORDER BY rowid",
+		       &st);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -391,8 +396,10 @@ static int store_entry_insert(struct store *s, const char *account,
 	sqlite3_stmt *st;
 	int r;
 
-	r = store_prep(s, "INSERT INTO stores(account, store_id, enc_k, k_pub)"
-			  " VALUES(?, ?, ?, ?)", &st);
+	r = store_prep(s,
+		       "INSERT INTO stores(account, store_id, enc_k, k_pub)"
+		       " VALUES(?, ?, ?, ?)",
+		       &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -431,9 +438,11 @@ int store_record_put(struct store *s, const struct store_record *rec,
 			       rec->account);
 	if (r < 0)
 		goto out;
-	r = store_prep(s, "INSERT INTO accounts(account, state, attempts, blob,"
-			  " auth_pub, argon_ops, argon_mem)"
-			  " VALUES(?, 0, 0, ?, ?, ?, ?)", &st);
+	r = store_prep(s,
+		       "INSERT INTO accounts(account, state, attempts, blob,"
+		       " auth_pub, argon_ops, argon_mem)"
+		       " VALUES(?, 0, 0, ?, ?, ?, ?)",
+		       &st);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, rec->account, -1, SQLITE_STATIC);
@@ -451,11 +460,11 @@ out:
 int store_record_delete(struct store *s, const char *account)
 {
 	static const char *const sql[] = {
-		"DELETE FROM stores WHERE account=?",
-		"DELETE FROM challenges WHERE account=?",
-		"DELETE FROM pending WHERE account=?",
-		"DELETE FROM generations WHERE account=?",
-		"DELETE FROM accounts WHERE account=?",
+	    "DELETE FROM stores WHERE account=?",
+	    "DELETE FROM challenges WHERE account=?",
+	    "DELETE FROM pending WHERE account=?",
+	    "DELETE FROM generations WHERE account=?",
+	    "DELETE FROM accounts WHERE account=?",
 	};
 	int r;
 
@@ -486,8 +495,8 @@ int store_entry_add(struct store *s, const char *account,
 		goto out;
 	}
 	for (unsigned i = 0; i < rec.nstores; i++) {
-		if (memcmp(rec.stores[i].store_id, e->store_id,
-			   STORE_ID_LEN) == 0) {
+		if (memcmp(rec.stores[i].store_id, e->store_id, STORE_ID_LEN) ==
+		    0) {
 			r = -EEXIST;
 			goto out;
 		}
@@ -508,8 +517,10 @@ static int store_open_challenges(struct store *s, const char *account,
 	sqlite3_stmt *st;
 	int r;
 
-	r = store_prep(s, "SELECT count(*) FROM challenges WHERE account=?"
-			  " AND kind=? AND expires>=?", &st);
+	r = store_prep(s,
+		       "SELECT count(*) FROM challenges WHERE account=?"
+		       " AND kind=? AND expires>=?",
+		       &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -527,11 +538,11 @@ static int store_open_challenges(struct store *s, const char *account,
 static int store_tombstone(struct store *s, const char *account)
 {
 	static const char *const sql[] = {
-		"UPDATE accounts SET state=1, blob=NULL, auth_pub=NULL"
-		" WHERE account=?",
-		"UPDATE stores SET enc_k=NULL WHERE account=?",
-		"DELETE FROM challenges WHERE account=?",
-		"DELETE FROM pending WHERE account=?",
+	    "UPDATE accounts SET state=1, blob=NULL, auth_pub=NULL"
+	    " WHERE account=?",
+	    "UPDATE stores SET enc_k=NULL WHERE account=?",
+	    "DELETE FROM challenges WHERE account=?",
+	    "DELETE FROM pending WHERE account=?",
 	};
 	int r = 0;
 
@@ -540,15 +551,17 @@ static int store_tombstone(struct store *s, const char *account)
 	return r;
 }
 
-static int store_audit_insert(struct store *s, const char *account,
-			      int64_t now, const char *action,
-			      const char *outcome, const char *source)
+static int store_audit_insert(struct store *s, const char *account, int64_t now,
+			      const char *action, const char *outcome,
+			      const char *source)
 {
 	sqlite3_stmt *st;
 	int r;
 
-	r = store_prep(s, "INSERT INTO audit(account, time, action, outcome,"
-			  " source) VALUES(?, ?, ?, ?, ?)", &st);
+	r = store_prep(s,
+		       "INSERT INTO audit(account, time, action, outcome,"
+		       " source) VALUES(?, ?, ?, ?, ?)",
+		       &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -564,9 +577,11 @@ static int store_chal_insert(struct store *s, const struct store_challenge *c)
 	sqlite3_stmt *st;
 	int r;
 
-	r = store_prep(s, "INSERT INTO challenges(id, account, kind, action,"
-			  " store_id, challenge, blinded, evaluated, expires)"
-			  " VALUES(?, ?, ?, ?, ?, ?, ?, NULL, ?)", &st);
+	r = store_prep(s,
+		       "INSERT INTO challenges(id, account, kind, action,"
+		       " store_id, challenge, blinded, evaluated, expires)"
+		       " VALUES(?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+		       &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_blob(st, 1, c->id, sizeof(c->id), SQLITE_STATIC);
@@ -593,7 +608,7 @@ int store_attempt_begin(struct store *s, const struct store_challenge *chal,
 			struct store_attempt *ret)
 {
 	struct store_record rec;
-	struct store_attempt a = { 0, 0 };
+	struct store_attempt a = {0, 0};
 	int r, open;
 
 	if (chal->kind != STORE_CHAL_PASSWORD || max == 0)
@@ -631,8 +646,10 @@ int store_attempt_begin(struct store *s, const struct store_challenge *chal,
 		r = store_end(s, 0);
 		return r < 0 ? r : -VFS_E_LOCKED;
 	}
-	r = store_run1(s, "UPDATE accounts SET attempts=attempts+1"
-			  " WHERE account=?", chal->account);
+	r = store_run1(s,
+		       "UPDATE accounts SET attempts=attempts+1"
+		       " WHERE account=?",
+		       chal->account);
 	if (r == 0)
 		r = store_chal_insert(s, chal);
 	if (r == 0)
@@ -673,7 +690,7 @@ int store_attempt_fail(struct store *s, const char *account, uint32_t max,
 		       int64_t now, struct store_attempt *ret)
 {
 	struct store_record rec;
-	struct store_attempt a = { 0, 0 };
+	struct store_attempt a = {0, 0};
 	int r, open;
 
 	r = store_begin(s);
@@ -718,8 +735,10 @@ int store_attempt_succeed(struct store *s, const char *account)
 	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
-	r = store_run1(s, "UPDATE accounts SET attempts=0 WHERE account=?"
-			  " AND state=0", account);
+	r = store_run1(s,
+		       "UPDATE accounts SET attempts=0 WHERE account=?"
+		       " AND state=0",
+		       account);
 	if (r == 0 && sqlite3_changes(s->db) != 1)
 		r = -VFS_E_LOCKED;
 	return store_end(s, r);
@@ -760,9 +779,11 @@ int store_challenge_take(struct store *s, const uint8_t id[16],
 	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
-	r = store_prep(s, "SELECT account, kind, action, store_id, challenge,"
-			  " blinded, evaluated, expires FROM challenges"
-			  " WHERE id=?", &st);
+	r = store_prep(s,
+		       "SELECT account, kind, action, store_id, challenge,"
+		       " blinded, evaluated, expires FROM challenges"
+		       " WHERE id=?",
+		       &st);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
@@ -804,8 +825,8 @@ int store_challenge_take(struct store *s, const uint8_t id[16],
 	if (r < 0 && r != -ENOENT)
 		goto out;
 	{
-		int d = store_delete_id(s, "DELETE FROM challenges WHERE id=?",
-					id);
+		int d =
+		    store_delete_id(s, "DELETE FROM challenges WHERE id=?", id);
 		if (d < 0) {
 			r = d;
 			goto out;
@@ -838,8 +859,10 @@ int store_pending_put(struct store *s, const struct store_pending *p)
 	r = store_begin(s);
 	if (r < 0)
 		return r;
-	r = store_prep(s, "INSERT INTO pending(id, account, kind, blob, expires)"
-			  " VALUES(?, ?, ?, ?, ?)", &st);
+	r = store_prep(s,
+		       "INSERT INTO pending(id, account, kind, blob, expires)"
+		       " VALUES(?, ?, ?, ?, ?)",
+		       &st);
 	if (r == 0) {
 		sqlite3_bind_blob(st, 1, p->id, 16, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, p->account, -1, SQLITE_STATIC);
@@ -864,8 +887,10 @@ int store_pending_take(struct store *s, const uint8_t id[16],
 	r = store_begin(s);
 	if (r < 0)
 		return r;
-	r = store_prep(s, "SELECT account, kind, blob, expires FROM pending"
-			  " WHERE id=?", &st);
+	r = store_prep(s,
+		       "SELECT account, kind, blob, expires FROM pending"
+		       " WHERE id=?",
+		       &st);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
@@ -917,8 +942,10 @@ int store_generation_put(struct store *s, const char *account,
 	r = store_begin(s);
 	if (r < 0)
 		return r;
-	r = store_prep(s, "SELECT generation FROM generations WHERE account=?"
-			  " AND store_id=?", &st);
+	r = store_prep(s,
+		       "SELECT generation FROM generations WHERE account=?"
+		       " AND store_id=?",
+		       &st);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -936,9 +963,11 @@ int store_generation_put(struct store *s, const char *account,
 	sqlite3_finalize(st);
 	st = NULL;
 	if (max == gen) {
-		r = store_prep(s, "INSERT OR REPLACE INTO generations(account,"
-				  " store_id, generation, sig)"
-				  " VALUES(?, ?, ?, ?)", &st);
+		r = store_prep(s,
+			       "INSERT OR REPLACE INTO generations(account,"
+			       " store_id, generation, sig)"
+			       " VALUES(?, ?, ?, ?)",
+			       &st);
 		if (r < 0)
 			goto out;
 		sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -960,8 +989,8 @@ out:
 }
 
 int store_generation_get(struct store *s, const char *account,
-			 const uint8_t store_id[STORE_ID_LEN], uint64_t *ret_gen,
-			 uint8_t ret_sig[STORE_SIG_LEN])
+			 const uint8_t store_id[STORE_ID_LEN],
+			 uint64_t *ret_gen, uint8_t ret_sig[STORE_SIG_LEN])
 {
 	sqlite3_stmt *st = NULL;
 	uint8_t sig[STORE_SIG_LEN];
@@ -970,8 +999,10 @@ int store_generation_get(struct store *s, const char *account,
 	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
-	r = store_prep(s, "SELECT generation, sig FROM generations"
-			  " WHERE account=? AND store_id=?", &st);
+	r = store_prep(s,
+		       "SELECT generation, sig FROM generations"
+		       " WHERE account=? AND store_id=?",
+		       &st);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -999,8 +1030,8 @@ int store_audit_add(struct store *s, const char *account, int64_t now,
 	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
-	return store_end(s, store_audit_insert(s, account, now, action,
-					       outcome, source));
+	return store_end(
+	    s, store_audit_insert(s, account, now, action, outcome, source));
 }
 
 int store_audit_list(struct store *s, const char *account,
@@ -1013,10 +1044,12 @@ int store_audit_list(struct store *s, const char *account,
 	r = store_begin_relaxed(s);
 	if (r < 0)
 		return r;
-	r = store_prep(s, "SELECT time, action, outcome, source FROM"
-			  " (SELECT id, time, action, outcome, source FROM audit"
-			  " WHERE account=? ORDER BY id DESC LIMIT ?)"
-			  " ORDER BY id ASC", &st);
+	r = store_prep(s,
+		       "SELECT time, action, outcome, source FROM"
+		       " (SELECT id, time, action, outcome, source FROM audit"
+		       " WHERE account=? ORDER BY id DESC LIMIT ?)"
+		       " ORDER BY id ASC",
+		       &st);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
@@ -1027,7 +1060,8 @@ int store_audit_list(struct store *s, const char *account,
 		e->time = sqlite3_column_int64(st, 0);
 		r = store_col_text(st, 1, e->action, sizeof(e->action));
 		if (r == 0)
-			r = store_col_text(st, 2, e->outcome, sizeof(e->outcome));
+			r = store_col_text(st, 2, e->outcome,
+					   sizeof(e->outcome));
 		if (r == 0)
 			r = store_col_text(st, 3, e->source, sizeof(e->source));
 		if (r < 0)

@@ -12,7 +12,7 @@
 
 #include "token.h"
 
-#define TOKEN_MAC_B64 43	/* 32 bytes, base64url without padding */
+#define TOKEN_MAC_B64 43 /* 32 bytes, base64url without padding */
 
 int token_account_valid(const char *account, size_t len)
 {
@@ -34,7 +34,8 @@ static int token_vault_id_valid(const char *v, size_t len)
 	if (len != TOKEN_VAULT_ID_HEX)
 		return 0;
 	for (size_t i = 0; i < len; i++)
-		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+		if (!((v[i] >= '0' && v[i] <= '9') ||
+		      (v[i] >= 'a' && v[i] <= 'f')))
 			return 0;
 	return 1;
 }
@@ -43,10 +44,10 @@ int token_mint(const struct token_mac *m, const char *vault_id,
 	       const char *account, int64_t expiry, char *out, size_t cap)
 {
 	char buf[TOKEN_MAX + 1];
-	char acc64[sodium_base64_ENCODED_LEN(TOKEN_ACCOUNT_MAX,
-			sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-	char mac64[sodium_base64_ENCODED_LEN(32,
-			sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	char acc64[sodium_base64_ENCODED_LEN(
+	    TOKEN_ACCOUNT_MAX, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	char mac64[sodium_base64_ENCODED_LEN(
+	    32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
 	uint8_t mac[32];
 	size_t alen = strlen(account);
 	int n, r;
@@ -118,8 +119,8 @@ int token_verify(const struct token_mac *m, const char *vault_id,
 		expiry = expiry * 10 + (part[2][i] - '0');
 	}
 	if (sodium_base642bin(mac, sizeof(mac), part[4], plen[4], NULL, &mlen,
-			      &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) !=
-		    0 ||
+			      &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    end != part[4] + plen[4] || mlen != sizeof(mac))
 		return -EBADMSG;
 	if (memcmp(part[3], vault_id, TOKEN_VAULT_ID_HEX) != 0)

@@ -30,7 +30,7 @@ int token_account_valid(const char *account, size_t len);
  */
 int token_mint(const struct token_mac *m, const char *vault_id,
 	       const char *account, int64_t expiry, char *out, size_t cap)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Checks len bytes of token text against vault_id and the MAC key at time
@@ -41,6 +41,6 @@ int token_mint(const struct token_mac *m, const char *vault_id,
 int token_verify(const struct token_mac *m, const char *vault_id,
 		 const char *token, size_t len, int64_t now,
 		 char ret_account[TOKEN_ACCOUNT_MAX + 1])
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

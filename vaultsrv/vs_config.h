@@ -15,22 +15,22 @@
 #define CONFIG_FILE_MAX (64 * 1024)
 
 struct vs_config {
-	char listen_host[256];	/* IPv4/IPv6 literal or "localhost" */
+	char listen_host[256]; /* IPv4/IPv6 literal or "localhost" */
 	uint16_t listen_port;
-	int listen_loopback;	/* the host is a loopback address */
+	int listen_loopback; /* the host is a loopback address */
 	char pkcs11_module[CONFIG_PATH_MAX];
 	char token_label[33];
 	char pin_file[CONFIG_PATH_MAX];
 	char db[CONFIG_PATH_MAX];
 	uint32_t max_attempts;		/* 1..1000, default 10 */
-	char tls_cert[CONFIG_PATH_MAX];	/* "" = plain HTTP (loopback only) */
+	char tls_cert[CONFIG_PATH_MAX]; /* "" = plain HTTP (loopback only) */
 	char tls_key[CONFIG_PATH_MAX];
-	uint32_t rate_limit_per_minute;	/* 0 = off */
+	uint32_t rate_limit_per_minute; /* 0 = off */
 	enum log_level log_level;
-	uint32_t threads;		/* HTTP worker threads and HSM sessions */
+	uint32_t threads; /* HTTP worker threads and HSM sessions */
 	uint32_t connection_limit;
-	uint32_t connection_timeout;	/* seconds */
-	char evaluation_log[CONFIG_PATH_MAX];	/* "" = none */
+	uint32_t connection_timeout;	      /* seconds */
+	char evaluation_log[CONFIG_PATH_MAX]; /* "" = none */
 };
 
 /* Fills c with the defaults. */
@@ -46,7 +46,7 @@ int config_parse(struct vs_config *c, const char *text, size_t len, char *why,
 		 size_t whylen) __attribute__((warn_unused_result));
 
 /* Reads path (at most CONFIG_FILE_MAX bytes) and parses it. */
-int config_load(struct vs_config *c, const char *path, char *why,
-		size_t whylen) __attribute__((warn_unused_result));
+int config_load(struct vs_config *c, const char *path, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
 
 #endif

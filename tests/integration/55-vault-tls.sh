@@ -4,6 +4,7 @@
 . "$top_srcdir/tests/integration/vault-lib.sh"
 command -v openssl >/dev/null 2>&1 || skip "openssl (CLI) not installed"
 
+SCHEME=https
 vs_setup
 (
 	cd "$T"
@@ -18,7 +19,6 @@ vs_setup
 ) || fail "making the test CA and certificate"
 vs_write_conf "tls_cert = $T/srv.pem
 tls_key = $T/srv.key"
-URL="https://127.0.0.1:$PORT"
 CURL_TLS="--cacert $T/ca.pem"
 PROBE_TLS="--cacert $T/ca.pem"
 vs_init

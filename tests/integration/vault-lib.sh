@@ -14,6 +14,7 @@ command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 (CLI) not installed"
 
 SRV_PID=""
 PORT=""
+SCHEME=${SCHEME:-http}
 PIN=81726354
 SO_PIN=99887766
 LABEL=vstest
@@ -39,7 +40,7 @@ vs_cleanup() {
 vs_setup() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/vs-test.XXXXXX")
 	trap vs_cleanup EXIT
-	trap 'exit 99' INT TERM HUP
+	trap 'exit 99' INT TERM HUP PIPE
 	mkdir "$T/tokens"
 	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
 		"$T" >"$T/softhsm2.conf"
@@ -62,7 +63,7 @@ vs_port() {
 			break
 		fi
 	done
-	URL="http://127.0.0.1:$PORT"
+	URL="${SCHEME:-http}://127.0.0.1:$PORT"
 }
 
 # $1: extra config lines
@@ -104,6 +105,7 @@ vs_start() {
 			sleep 0.1
 			i=$((i + 1))
 		done
+		kill -KILL "$SRV_PID" 2>/dev/null || true
 		wait "$SRV_PID" 2>/dev/null || true
 		SRV_PID=""
 		tries=$((tries + 1))

@@ -25,3 +25,6 @@ tests_bench_hsm_bench_SOURCES = tests/bench/hsm_bench.c
 tests_bench_hsm_bench_CFLAGS = $(VAULTSRV_CFLAGS)
 tests_bench_hsm_bench_LDADD = $(VAULTSRV_LIBS) -lpthread
 EXTRA_DIST += tests/bench/vault-bench.sh
+# libFuzzer harnesses of vaultsrv's parsers (run by hand: needs clang).
+EXTRA_DIST += tests/fuzz/vs-fuzz.sh tests/fuzz/fuzz_vs_json.c \
+	tests/fuzz/fuzz_vs_token.c tests/fuzz/fuzz_vs_config.c

@@ -217,13 +217,15 @@ static EC_POINT *h1(const char *pw)
 		uint8_t c = (uint8_t)ctr;
 
 		crypto_hash_sha256_init(&st);
-		crypto_hash_sha256_update(&st, (const uint8_t *)"vs_probe-h2c", 12);
+		crypto_hash_sha256_update(&st, (const uint8_t *)"vs_probe-h2c",
+					  12);
 		crypto_hash_sha256_update(&st, &c, 1);
 		crypto_hash_sha256_update(&st, (const uint8_t *)pw, strlen(pw));
 		crypto_hash_sha256_final(&st, h);
 		BN_bin2bn(h, 32, x);
 		ERR_set_mark();
-		if (EC_POINT_set_compressed_coordinates(grp, p, x, 0, bnctx) == 1) {
+		if (EC_POINT_set_compressed_coordinates(grp, p, x, 0, bnctx) ==
+		    1) {
 			ERR_pop_to_mark();
 			BN_free(x);
 			return p;
@@ -277,7 +279,8 @@ static void unblind(const char *pw, struct blind *b, const uint8_t ev[32],
 	l[2] = (uint8_t)(plen >> 16);
 	l[3] = (uint8_t)(plen >> 24);
 	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)"vaultfs-v1-oprf-out", 19);
+	crypto_hash_sha256_update(&st, (const uint8_t *)"vaultfs-v1-oprf-out",
+				  19);
 	crypto_hash_sha256_update(&st, l, 4);
 	crypto_hash_sha256_update(&st, (const uint8_t *)pw, plen);
 	crypto_hash_sha256_update(&st, xn, 32);
@@ -358,7 +361,7 @@ static int dec_k(const uint8_t wrap[32], const char *account,
 
 	enck_ad(account, sid, ad, &adlen);
 	return crypto_aead_xchacha20poly1305_ietf_decrypt(
-		K, &mlen, NULL, in + 24, 72 - 24, ad, adlen, in, wrap);
+	    K, &mlen, NULL, in + 24, 72 - 24, ad, adlen, in, wrap);
 }
 
 static void sign(const uint8_t sk[64], const struct tr *t, uint8_t sig[64])
@@ -379,7 +382,7 @@ static void reg_finish(const char *account, const char *pw, struct blind *b,
 {
 	uint8_t reg_id[16], ev[32], out[32], sig[64], ops4[4], mem8[8];
 	struct pwkeys pk;
-	struct tr t = { .n = 0 };
+	struct tr t = {.n = 0};
 	cJSON *req = cJSON_CreateObject(), *arr, *argon;
 
 	b64_get(startresp, "reg_id", reg_id, 16);
@@ -408,7 +411,7 @@ static void reg_finish(const char *account, const char *pw, struct blind *b,
 		cJSON *e = cJSON_CreateObject();
 		struct kkeys kk;
 		uint8_t ek[72], ksig[64];
-		struct tr kt = { .n = 0 };
+		struct tr kt = {.n = 0};
 
 		k_keys(st[i].K, &kk);
 		enc_k(pk.wrap, account, st[i].sid, st[i].K, ek);
@@ -440,7 +443,7 @@ static void prove(const char *account, const char *pw, const char *action,
 {
 	struct blind b;
 	uint8_t ch[32], ev[32], out[32];
-	struct tr t = { .n = 0 };
+	struct tr t = {.n = 0};
 	cJSON *req = cJSON_CreateObject(), *resp, *argon;
 
 	blind(pw, &b);
@@ -460,10 +463,11 @@ static void prove(const char *account, const char *pw, const char *action,
 		randombytes_buf(p->sig, 64);
 	} else {
 		unblind(pw, &b, ev, out);
-		pw_keys(pw, out,
-			(uint64_t)cJSON_GetObjectItem(argon, "ops")->valuedouble,
-			(uint64_t)cJSON_GetObjectItem(argon, "mem")->valuedouble,
-			&p->pk);
+		pw_keys(
+		    pw, out,
+		    (uint64_t)cJSON_GetObjectItem(argon, "ops")->valuedouble,
+		    (uint64_t)cJSON_GetObjectItem(argon, "mem")->valuedouble,
+		    &p->pk);
 		tr_str(&t, "vaultfs-v1-proof");
 		tr_str(&t, action);
 		tr_str(&t, account);
@@ -489,7 +493,7 @@ static cJSON *proof_req(const struct proven *p)
 /* ---- commands ---- */
 
 static const char *o_account, *o_password, *o_newpw, *o_key, *o_store,
-	*o_action = "recover";
+    *o_action = "recover";
 static int o_replay, o_fast, o_tamper;
 static uint64_t o_gen;
 
@@ -553,8 +557,9 @@ static void cmd_recover(void)
 	if (o_replay) {
 		resp = post("/v1/recover/finish", proof_req(&p), &st);
 		printf("replay status=%ld error=%s\n", st,
-		       cJSON_GetObjectItem(resp, "error") ?
-		       cJSON_GetObjectItem(resp, "error")->valuestring : "none");
+		       cJSON_GetObjectItem(resp, "error")
+			   ? cJSON_GetObjectItem(resp, "error")->valuestring
+			   : "none");
 		cJSON_Delete(resp);
 	}
 }
@@ -627,7 +632,7 @@ static void cmd_add_store(void)
 {
 	struct proven p;
 	struct kkeys kk;
-	struct tr t = { .n = 0 };
+	struct tr t = {.n = 0};
 	uint8_t sid[16], K[32], ek[72], ksig[64];
 	cJSON *req;
 
@@ -671,7 +676,7 @@ static void cmd_rearm(void)
 	struct store_arg st;
 	struct kkeys kk;
 	struct blind b;
-	struct tr t = { .n = 0 };
+	struct tr t = {.n = 0};
 	uint8_t chal_id[16], ch[32], sig[64];
 	cJSON *req = cJSON_CreateObject(), *resp;
 
@@ -712,7 +717,7 @@ static void cmd_rearm(void)
 static void cmd_generation(void)
 {
 	struct kkeys kk;
-	struct tr t = { .n = 0 };
+	struct tr t = {.n = 0};
 	uint8_t sid[16], K[32], sig[64], g[8];
 	cJSON *req = cJSON_CreateObject(), *resp;
 
@@ -742,9 +747,10 @@ static void cmd_generation(void)
 	hex_add(req, "store_id", sid, 16);
 	resp = post_ok("/v1/generation/get", req, 200);
 	{
-		uint64_t kept = (uint64_t)cJSON_GetObjectItem(resp,
-						"generation")->valuedouble;
-		struct tr t2 = { .n = 0 };
+		uint64_t kept =
+		    (uint64_t)cJSON_GetObjectItem(resp, "generation")
+			->valuedouble;
+		struct tr t2 = {.n = 0};
 
 		b64_get(resp, "sig", sig, 64);
 		le64(g, kept);
@@ -774,7 +780,6 @@ static void cmd_audit(void)
 		       cJSON_GetObjectItem(e, "source")->valuestring);
 	cJSON_Delete(resp);
 }
-
 
 /* ---- bench: recoveries/s and latency with N concurrent clients ---- */
 
@@ -806,7 +811,7 @@ static int bench_round(const char *account, const uint8_t sid[16],
 	struct blind b;
 	struct proven p;
 	uint8_t ch[32], ev[32], out[32];
-	struct tr t = { .n = 0 };
+	struct tr t = {.n = 0};
 	cJSON *req = cJSON_CreateObject(), *resp;
 	long st;
 
@@ -911,7 +916,8 @@ static void cmd_bench(void)
 	int failed = 0;
 
 	if (!w || !f)
-		die("bench: --tokens FILE (one token per line: bench0, bench1, ...)");
+		die("bench: --tokens FILE (one token per line: bench0, bench1, "
+		    "...)");
 	for (int i = 0; i < o_clients; i++) {
 		if (!fgets(w[i].tok, sizeof(w[i].tok), f))
 			die("bench: not enough tokens");
@@ -940,7 +946,8 @@ static void cmd_bench(void)
 	qsort(all, n, sizeof(*all), cmp_double);
 	printf("clients=%d seconds=%.1f recoveries=%zu failed=%d "
 	       "recoveries_per_s=%.1f p50_ms=%.2f p99_ms=%.2f\n",
-	       o_clients, o_seconds, n, failed, n / (el > o_seconds ? o_seconds : el),
+	       o_clients, o_seconds, n, failed,
+	       n / (el > o_seconds ? o_seconds : el),
 	       n ? 1e3 * all[n / 2] : 0.0,
 	       n ? 1e3 * all[(size_t)(0.99 * (double)(n - 1))] : 0.0);
 	free(all);
@@ -950,46 +957,79 @@ static void cmd_bench(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "token", required_argument, NULL, 't' },
-		{ "cacert", required_argument, NULL, 'C' },
-		{ "account", required_argument, NULL, 'a' },
-		{ "password", required_argument, NULL, 'p' },
-		{ "new-password", required_argument, NULL, 'n' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "store", required_argument, NULL, 's' },
-		{ "action", required_argument, NULL, 'A' },
-		{ "gen", required_argument, NULL, 'g' },
-		{ "replay", no_argument, NULL, 'r' },
-		{ "fast-wrong", no_argument, NULL, 'f' },
-		{ "tamper", no_argument, NULL, 'T' },
-		{ "tokens", required_argument, NULL, 'F' },
-		{ "clients", required_argument, NULL, 'c' },
-		{ "seconds", required_argument, NULL, 'S' },
-		{ NULL, 0, NULL, 0 },
+	    {"url", required_argument, NULL, 'u'},
+	    {"token", required_argument, NULL, 't'},
+	    {"cacert", required_argument, NULL, 'C'},
+	    {"account", required_argument, NULL, 'a'},
+	    {"password", required_argument, NULL, 'p'},
+	    {"new-password", required_argument, NULL, 'n'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"store", required_argument, NULL, 's'},
+	    {"action", required_argument, NULL, 'A'},
+	    {"gen", required_argument, NULL, 'g'},
+	    {"replay", no_argument, NULL, 'r'},
+	    {"fast-wrong", no_argument, NULL, 'f'},
+	    {"tamper", no_argument, NULL, 'T'},
+	    {"tokens", required_argument, NULL, 'F'},
+	    {"clients", required_argument, NULL, 'c'},
+	    {"seconds", required_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *cmd;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'u': url = optarg; break;
-		case 't': token = optarg; break;
-		case 'C': cacert = optarg; break;
-		case 'a': o_account = optarg; break;
-		case 'p': o_password = optarg; break;
-		case 'n': o_newpw = optarg; break;
-		case 'k': o_key = optarg; break;
-		case 's': o_store = optarg; break;
-		case 'A': o_action = optarg; break;
-		case 'g': o_gen = strtoull(optarg, NULL, 10); break;
-		case 'r': o_replay = 1; break;
-		case 'f': o_fast = 1; break;
-		case 'T': o_tamper = 1; break;
-		case 'F': o_tokens = optarg; break;
-		case 'c': o_clients = atoi(optarg); break;
-		case 'S': o_seconds = atof(optarg); break;
-		default: return 1;
+		case 'u':
+			url = optarg;
+			break;
+		case 't':
+			token = optarg;
+			break;
+		case 'C':
+			cacert = optarg;
+			break;
+		case 'a':
+			o_account = optarg;
+			break;
+		case 'p':
+			o_password = optarg;
+			break;
+		case 'n':
+			o_newpw = optarg;
+			break;
+		case 'k':
+			o_key = optarg;
+			break;
+		case 's':
+			o_store = optarg;
+			break;
+		case 'A':
+			o_action = optarg;
+			break;
+		case 'g':
+			o_gen = strtoull(optarg, NULL, 10);
+			break;
+		case 'r':
+			o_replay = 1;
+			break;
+		case 'f':
+			o_fast = 1;
+			break;
+		case 'T':
+			o_tamper = 1;
+			break;
+		case 'F':
+			o_tokens = optarg;
+			break;
+		case 'c':
+			o_clients = atoi(optarg);
+			break;
+		case 'S':
+			o_seconds = atof(optarg);
+			break;
+		default:
+			return 1;
 		}
 	}
 	if (o_clients < 1 || o_clients > 256 || o_seconds <= 0)

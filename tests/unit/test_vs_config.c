@@ -15,8 +15,9 @@
 
 #include "vaultsrv/vs_config.h"
 
-#define REQ "listen = 127.0.0.1:8443\ntoken_label = vault\n" \
-	    "pin_file = /etc/vaultsrv/pin\ndb = /var/lib/vaultsrv/vault.db\n"
+#define REQ                                                                    \
+	"listen = 127.0.0.1:8443\ntoken_label = vault\n"                       \
+	"pin_file = /etc/vaultsrv/pin\ndb = /var/lib/vaultsrv/vault.db\n"
 
 static int parse(const char *text, struct vs_config *c, char *why, size_t n)
 {
@@ -46,23 +47,22 @@ static void test_all_keys(void **state)
 {
 	struct vs_config c;
 	char why[256];
-	const char *t =
-		"# full\r\n"
-		"  listen   =   [::1]:9000  \n"
-		"\n"
-		"pkcs11_module = /usr/lib/x/libhsm.so\n"
-		"token_label = a label with spaces\n"
-		"pin_file = /p\n"
-		"db = /d\n"
-		"max_attempts = 3\n"
-		"tls_cert = /c.pem\n"
-		"tls_key = /k.pem\n"
-		"rate_limit_per_minute = 60\n"
-		"log_level = debug\n"
-		"threads = 2\n"
-		"connection_limit = 10\n"
-		"connection_timeout = 5\n"
-		"evaluation_log = /e.log\n";
+	const char *t = "# full\r\n"
+			"  listen   =   [::1]:9000  \n"
+			"\n"
+			"pkcs11_module = /usr/lib/x/libhsm.so\n"
+			"token_label = a label with spaces\n"
+			"pin_file = /p\n"
+			"db = /d\n"
+			"max_attempts = 3\n"
+			"tls_cert = /c.pem\n"
+			"tls_key = /k.pem\n"
+			"rate_limit_per_minute = 60\n"
+			"log_level = debug\n"
+			"threads = 2\n"
+			"connection_limit = 10\n"
+			"connection_timeout = 5\n"
+			"evaluation_log = /e.log\n";
 
 	assert_int_equal(parse(t, &c, why, sizeof(why)), 0);
 	assert_string_equal(c.listen_host, "::1");
@@ -84,27 +84,27 @@ static void test_malformed_lines(void **state)
 		const char *text;
 		const char *why;
 	} bad[] = {
-		{ REQ "bogus = 1\n", "line 5: unknown key 'bogus'" },
-		{ REQ "max_attempts\n", "line 5: expected 'key = value'" },
-		{ REQ "max_attempts =\n", "line 5: 'max_attempts' has no value" },
-		{ REQ "max_attempts = 0\n", "line 5: bad value for 'max_attempts'" },
-		{ REQ "max_attempts = 1001\n", "line 5: bad value" },
-		{ REQ "max_attempts = 10x\n", "line 5: bad value" },
-		{ REQ "max_attempts = -1\n", "line 5: bad value" },
-		{ REQ "max_attempts = 99999999999\n", "line 5: bad value" },
-		{ REQ "log_level = loud\n", "line 5: bad value for 'log_level'" },
-		{ REQ "db = relative.db\n", "line 5: 'db' given twice" },
-		{ "listen = 127.0.0.1:0\n", "line 1: bad value for 'listen'" },
-		{ "listen = 127.0.0.1:65536\n", "line 1: bad value" },
-		{ "listen = 127.0.0.1\n", "line 1: bad value" },
-		{ "listen = ::1:80\n", "line 1: bad value" },
-		{ "listen = [::1]80\n", "line 1: bad value" },
-		{ "listen = example.com:80\n", "line 1: bad value" },
-		{ "pin_file = pin\n", "line 1: bad value for 'pin_file'" },
-		{ "token_label = 0123456789012345678901234567890123\n",
-		  "line 1: bad value for 'token_label'" },
-		{ "# c\n\nthreads = 0\n", "line 3: bad value for 'threads'" },
-		{ "=5\n", "line 1: unknown key ''" },
+	    {REQ "bogus = 1\n", "line 5: unknown key 'bogus'"},
+	    {REQ "max_attempts\n", "line 5: expected 'key = value'"},
+	    {REQ "max_attempts =\n", "line 5: 'max_attempts' has no value"},
+	    {REQ "max_attempts = 0\n", "line 5: bad value for 'max_attempts'"},
+	    {REQ "max_attempts = 1001\n", "line 5: bad value"},
+	    {REQ "max_attempts = 10x\n", "line 5: bad value"},
+	    {REQ "max_attempts = -1\n", "line 5: bad value"},
+	    {REQ "max_attempts = 99999999999\n", "line 5: bad value"},
+	    {REQ "log_level = loud\n", "line 5: bad value for 'log_level'"},
+	    {REQ "db = relative.db\n", "line 5: 'db' given twice"},
+	    {"listen = 127.0.0.1:0\n", "line 1: bad value for 'listen'"},
+	    {"listen = 127.0.0.1:65536\n", "line 1: bad value"},
+	    {"listen = 127.0.0.1\n", "line 1: bad value"},
+	    {"listen = ::1:80\n", "line 1: bad value"},
+	    {"listen = [::1]80\n", "line 1: bad value"},
+	    {"listen = example.com:80\n", "line 1: bad value"},
+	    {"pin_file = pin\n", "line 1: bad value for 'pin_file'"},
+	    {"token_label = 0123456789012345678901234567890123\n",
+	     "line 1: bad value for 'token_label'"},
+	    {"# c\n\nthreads = 0\n", "line 3: bad value for 'threads'"},
+	    {"=5\n", "line 1: unknown key ''"},
 	};
 	struct vs_config c;
 	char why[256];
@@ -142,28 +142,35 @@ static void test_whole_file_rules(void **state)
 	char why[256];
 
 	assert_int_equal(parse("token_label = v\npin_file = /p\ndb = /d\n", &c,
-			       why, sizeof(why)), -EINVAL);
+			       why, sizeof(why)),
+			 -EINVAL);
 	assert_string_equal(why, "'listen' is required");
 	assert_int_equal(parse(REQ "tls_cert = /c\n", &c, why, sizeof(why)),
 			 -EINVAL);
 	assert_string_equal(why, "'tls_cert' and 'tls_key' go together");
 	/* Plain HTTP only on loopback; with TLS anywhere. */
 	assert_int_equal(parse("listen = 0.0.0.0:443\ntoken_label = v\n"
-			       "pin_file = /p\ndb = /d\n", &c, why, sizeof(why)),
+			       "pin_file = /p\ndb = /d\n",
+			       &c, why, sizeof(why)),
 			 -EINVAL);
 	assert_non_null(strstr(why, "refusing plain HTTP"));
 	assert_int_equal(parse("listen = [::]:443\ntoken_label = v\n"
-			       "pin_file = /p\ndb = /d\n", &c, why, sizeof(why)),
+			       "pin_file = /p\ndb = /d\n",
+			       &c, why, sizeof(why)),
 			 -EINVAL);
 	assert_int_equal(parse("listen = 0.0.0.0:443\ntoken_label = v\n"
 			       "pin_file = /p\ndb = /d\ntls_cert = /c\n"
-			       "tls_key = /k\n", &c, why, sizeof(why)), 0);
+			       "tls_key = /k\n",
+			       &c, why, sizeof(why)),
+			 0);
 	assert_false(c.listen_loopback);
 	assert_int_equal(parse("listen = 127.8.9.10:80\ntoken_label = v\n"
-			       "pin_file = /p\ndb = /d\n", &c, why, sizeof(why)),
+			       "pin_file = /p\ndb = /d\n",
+			       &c, why, sizeof(why)),
 			 0);
 	assert_int_equal(parse("listen = localhost:80\ntoken_label = v\n"
-			       "pin_file = /p\ndb = /d\n", &c, why, sizeof(why)),
+			       "pin_file = /p\ndb = /d\n",
+			       &c, why, sizeof(why)),
 			 0);
 	assert_string_equal(c.listen_host, "127.0.0.1");
 }
@@ -171,11 +178,11 @@ static void test_whole_file_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal_and_defaults),
-		cmocka_unit_test(test_all_keys),
-		cmocka_unit_test(test_malformed_lines),
-		cmocka_unit_test(test_nul_and_long_lines),
-		cmocka_unit_test(test_whole_file_rules),
+	    cmocka_unit_test(test_minimal_and_defaults),
+	    cmocka_unit_test(test_all_keys),
+	    cmocka_unit_test(test_malformed_lines),
+	    cmocka_unit_test(test_nul_and_long_lines),
+	    cmocka_unit_test(test_whole_file_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

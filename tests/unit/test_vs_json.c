@@ -28,10 +28,26 @@ static struct json_obj *parse_ok(const char *s)
 static void test_not_an_object(void **state)
 {
 	static const char *bad[] = {
-		"", " ", "{", "}", "[]", "[{}]", "\"x\"", "1", "null", "true",
-		"{} {}", "{}x", "{\"a\":}", "{\"a\" 1}", "{'a':1}", "{\"a\":1,}",
-		"{\"a\":\"\\u0000\"}", "{\"a\":\"\\U0000\"}", "{\"a\":tru}",
-		"{\"a\":\"unterminated}",
+	    "",
+	    " ",
+	    "{",
+	    "}",
+	    "[]",
+	    "[{}]",
+	    "\"x\"",
+	    "1",
+	    "null",
+	    "true",
+	    "{} {}",
+	    "{}x",
+	    "{\"a\":}",
+	    "{\"a\" 1}",
+	    "{'a':1}",
+	    "{\"a\":1,}",
+	    "{\"a\":\"\\u0000\"}",
+	    "{\"a\":\"\\U0000\"}",
+	    "{\"a\":tru}",
+	    "{\"a\":\"unterminated}",
 	};
 	struct json_obj *o;
 	char deep[200];
@@ -60,12 +76,12 @@ static void test_not_an_object(void **state)
 static void test_fields(void **state)
 {
 	struct json_obj *o = parse_ok(
-		"{\"s\":\"hello\",\"n\":42,\"neg\":-1,\"frac\":1.5,"
-		"\"big\":9007199254740992,\"max\":9007199254740991,"
-		"\"b\":\"AAEC\",\"nopad\":\"AAE\",\"url\":\"-_-_\","
-		"\"h\":\"00112233445566778899aabbccddeeff\","
-		"\"H\":\"00112233445566778899AABBCCDDEEFF\",\"short\":\"0011\","
-		"\"o\":{\"x\":1},\"arr\":[{\"k\":1},2],\"nul\":null}");
+	    "{\"s\":\"hello\",\"n\":42,\"neg\":-1,\"frac\":1.5,"
+	    "\"big\":9007199254740992,\"max\":9007199254740991,"
+	    "\"b\":\"AAEC\",\"nopad\":\"AAE\",\"url\":\"-_-_\","
+	    "\"h\":\"00112233445566778899aabbccddeeff\","
+	    "\"H\":\"00112233445566778899AABBCCDDEEFF\",\"short\":\"0011\","
+	    "\"o\":{\"x\":1},\"arr\":[{\"k\":1},2],\"nul\":null}");
 	const char *s;
 	uint64_t u;
 	uint8_t buf[16];
@@ -122,7 +138,7 @@ static void test_fields(void **state)
 static void test_builder(void **state)
 {
 	struct json_out *w = json_out_new();
-	uint8_t b[3] = { 0, 1, 2 };
+	uint8_t b[3] = {0, 1, 2};
 	char *s;
 
 	assert_non_null(w);
@@ -159,9 +175,9 @@ static void test_builder(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_not_an_object),
-		cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_builder),
+	    cmocka_unit_test(test_not_an_object),
+	    cmocka_unit_test(test_fields),
+	    cmocka_unit_test(test_builder),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

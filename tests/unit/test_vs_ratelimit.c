@@ -59,8 +59,8 @@ static void test_off_and_bounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bucket),
-		cmocka_unit_test(test_off_and_bounds),
+	    cmocka_unit_test(test_bucket),
+	    cmocka_unit_test(test_off_and_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

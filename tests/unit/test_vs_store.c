@@ -104,7 +104,8 @@ static int attempt(struct store *s, const char *account, uint32_t max,
 	r = store_attempt_begin(s, c, max, now, "127.0.0.1", a);
 	if (r == 0) {
 		memset(ev, 0xee, sizeof(ev));
-		assert_int_equal(store_challenge_set_evaluated(s, c->id, ev), 0);
+		assert_int_equal(store_challenge_set_evaluated(s, c->id, ev),
+				 0);
 	}
 	return r;
 }
@@ -142,7 +143,7 @@ static void test_record_roundtrip(void **state)
 	assert_int_equal(store_record_get(f->s, "bob", &got), -ENOENT);
 
 	memset(&e, 0, sizeof(e));
-	memset(e.store_id, 1, 16);	/* exists */
+	memset(e.store_id, 1, 16); /* exists */
 	e.enc_k_len = 72;
 	assert_int_equal(store_entry_add(f->s, "alice", &e), -EEXIST);
 	for (int i = 2; i < STORE_STORES_MAX; i++) {
@@ -170,18 +171,18 @@ static void test_budget_spent_by_failure(void **state)
 	for (uint32_t n = 1; n <= 3; n++) {
 		assert_int_equal(attempt(f->s, "alice", 3, 1000, &c, &a), 0);
 		assert_int_equal(a.attempts, n);
-		assert_int_equal(store_challenge_take(f->s, c.id, "alice", 1000,
-						      &t), 0);
+		assert_int_equal(
+		    store_challenge_take(f->s, c.id, "alice", 1000, &t), 0);
 		memset(&a, 0, sizeof(a));
 		if (n < 3) {
-			assert_int_equal(store_attempt_fail(f->s, "alice", 3,
-							    1000, &a), 0);
+			assert_int_equal(
+			    store_attempt_fail(f->s, "alice", 3, 1000, &a), 0);
 			assert_int_equal(a.attempts, n);
 			assert_int_equal(a.locked_now, 0);
 		} else {
-			assert_int_equal(store_attempt_fail(f->s, "alice", 3,
-							    1000, &a),
-					 -VFS_E_LOCKED);
+			assert_int_equal(
+			    store_attempt_fail(f->s, "alice", 3, 1000, &a),
+			    -VFS_E_LOCKED);
 			assert_int_equal(a.locked_now, 1);
 		}
 	}
@@ -194,7 +195,8 @@ static void test_budget_spent_by_failure(void **state)
 	assert_memory_equal(got.stores[0].k_pub, r.stores[0].k_pub, 32);
 	/* Locked stays locked; success cannot reset it. */
 	memset(&a, 0, sizeof(a));
-	assert_int_equal(attempt(f->s, "alice", 3, 1001, &c, &a), -VFS_E_LOCKED);
+	assert_int_equal(attempt(f->s, "alice", 3, 1001, &c, &a),
+			 -VFS_E_LOCKED);
 	assert_int_equal(a.locked_now, 0);
 	assert_int_equal(store_attempt_succeed(f->s, "alice"), -VFS_E_LOCKED);
 	/* Registration over it needs replace (rearm), which re-arms. */
@@ -238,13 +240,15 @@ static void test_abandoned_last_attempt(void **state)
 	assert_int_equal(a.attempts, 2);
 	/* Budget spent, last attempts still open: locked, not destroyed. */
 	memset(&a, 0, sizeof(a));
-	assert_int_equal(attempt(f->s, "alice", 2, 1050, &c, &a), -VFS_E_LOCKED);
+	assert_int_equal(attempt(f->s, "alice", 2, 1050, &c, &a),
+			 -VFS_E_LOCKED);
 	assert_int_equal(a.locked_now, 0);
 	assert_int_equal(store_record_get(f->s, "alice", &got), 0);
 	assert_int_equal(got.state, STORE_LIVE);
 	assert_int_equal(got.attempts, 2);
 	/* After they expire unanswered, the next request destroys. */
-	assert_int_equal(attempt(f->s, "alice", 2, 1200, &c, &a), -VFS_E_LOCKED);
+	assert_int_equal(attempt(f->s, "alice", 2, 1200, &c, &a),
+			 -VFS_E_LOCKED);
 	assert_int_equal(a.locked_now, 1);
 	assert_int_equal(store_record_get(f->s, "alice", &got), 0);
 	assert_int_equal(got.state, STORE_LOCKED);
@@ -274,13 +278,15 @@ static void test_failure_with_others_in_flight(void **state)
 	assert_int_equal(store_record_put(f->s, &r, 0), 0);
 	assert_int_equal(attempt(f->s, "alice", 2, 1000, &c1, &a), 0);
 	assert_int_equal(attempt(f->s, "alice", 2, 1000, &c2, &a), 0);
-	assert_int_equal(store_challenge_take(f->s, c1.id, "alice", 1000, &t), 0);
+	assert_int_equal(store_challenge_take(f->s, c1.id, "alice", 1000, &t),
+			 0);
 	/* The other attempt may still be the right password. */
 	assert_int_equal(store_attempt_fail(f->s, "alice", 2, 1000, &a), 0);
 	assert_int_equal(a.attempts, 2);
 	assert_int_equal(store_record_get(f->s, "alice", &got), 0);
 	assert_int_equal(got.state, STORE_LIVE);
-	assert_int_equal(store_challenge_take(f->s, c2.id, "alice", 1000, &t), 0);
+	assert_int_equal(store_challenge_take(f->s, c2.id, "alice", 1000, &t),
+			 0);
 	assert_int_equal(store_attempt_fail(f->s, "alice", 2, 1000, &a),
 			 -VFS_E_LOCKED);
 	assert_int_equal(a.locked_now, 1);
@@ -309,7 +315,8 @@ static void test_challenge_single_use(void **state)
 	/* Another account cannot take it, and it stays. */
 	assert_int_equal(store_challenge_take(f->s, c.id, "mallory", 1000, &t),
 			 -EPERM);
-	assert_int_equal(store_challenge_take(f->s, c.id, "alice", 1000, &t), 0);
+	assert_int_equal(store_challenge_take(f->s, c.id, "alice", 1000, &t),
+			 0);
 	assert_memory_equal(t.challenge, c.challenge, 32);
 	assert_memory_equal(t.blinded, c.blinded, 65);
 	assert_int_equal(t.evaluated[0], 0xee);
@@ -328,7 +335,8 @@ static void test_challenge_single_use(void **state)
 	k.kind = STORE_CHAL_KEY;
 	snprintf(k.action, sizeof(k.action), "rearm");
 	assert_int_equal(store_challenge_put(f->s, &k), 0);
-	assert_int_equal(store_challenge_take(f->s, k.id, "alice", 1000, &t), 0);
+	assert_int_equal(store_challenge_take(f->s, k.id, "alice", 1000, &t),
+			 0);
 	assert_int_equal(t.kind, STORE_CHAL_KEY);
 	assert_int_equal(store_record_get(f->s, "alice", &r), 0);
 	assert_int_equal(r.attempts, 3);
@@ -354,7 +362,8 @@ static void test_pending(void **state)
 	assert_int_equal(store_pending_put(f->s, &p), 0);
 	assert_int_equal(store_pending_take(f->s, p.id, "bob", 1000, &got),
 			 -EPERM);
-	assert_int_equal(store_pending_take(f->s, p.id, "alice", 1000, &got), 0);
+	assert_int_equal(store_pending_take(f->s, p.id, "alice", 1000, &got),
+			 0);
 	assert_int_equal(got.kind, STORE_PENDING_PASSWD);
 	assert_int_equal(got.blob_len, 80);
 	assert_memory_equal(got.blob, p.blob, 80);
@@ -385,17 +394,19 @@ static void test_generation_and_audit(void **state)
 	assert_int_equal(max, 7);
 	assert_int_equal(store_generation_get(f->s, "alice", sid, &g, got), 0);
 	assert_int_equal(g, 7);
-	assert_int_equal(got[0], 1);	/* the signature of 7 is kept */
+	assert_int_equal(got[0], 1); /* the signature of 7 is kept */
 
 	for (int i = 0; i < 1005; i++)
 		assert_int_equal(store_audit_add(f->s, "alice", i, "recover",
-						 "ok", "10.0.0.1"), 0);
-	assert_int_equal(store_audit_add(f->s, "bob", 1, "recover", "ok", ""), 0);
+						 "ok", "10.0.0.1"),
+				 0);
+	assert_int_equal(store_audit_add(f->s, "bob", 1, "recover", "ok", ""),
+			 0);
 	ev = calloc(STORE_AUDIT_MAX, sizeof(*ev));
 	assert_non_null(ev);
 	assert_int_equal(store_audit_list(f->s, "alice", ev, STORE_AUDIT_MAX),
 			 1000);
-	assert_int_equal(ev[0].time, 5);	/* newest 1000, oldest first */
+	assert_int_equal(ev[0].time, 5); /* newest 1000, oldest first */
 	assert_int_equal(ev[999].time, 1004);
 	free(ev);
 }
@@ -439,8 +450,8 @@ static void run_storm(struct fx *f, int separate)
 		st[i].path = f->path;
 		st[i].shared = separate ? NULL : f->s;
 		st[i].counted = 0;
-		assert_int_equal(pthread_create(&th[i], NULL, storm_thread,
-						&st[i]), 0);
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, storm_thread, &st[i]), 0);
 	}
 	for (int i = 0; i < N; i++) {
 		pthread_join(th[i], NULL);
@@ -464,26 +475,26 @@ static void test_concurrent_connections(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_open_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_record_roundtrip, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_budget_spent_by_failure,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_success_resets, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_abandoned_last_attempt,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_failure_with_others_in_flight, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_challenge_single_use, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_generation_and_audit,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_one_handle,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_connections,
-						setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_record_roundtrip, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_budget_spent_by_failure, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_success_resets, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_abandoned_last_attempt, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_failure_with_others_in_flight,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_challenge_single_use, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_generation_and_audit, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_one_handle, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_connections, setup,
+					    teardown),
 	};
 
 	if (sodium_init() < 0)

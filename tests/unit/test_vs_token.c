@@ -28,13 +28,14 @@ static int mac(void *ctx, const void *msg, size_t len, uint8_t out[32])
 	return 0;
 }
 
-static const struct token_mac M = { mac, key };
+static const struct token_mac M = {mac, key};
 
 static void test_roundtrip(void **state)
 {
 	char tok[TOKEN_MAX + 1], acc[TOKEN_ACCOUNT_MAX + 1];
 
-	assert_int_equal(token_mint(&M, vid, "alice", 2000, tok, sizeof(tok)), 0);
+	assert_int_equal(token_mint(&M, vid, "alice", 2000, tok, sizeof(tok)),
+			 0);
 	assert_int_equal(strncmp(tok, "v1.YWxpY2U.2000.", 16), 0);
 	assert_int_equal(token_verify(&M, vid, tok, strlen(tok), 1999, acc), 0);
 	assert_string_equal(acc, "alice");
@@ -53,8 +54,8 @@ static void test_every_change_is_refused(void **state)
 	char acc[TOKEN_ACCOUNT_MAX + 1];
 	size_t n;
 
-	assert_int_equal(token_mint(&M, vid, "bob.smith-1", 5000, tok,
-				    sizeof(tok)), 0);
+	assert_int_equal(
+	    token_mint(&M, vid, "bob.smith-1", 5000, tok, sizeof(tok)), 0);
 	n = strlen(tok);
 	for (size_t i = 0; i < n; i++) {
 		for (const char *a = alphabet; *a; a++) {
@@ -94,18 +95,21 @@ static void sign_text(const char *body, char *out, size_t cap)
 static void test_malformed(void **state)
 {
 	static const char *bad[] = {
-		"", "v1", "v1....", "v2.YWxpY2U.2000.%s",
-		"v1.YWxpY2U.2000.%s.extra",
-		"v1..2000.%s",			/* empty account */
-		"v1.YWxpY2U=.2000.%s",		/* padding */
-		"v1.YWxp+2U.2000.%s",		/* not url-safe */
-		"v1.YWJj.2000.%s",		/* "abc": fine, see below */
-		"v1.YSBi.2000.%s",		/* "a b": bad character */
-		"v1.YWxpY2U.-5.%s",		/* sign */
-		"v1.YWxpY2U.12345678901234567890.%s", /* too long */
-		"v1.YWxpY2U..%s",		/* empty expiry */
-		"v1.YWxpY2U.2000.0123456789ABCDEF0123456789abcdef",
-		"v1.YWxpY2U.2000.0123",
+	    "",
+	    "v1",
+	    "v1....",
+	    "v2.YWxpY2U.2000.%s",
+	    "v1.YWxpY2U.2000.%s.extra",
+	    "v1..2000.%s",			  /* empty account */
+	    "v1.YWxpY2U=.2000.%s",		  /* padding */
+	    "v1.YWxp+2U.2000.%s",		  /* not url-safe */
+	    "v1.YWJj.2000.%s",			  /* "abc": fine, see below */
+	    "v1.YSBi.2000.%s",			  /* "a b": bad character */
+	    "v1.YWxpY2U.-5.%s",			  /* sign */
+	    "v1.YWxpY2U.12345678901234567890.%s", /* too long */
+	    "v1.YWxpY2U..%s",			  /* empty expiry */
+	    "v1.YWxpY2U.2000.0123456789ABCDEF0123456789abcdef",
+	    "v1.YWxpY2U.2000.0123",
 	};
 	char body[512], tok[600], acc[TOKEN_ACCOUNT_MAX + 1];
 
@@ -120,8 +124,9 @@ static void test_malformed(void **state)
 			snprintf(body, sizeof(body), "%s", bad[i]);
 		sign_text(body, tok, sizeof(tok));
 		if (i == 8) {
-			assert_int_equal(token_verify(&M, vid, tok, strlen(tok),
-						      1000, acc), 0);
+			assert_int_equal(
+			    token_verify(&M, vid, tok, strlen(tok), 1000, acc),
+			    0);
 			assert_string_equal(acc, "abc");
 			continue;
 		}
@@ -129,10 +134,12 @@ static void test_malformed(void **state)
 			fail_msg("malformed token %zu verified: %s", i, tok);
 	}
 	/* A NUL inside. */
-	assert_int_equal(token_mint(&M, vid, "alice", 2000, tok, sizeof(tok)), 0);
+	assert_int_equal(token_mint(&M, vid, "alice", 2000, tok, sizeof(tok)),
+			 0);
 	tok[5] = '\0';
-	assert_int_equal(token_verify(&M, vid, tok, strlen(tok + 6) + 6, 1000,
-				      acc), -EBADMSG);
+	assert_int_equal(
+	    token_verify(&M, vid, tok, strlen(tok + 6) + 6, 1000, acc),
+	    -EBADMSG);
 }
 
 static void test_account_rules(void **state)
@@ -160,10 +167,10 @@ static void test_account_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_every_change_is_refused),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_account_rules),
+	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_every_change_is_refused),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_account_rules),
 	};
 
 	if (sodium_init() < 0)
