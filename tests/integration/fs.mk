@@ -25,5 +25,11 @@ VAULTFS_IT = \
 	tests/integration/24-plaintext.sh \
 	tests/integration/25-tamper.sh \
 	tests/integration/26-rollback.sh \
-	tests/integration/27-kill9.sh
+	tests/integration/27-kill9.sh \
+	tests/integration/61-vault-mount.sh \
+	tests/integration/62-vault-offline.sh \
+	tests/integration/63-vault-attempts.sh \
+	tests/integration/64-vault-rollback.sh
 TESTS += $(VAULTFS_IT)
+# Helpers of the vaultfs + vault tests (61-69).
+EXTRA_DIST += tests/integration/vint-lib.sh
