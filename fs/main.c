@@ -1012,8 +1012,65 @@ struct mount_job {
 	int ready_fd; /* -1 in the foreground */
 	/* The vault, when one is known for this store (url[0] != 0). */
 	struct vault_ctx *vault;
-	uint64_t vault_gen; /* the highest generation the vault holds */
+	int vault_remember; /* trust the vault once it answered (key mode) */
 };
+
+/*
+ * With a vault known for the store: makes the daemon's own client (not
+ * one from before the fork; short timeouts, reports must not hold up
+ * commits), asks for the highest generation the vault holds and refuses
+ * a folder whose head is older. A new device has no generation of its
+ * own to compare with; the vault's signed one catches a rolled-back
+ * folder there too. A vault that cannot be asked only warns. Hands K to
+ * rp (kept for reports). Returns 0 or an exit code.
+ */
+static int main_vault_check(struct mount_job *j, struct store *s,
+			    struct reporter *rp)
+{
+	struct vault_ctx *v = j->vault;
+	uint64_t vgen = 0, head = store_generation(s);
+	int r;
+
+	memcpy(rp->sk.store_id, v->store_id, sizeof(rp->sk.store_id));
+	snprintf(rp->url, sizeof(rp->url), "%s", v->url);
+	snprintf(rp->account, sizeof(rp->account), "%s", v->account);
+	rp->sk.key = j->key;
+	j->key = NULL; /* transferred */
+	r = vault_connect(v, MAIN_REPORT_CONNECT_MS, MAIN_REPORT_TOTAL_MS);
+	if (r != 0)
+		return r;
+	rp->c = v->c;
+	v->c = NULL; /* transferred */
+
+	r = vc_get_generation(rp->c, rp->account, &rp->sk, &vgen);
+	if (r < 0) {
+		fprintf(stderr,
+			"vaultfs: warning: cannot get the latest generation "
+			"from the vault '%s': %s; only this machine's record "
+			"guards against a rolled-back folder\n",
+			rp->url, vfs_strerror(r));
+		if (r == -VFS_E_PROTOCOL) {
+			/* A signature that does not verify with a key that
+			 * opened the store: do not report to that vault. */
+			vc_client_free(rp->c);
+			rp->c = NULL;
+		}
+		return 0;
+	}
+	if (vgen > head) {
+		fprintf(stderr,
+			"vaultfs: the vault '%s' has seen generation %" PRIu64
+			" of this store, but '%s' holds generation %" PRIu64
+			"\n",
+			rp->url, vgen, j->cloud_dir, head);
+		return main_fail(-VFS_E_ROLLBACK,
+				 "cannot open the store in '%s'", j->cloud_dir);
+	}
+	rp->reported = vgen;
+	if (j->vault_remember)
+		vault_remember(j->state_dir, v->store_id, v);
+	return 0;
+}
 
 /* The daemon (or the foreground process): open, mount, serve, close. */
 static int main_serve(struct mount_job *j)
@@ -1052,42 +1109,13 @@ static int main_serve(struct mount_job *j)
 		    main_fail(r, "cannot open the store in '%s'", j->cloud_dir);
 		goto out;
 	}
-	/* A new device has no generation of its own to compare with: the
-	 * vault's signed one catches a rolled-back folder there too. */
-	if (j->vault_gen > store_generation(s)) {
-		fprintf(stderr,
-			"vaultfs: the vault '%s' has seen generation %" PRIu64
-			" of this store, but '%s' holds generation %" PRIu64
-			"\n",
-			j->vault->url, j->vault_gen, j->cloud_dir,
-			store_generation(s));
-		code = main_fail(-VFS_E_ROLLBACK,
-				 "cannot open the store in "
-				 "'%s'",
-				 j->cloud_dir);
-		store_close(s);
-		s = NULL;
-		goto out;
-	}
 	if (j->vault && j->vault->url[0]) {
-		/* The daemon's own client (not one from before the fork);
-		 * short timeouts: reports must not hold up commits. */
-		memcpy(&rp.sk.store_id, j->vault->store_id,
-		       sizeof(rp.sk.store_id));
-		snprintf(rp.url, sizeof(rp.url), "%s", j->vault->url);
-		snprintf(rp.account, sizeof(rp.account), "%s",
-			 j->vault->account);
-		rp.reported = j->vault_gen;
-		rp.sk.key = j->key;
-		j->key = NULL; /* transferred */
-		r = vault_connect(j->vault, MAIN_REPORT_CONNECT_MS,
-				  MAIN_REPORT_TOTAL_MS);
-		if (r != 0) {
-			code = r;
+		code = main_vault_check(j, s, &rp);
+		if (code) {
+			store_close(s);
+			s = NULL;
 			goto out;
 		}
-		rp.c = j->vault->c;
-		j->vault->c = NULL; /* transferred */
 	} else {
 		sodium_free(j->key);
 		j->key = NULL;
@@ -1351,39 +1379,13 @@ static int cmd_mount(const struct cli_args *a)
 			}
 		}
 	}
-	if (v.c) {
-		struct vc_store_key sk;
-
-		memcpy(sk.store_id, info.store_id, sizeof(sk.store_id));
-		sk.key = j.key;
-		r = vc_get_generation(v.c, v.account, &sk, &j.vault_gen);
-		if (r < 0) {
-			fprintf(stderr,
-				"vaultfs: warning: cannot get the latest "
-				"generation from the vault '%s': %s; only this "
-				"machine's record guards against a rolled-back "
-				"folder\n",
-				v.url, vfs_strerror(r));
-			j.vault_gen = 0;
-			if (r == -VFS_E_PROTOCOL && (a->key_file || a->ask_key))
-				fprintf(stderr,
-					"vaultfs: (the vault's signed "
-					"generation does not verify with this "
-					"key: a wrong key, or a dishonest "
-					"vault)\n");
-			if (r == -VFS_E_PROTOCOL) {
-				/* A signature that does not verify: do not
-				 * report to it either. */
-				vault_ctx_release(&v);
-				memset(&v, 0, sizeof(v));
-			}
-		} else if (a->key_file || a->ask_key) {
-			vault_remember(state, info.store_id, &v);
-		}
-		/* The daemon makes its own client. */
+	if (v.url[0]) {
+		/* The daemon makes its own client, once the key has opened
+		 * the store, and asks the vault for the latest generation. */
 		vc_client_free(v.c);
 		v.c = NULL;
 		memcpy(v.store_id, info.store_id, sizeof(v.store_id));
+		j.vault_remember = a->key_file || a->ask_key;
 	}
 
 	r = cli_mount_lockfile(state, mnt, &lockp);
