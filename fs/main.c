@@ -598,7 +598,12 @@ static int cmd_init(const struct cli_args *a)
 			goto out;
 		r = vc_health(v.c);
 		if (r < 0) {
-			code = vault_fail(r, -1, &v);
+			fprintf(stderr,
+				"vaultfs: cannot reach the vault at '%s': %s; "
+				"nothing was created (without a vault, init "
+				"makes a store with the 64-digit key only)\n",
+				v.url, vfs_strerror(r));
+			code = cli_exit_code(r);
 			goto out;
 		}
 	}
