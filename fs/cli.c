@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -115,6 +116,12 @@ enum {
 	OPT_ASK_KEY,
 	OPT_READ_ONLY,
 	OPT_LOG_LEVEL,
+	OPT_VAULT,
+	OPT_ACCOUNT,
+	OPT_TOKEN_FILE,
+	OPT_PASSWORD_FILE,
+	OPT_NEW_PASSWORD_FILE,
+	OPT_NO_RECOVERY_KEY,
 };
 
 struct cli_cmd_desc {
@@ -126,12 +133,14 @@ struct cli_cmd_desc {
 	const char *usage;
 };
 
-/*
- * Option tables. The vault options (--vault, --account,
- * --account-token-file, --password-file, --no-recovery-key) slot in here.
- */
+/* Option tables, one per subcommand. */
 static const struct option init_opts[] = {
     {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"vault", required_argument, NULL, OPT_VAULT},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"no-recovery-key", no_argument, NULL, OPT_NO_RECOVERY_KEY},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -142,7 +151,24 @@ static const struct option mount_opts[] = {
     {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
     {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"vault", required_argument, NULL, OPT_VAULT},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"foreground", no_argument, NULL, OPT_FOREGROUND},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option passwd_opts[] = {
+    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"vault", required_argument, NULL, OPT_VAULT},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"new-password-file", required_argument, NULL, OPT_NEW_PASSWORD_FILE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -158,27 +184,47 @@ static const struct option umount_opts[] = {
 
 static const struct cli_cmd_desc cli_cmds[] = {
     {"init", CLI_CMD_INIT, ":h", init_opts, 1,
-     "usage: vaultfs init [--recovery-key-file FILE] CLOUD_DIR\n"
+     "usage: vaultfs init [--recovery-key-file FILE | --no-recovery-key]\n"
+     "                    [--vault URL --account ID --account-token-file F\n"
+     "                     [--password-file P]] CLOUD_DIR\n"
      "\n"
      "Creates an empty store in CLOUD_DIR (a folder inside the cloud\n"
      "sync folder; created if missing, must be empty) and a new random\n"
-     "256-bit backup key, shown once as the 64-digit recovery key.\n"
+     "256-bit backup key, shown once as the 64-digit recovery key, and/or\n"
+     "protected by a password registered at a vault.\n"
      "\n"
      "  --recovery-key-file FILE  write the 64-digit key to FILE (new,\n"
      "                            mode 0600; never overwritten). Without\n"
      "                            it the key is printed, and only when\n"
      "                            standard output is a terminal.\n"
+     "  --vault URL               protect the key with a password at this\n"
+     "                            vault (trusted on this machine from now)\n"
+     "  --account ID              the vault account (an opaque handle)\n"
+     "  --account-token-file F    the account token (path remembered)\n"
+     "  --password-file P         the password is line 1 of P (else it is\n"
+     "                            asked twice on the terminal)\n"
+     "  --no-recovery-key         no 64-digit key at all: the password is\n"
+     "                            then the only way in\n"
      "  --log-level LEVEL         error, warn, info (default), debug\n"
      "  -h, --help                this text\n"
      "      --version             print the version\n"},
     {"mount", CLI_CMD_MOUNT, ":hfo:", mount_opts, 2,
      "usage: vaultfs mount [--recovery-key | --recovery-key-file FILE]\n"
+     "                     [--vault URL] [--account ID]\n"
+     "                     [--account-token-file F] [--password-file P]\n"
      "                     [--read-only] [-f] [-o FUSE_OPTIONS]\n"
      "                     CLOUD_DIR MOUNTPOINT\n"
      "\n"
      "Mounts the store in CLOUD_DIR at MOUNTPOINT. Returns once the mount\n"
-     "is ready; the daemon keeps running until 'vaultfs umount'.\n"
+     "is ready; the daemon keeps running until 'vaultfs umount'. Without\n"
+     "a key option the key is recovered from the vault with the password.\n"
      "\n"
+     "  --vault URL               the vault to ask (trusted from now on);\n"
+     "                            default: the one remembered at init\n"
+     "  --account ID              default: remembered, else the header's\n"
+     "  --account-token-file F    default: the path remembered\n"
+     "  --password-file P         the password is line 1 of P (else it is\n"
+     "                            asked on the terminal)\n"
      "  --recovery-key            ask for the 64-digit key on the\n"
      "                            terminal (not echoed)\n"
      "  --recovery-key-file FILE  read the 64-digit key from FILE\n"
@@ -187,6 +233,26 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "  -f, --foreground          stay in the foreground, log to stderr\n"
      "  -o OPT[,OPT...]           extra FUSE mount options (allow_other,\n"
      "                            ...); may be repeated\n"
+     "  --log-level LEVEL         error, warn, info (default), debug\n"
+     "  -h, --help                this text\n"
+     "      --version             print the version\n"},
+    {"passwd", CLI_CMD_PASSWD, ":h", passwd_opts, 1,
+     "usage: vaultfs passwd [--password-file OLD | --recovery-key-file K]\n"
+     "                      [--new-password-file NEW] [--vault URL]\n"
+     "                      [--account ID] [--account-token-file F]\n"
+     "                      CLOUD_DIR\n"
+     "\n"
+     "Sets a new vault password for the store in CLOUD_DIR, proven with\n"
+     "the old password or with the 64-digit key (which also unlocks an\n"
+     "account locked after too many wrong passwords). The old password\n"
+     "stops working.\n"
+     "\n"
+     "  --password-file OLD       the old password is line 1 of OLD (else\n"
+     "                            it is asked on the terminal)\n"
+     "  --recovery-key-file K     prove with the 64-digit key instead\n"
+     "  --new-password-file NEW   the new password is line 1 of NEW (else\n"
+     "                            it is asked twice on the terminal)\n"
+     "  --vault, --account, --account-token-file  as for mount\n"
      "  --log-level LEVEL         error, warn, info (default), debug\n"
      "  -h, --help                this text\n"
      "      --version             print the version\n"},
@@ -210,6 +276,7 @@ static const char cli_usage[] =
     "  init    create an empty store and a new backup key\n"
     "  mount   mount a store (asks for the key, starts the daemon)\n"
     "  umount  commit, unmount and wait for the daemon to exit\n"
+    "  passwd  set a new vault password (old password or 64-digit key)\n"
     "\n"
     "Run 'vaultfs COMMAND --help' for the options of a command.\n"
     "Exit codes are listed in docs/cli.md.\n";
@@ -249,6 +316,63 @@ cli_usage_error(FILE *err, const char *cmd, const char *fmt, ...)
 	fprintf(err, "\nTry 'vaultfs%s%s --help'.\n", cmd ? " " : "",
 		cmd ? cmd : "");
 	return -EINVAL;
+}
+
+#define SET_ONCE(field, optname)                                               \
+	do {                                                                   \
+		if (field)                                                     \
+			return cli_usage_error(err, d->name, "%s given twice", \
+					       optname);                       \
+		if (optarg[0] == '\0')                                         \
+			return cli_usage_error(err, d->name,                   \
+					       "%s needs a non-empty value",   \
+					       optname);                       \
+		field = optarg;                                                \
+	} while (0)
+
+/* Combinations of the vault options that make no sense. */
+static int cli_check_vault_opts(const struct cli_cmd_desc *d,
+				const struct cli_args *a, FILE *err)
+{
+	if (d->cmd == CLI_CMD_INIT) {
+		if (a->no_recovery_key && a->key_file)
+			return cli_usage_error(err, d->name, "%s",
+					       "--recovery-key-file and "
+					       "--no-recovery-key exclude each "
+					       "other");
+		if (a->no_recovery_key && !a->vault_url)
+			return cli_usage_error(
+			    err, d->name, "%s",
+			    "--no-recovery-key needs a password: give "
+			    "--vault URL --account ID --account-token-file F");
+		if (!a->vault_url &&
+		    (a->account || a->token_file || a->password_file))
+			return cli_usage_error(
+			    err, d->name, "%s",
+			    "--account, --account-token-file "
+			    "and --password-file need "
+			    "--vault URL");
+		if (a->vault_url && (!a->account || !a->token_file))
+			return cli_usage_error(err, d->name, "%s",
+					       "--vault needs --account ID and "
+					       "--account-token-file FILE");
+	}
+	if (d->cmd == CLI_CMD_MOUNT && a->password_file &&
+	    (a->key_file || a->ask_key))
+		return cli_usage_error(err, d->name, "%s",
+				       "--password-file and a 64-digit key "
+				       "option exclude each other");
+	if (d->cmd == CLI_CMD_PASSWD && a->password_file && a->key_file)
+		return cli_usage_error(
+		    err, d->name, "%s",
+		    "--password-file and --recovery-key-file "
+		    "exclude each other");
+	if (d->cmd == CLI_CMD_PASSWD && a->key_file &&
+	    strcmp(a->key_file, "-") == 0)
+		return cli_usage_error(err, d->name, "%s",
+				       "passwd reads the key from a file, not "
+				       "'-'");
+	return 0;
 }
 
 static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
@@ -292,6 +416,24 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 		case OPT_READ_ONLY:
 			a->read_only = 1;
 			break;
+		case OPT_VAULT:
+			SET_ONCE(a->vault_url, "--vault");
+			break;
+		case OPT_ACCOUNT:
+			SET_ONCE(a->account, "--account");
+			break;
+		case OPT_TOKEN_FILE:
+			SET_ONCE(a->token_file, "--account-token-file");
+			break;
+		case OPT_PASSWORD_FILE:
+			SET_ONCE(a->password_file, "--password-file");
+			break;
+		case OPT_NEW_PASSWORD_FILE:
+			SET_ONCE(a->new_password_file, "--new-password-file");
+			break;
+		case OPT_NO_RECOVERY_KEY:
+			a->no_recovery_key = 1;
+			break;
 		case OPT_LOG_LEVEL:
 			if (log_level_parse(optarg, &a->log_level) < 0)
 				return cli_usage_error(
@@ -327,6 +469,9 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 		return cli_usage_error(err, d->name, "%s",
 				       "--recovery-key and --recovery-key-file "
 				       "exclude each other");
+	r = cli_check_vault_opts(d, a, err);
+	if (r < 0)
+		return r;
 	if (argc - optind < d->nargs)
 		return cli_usage_error(
 		    err, d->name, "%s",
@@ -343,6 +488,7 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 
 	switch (d->cmd) {
 	case CLI_CMD_INIT:
+	case CLI_CMD_PASSWD:
 		a->cloud_dir = argv[optind];
 		break;
 	case CLI_CMD_MOUNT:
@@ -390,7 +536,7 @@ int cli_parse(int argc, char **argv, struct cli_args *ret, FILE *out, FILE *err)
 					     ret, out, err);
 	}
 	if (strcmp(argv[i], "unmount") == 0)
-		return cli_parse_cmd(&cli_cmds[2], argc - i, argv + i, ret, out,
+		return cli_parse_cmd(&cli_cmds[3], argc - i, argv + i, ret, out,
 				     err);
 	return cli_usage_error(err, NULL, "unknown command '%s'", argv[i]);
 }
@@ -479,6 +625,8 @@ out:
 	return r;
 }
 
+static int cli_mkdir_p(char *path, mode_t mode);
+
 static volatile sig_atomic_t cli_tty_signal;
 
 static void cli_tty_sig(int sig)
@@ -486,29 +634,26 @@ static void cli_tty_sig(int sig)
 	cli_tty_signal = sig;
 }
 
-int cli_key_from_tty(const char *prompt, uint8_t *ret_key, char *why,
-		     size_t whylen)
+/*
+ * Asks n questions on /dev/tty with echo off and reads one line (without
+ * its newline) into bufs[i] (max bytes each) for each. The terminal is
+ * restored on every path; a signal while echo is off is caught, the
+ * terminal restored, then the signal re-raised.
+ */
+static int cli_tty_lines(const char *const *prompts, size_t n, char **bufs,
+			 size_t max, size_t *lens)
 {
 	struct termios old, noecho;
 	struct sigaction sa, old_int, old_term, old_hup;
-	char *line = NULL;
-	size_t len = 0;
-	int fd, r, restored = 1;
+	int fd, r = 0, restored = 1;
 
 	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -ENXIO;
-	line = sodium_malloc(CLI_KEYTEXT_MAX + 1);
-	if (!line) {
-		r = -ENOMEM;
-		goto out;
-	}
 	if (tcgetattr(fd, &old) < 0) {
 		r = -ENXIO;
 		goto out;
 	}
-	/* A signal while echo is off must not leave the terminal silent:
-	 * catch it, restore, then re-raise it. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = cli_tty_sig;
 	sigemptyset(&sa.sa_mask);
@@ -524,34 +669,42 @@ int cli_key_from_tty(const char *prompt, uint8_t *ret_key, char *why,
 		r = -errno;
 		goto out;
 	}
-	if (write(fd, prompt, strlen(prompt)) < 0) {
-		r = -errno;
-		goto out;
-	}
-	for (;;) {
-		char c;
-		ssize_t n = read(fd, &c, 1);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = 0;
 
-		if (n < 0 && errno == EINTR) {
-			if (cli_tty_signal) {
-				r = -EINTR;
-				goto out;
-			}
-			continue;
-		}
-		if (n < 0) {
+		if (i > 0 && write(fd, "\n", 1) < 0) {
 			r = -errno;
 			goto out;
 		}
-		if (n == 0 || c == '\n')
-			break;
-		if (len >= CLI_KEYTEXT_MAX) {
-			r = -E2BIG;
+		if (write(fd, prompts[i], strlen(prompts[i])) < 0) {
+			r = -errno;
 			goto out;
 		}
-		line[len++] = c;
+		for (;;) {
+			char c;
+			ssize_t got = read(fd, &c, 1);
+
+			if (got < 0 && errno == EINTR) {
+				if (cli_tty_signal) {
+					r = -EINTR;
+					goto out;
+				}
+				continue;
+			}
+			if (got < 0) {
+				r = -errno;
+				goto out;
+			}
+			if (got == 0 || c == '\n')
+				break;
+			if (len >= max) {
+				r = -E2BIG;
+				goto out;
+			}
+			bufs[i][len++] = c;
+		}
+		lens[i] = len;
 	}
-	r = cli_parse_key(line, len, ret_key, why, whylen);
 out:
 	if (!restored) {
 		tcsetattr(fd, TCSAFLUSH, &old);
@@ -564,12 +717,351 @@ out:
 		if (cli_tty_signal)
 			raise(cli_tty_signal);
 	}
-	if (line) {
-		sodium_memzero(line, CLI_KEYTEXT_MAX + 1);
-		sodium_free(line);
-	}
 	close(fd);
 	return r;
+}
+
+int cli_key_from_tty(const char *prompt, uint8_t *ret_key, char *why,
+		     size_t whylen)
+{
+	char *line;
+	size_t len = 0;
+	int r;
+
+	line = sodium_malloc(CLI_KEYTEXT_MAX + 1);
+	if (!line)
+		return -ENOMEM;
+	r = cli_tty_lines(&prompt, 1, &line, CLI_KEYTEXT_MAX, &len);
+	if (r == 0)
+		r = cli_parse_key(line, len, ret_key, why, whylen);
+	sodium_memzero(line, CLI_KEYTEXT_MAX + 1);
+	sodium_free(line);
+	return r;
+}
+
+/* ---- passwords ---- */
+
+int cli_password_from_file(const char *path, char **ret, size_t *ret_len)
+{
+	char *text = NULL, *pw = NULL, *nl;
+	size_t len = 0, n;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	/* Room for line 1 at its longest, its newline and a little more. */
+	r = cli_read_secret_fd(fd, CLI_PASSWORD_MAX + 64, &text, &len);
+	close(fd);
+	if (r == -E2BIG) {
+		/* Maybe a long file with a short first line: read again,
+		 * keeping only what fits. */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return -errno;
+		text = sodium_malloc(CLI_PASSWORD_MAX + 2);
+		if (!text) {
+			close(fd);
+			return -ENOMEM;
+		}
+		len = 0;
+		while (len < CLI_PASSWORD_MAX + 1) {
+			ssize_t got =
+			    read(fd, text + len, CLI_PASSWORD_MAX + 1 - len);
+
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				break;
+			len += (size_t)got;
+		}
+		close(fd);
+		text[len] = '\0';
+		if (!memchr(text, '\n', len)) {
+			r = -E2BIG;
+			goto out;
+		}
+	} else if (r < 0) {
+		return r;
+	}
+	nl = memchr(text, '\n', len);
+	n = nl ? (size_t)(nl - text) : len;
+	if (n > 0 && text[n - 1] == '\r')
+		n--;
+	if (n == 0) {
+		r = -ENODATA;
+		goto out;
+	}
+	if (n > CLI_PASSWORD_MAX) {
+		r = -E2BIG;
+		goto out;
+	}
+	pw = sodium_malloc(n + 1);
+	if (!pw) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memcpy(pw, text, n);
+	pw[n] = '\0';
+	*ret = pw;
+	*ret_len = n;
+	r = 0;
+out:
+	if (text) {
+		sodium_memzero(text, len);
+		sodium_free(text);
+	}
+	return r;
+}
+
+int cli_password_from_tty(const char *prompt, const char *confirm, char **ret,
+			  size_t *ret_len)
+{
+	const char *prompts[2] = {prompt, confirm};
+	char *bufs[2] = {NULL, NULL};
+	size_t lens[2] = {0, 0};
+	size_t n = confirm ? 2 : 1;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		bufs[i] = sodium_malloc(CLI_PASSWORD_MAX + 1);
+		if (!bufs[i]) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	r = cli_tty_lines(prompts, n, bufs, CLI_PASSWORD_MAX, lens);
+	if (r < 0)
+		goto out;
+	if (lens[0] > 0 && bufs[0][lens[0] - 1] == '\r')
+		lens[0]--;
+	if (n == 2 && lens[1] > 0 && bufs[1][lens[1] - 1] == '\r')
+		lens[1]--;
+	if (lens[0] == 0) {
+		r = -ENODATA;
+		goto out;
+	}
+	if (n == 2 && (lens[0] != lens[1] ||
+		       sodium_memcmp(bufs[0], bufs[1], lens[0]) != 0)) {
+		r = -EILSEQ;
+		goto out;
+	}
+	bufs[0][lens[0]] = '\0';
+	*ret = bufs[0];
+	bufs[0] = NULL; /* transferred */
+	*ret_len = lens[0];
+	r = 0;
+out:
+	for (size_t i = 0; i < 2; i++) {
+		if (bufs[i]) {
+			sodium_memzero(bufs[i], CLI_PASSWORD_MAX + 1);
+			sodium_free(bufs[i]);
+		}
+	}
+	return r;
+}
+
+/* ---- remembered vaults ---- */
+
+static int cli_vault_conf_path(const char *state_dir, const uint8_t *store_id,
+			       char **ret)
+{
+	char hex[2 * 16 + 1];
+	char *dir = NULL;
+	int r;
+
+	if (asprintf(&dir, "%s/vaults", state_dir) < 0)
+		return -ENOMEM;
+	r = cli_mkdir_p(dir, 0700);
+	if (r == 0) {
+		sodium_bin2hex(hex, sizeof(hex), store_id, 16);
+		if (asprintf(ret, "%s/%s.conf", dir, hex) < 0)
+			r = -ENOMEM;
+	}
+	free(dir);
+	return r;
+}
+
+/* A value may hold any printable ASCII byte; nothing else. */
+static int cli_conf_value(const char *v, char *out, size_t outlen)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= outlen)
+		return -EBADMSG;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+			return -EBADMSG;
+	memcpy(out, v, n + 1);
+	return 0;
+}
+
+static int cli_vault_conf_parse(FILE *f, struct cli_vault_conf *ret)
+{
+	struct cli_vault_conf c;
+	char line[4200];
+	int r = 0, lines = 0;
+
+	memset(&c, 0, sizeof(c));
+	while (fgets(line, sizeof(line), f)) {
+		char *sp, *nl = strchr(line, '\n');
+
+		if (!nl || ++lines > 16)
+			return -EBADMSG;
+		*nl = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		sp = strchr(line, ' ');
+		if (!sp)
+			return -EBADMSG;
+		*sp++ = '\0';
+		if (strcmp(line, "url") == 0)
+			r = cli_conf_value(sp, c.url, sizeof(c.url));
+		else if (strcmp(line, "account") == 0)
+			r = cli_conf_value(sp, c.account, sizeof(c.account));
+		else if (strcmp(line, "token-file") == 0)
+			r = cli_conf_value(sp, c.token_file,
+					   sizeof(c.token_file));
+		/* unknown keys: written by a newer vaultfs; ignored */
+		if (r < 0)
+			return r;
+	}
+	if (ferror(f))
+		return -EIO;
+	if (!c.url[0])
+		return -EBADMSG;
+	*ret = c;
+	return 0;
+}
+
+int cli_vault_conf_load(const char *state_dir, const uint8_t *store_id,
+			struct cli_vault_conf *ret)
+{
+	char *path = NULL;
+	FILE *f;
+	int r;
+
+	r = cli_vault_conf_path(state_dir, store_id, &path);
+	if (r < 0)
+		return r;
+	f = fopen(path, "re");
+	free(path);
+	if (!f)
+		return -errno;
+	r = cli_vault_conf_parse(f, ret);
+	fclose(f);
+	return r;
+}
+
+int cli_vault_conf_save(const char *state_dir, const uint8_t *store_id,
+			const struct cli_vault_conf *c)
+{
+	char *path = NULL, *tmp = NULL, *dir;
+	FILE *f = NULL;
+	int fd = -1, r;
+
+	r = cli_vault_conf_path(state_dir, store_id, &path);
+	if (r < 0)
+		return r;
+	if (asprintf(&tmp, "%s.tmp", path) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		r = -errno;
+		goto out;
+	}
+	fd = -1; /* transferred */
+	fprintf(f, "# vaultfs: the vault trusted for this store\n");
+	fprintf(f, "url %s\n", c->url);
+	if (c->account[0])
+		fprintf(f, "account %s\n", c->account);
+	if (c->token_file[0])
+		fprintf(f, "token-file %s\n", c->token_file);
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = fclose(f);
+	f = NULL;
+	if (r != 0) {
+		r = -errno;
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		goto out;
+	}
+	dir = strrchr(path, '/');
+	if (dir) {
+		*dir = '\0';
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0)
+			(void)fsync(fd);
+	}
+	r = 0;
+out:
+	if (f)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0 && tmp)
+		unlink(tmp);
+	free(tmp);
+	free(path);
+	return r;
+}
+
+int cli_vault_trusted(const char *state_dir, const char *url,
+		      const char *account, char *token_file,
+		      size_t token_file_len)
+{
+	char *dir = NULL;
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	if (asprintf(&dir, "%s/vaults", state_dir) < 0)
+		return 0;
+	d = opendir(dir);
+	while (d && (de = readdir(d)) != NULL) {
+		struct cli_vault_conf c;
+		size_t n = strlen(de->d_name);
+		FILE *f;
+		int fd;
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".conf") != 0)
+			continue;
+		fd = openat(dirfd(d), de->d_name,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		f = fdopen(fd, "r");
+		if (!f) {
+			close(fd);
+			continue;
+		}
+		if (cli_vault_conf_parse(f, &c) == 0 &&
+		    strcmp(c.url, url) == 0) {
+			found = 1;
+			if (account && token_file && c.token_file[0] &&
+			    strcmp(c.account, account) == 0)
+				snprintf(token_file, token_file_len, "%s",
+					 c.token_file);
+		}
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	return found;
 }
 
 /* ---- paths ---- */

@@ -56,6 +56,7 @@ enum cli_cmd {
 	CLI_CMD_INIT,
 	CLI_CMD_MOUNT,
 	CLI_CMD_UMOUNT,
+	CLI_CMD_PASSWD,
 };
 
 /* Parsed command line. Strings point into argv except fuse_opts. */
@@ -69,6 +70,13 @@ struct cli_args {
 	int foreground;	      /* -f */
 	char *fuse_opts;      /* -o, comma-joined; malloc'd or NULL */
 	enum log_level log_level;
+	/* The password vault (init, mount, passwd). */
+	const char *vault_url;	       /* --vault */
+	const char *account;	       /* --account */
+	const char *token_file;	       /* --account-token-file */
+	const char *password_file;     /* --password-file */
+	const char *new_password_file; /* --new-password-file (passwd) */
+	int no_recovery_key;	       /* --no-recovery-key (init) */
 };
 
 /* cli_parse returned this after printing --help or --version. */
@@ -108,6 +116,64 @@ int cli_key_from_file(const char *path, uint8_t *ret_key, char *why,
  */
 int cli_key_from_tty(const char *prompt, uint8_t *ret_key, char *why,
 		     size_t whylen) CLI_WUR;
+
+/* Shortest password init and passwd accept, in bytes. */
+#define CLI_PASSWORD_MIN 6
+/* Longest password (libvaultclient's VC_PASSWORD_MAX). */
+#define CLI_PASSWORD_MAX 4096
+
+/*
+ * Reads a password from line 1 of the file at path (the newline, and a
+ * CR before it, stripped) into sodium_malloc'd memory: *ret (free with
+ * sodium_free; NUL-terminated) and *ret_len. -ENODATA when line 1 is
+ * empty, -E2BIG when it is longer than CLI_PASSWORD_MAX, -errno when the
+ * file cannot be read.
+ */
+int cli_password_from_file(const char *path, char **ret,
+			   size_t *ret_len) CLI_WUR;
+
+/*
+ * Asks for a password on the controlling terminal with echo off (the
+ * terminal restored on every path). With confirm, asks a second time
+ * (confirm is the second prompt) and answers -EILSEQ if the two differ.
+ * -ENXIO when there is no terminal, -ENODATA for an empty line. Memory
+ * as for cli_password_from_file.
+ */
+int cli_password_from_tty(const char *prompt, const char *confirm, char **ret,
+			  size_t *ret_len) CLI_WUR;
+
+/*
+ * What this machine remembers about the vault that protects a store:
+ * STATE_DIR/vaults/<store id in hex>.conf. The URLs in these files are
+ * the vault URLs this machine trusts (a store header's URL is only a
+ * hint). Lines "url URL", "account ID", "token-file PATH"; the token
+ * itself is never stored here.
+ */
+struct cli_vault_conf {
+	char url[512];
+	char account[129];
+	char token_file[4096];
+};
+
+/*
+ * Loads the conf of store_id (16 bytes). -ENOENT when there is none,
+ * -EBADMSG when the file is malformed (bounded parser).
+ */
+int cli_vault_conf_load(const char *state_dir, const uint8_t *store_id,
+			struct cli_vault_conf *ret) CLI_WUR;
+
+/* Writes it (temp file, fsync, rename; mode 0600). */
+int cli_vault_conf_save(const char *state_dir, const uint8_t *store_id,
+			const struct cli_vault_conf *c) CLI_WUR;
+
+/*
+ * 1 if url is trusted on this machine (named by any store's conf), else
+ * 0. When account is not NULL and a conf names both url and account,
+ * its token file is copied to token_file (token_file_len bytes).
+ */
+int cli_vault_trusted(const char *state_dir, const char *url,
+		      const char *account, char *token_file,
+		      size_t token_file_len);
 
 /*
  * The state dir: $XDG_STATE_HOME/vaultfs, or ~/.local/state/vaultfs when

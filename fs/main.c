@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,12 +35,23 @@
 #include "keytext.h"
 #include "log.h"
 #include "store.h"
+#include "vaultclient/vaultclient.h"
 #include "vfs_error.h"
 
 extern char **environ;
 
 /* Commit dirty data once it is this old (the ticker runs every second). */
 #define MAIN_COMMIT_AGE_MS 3000
+/* Report a changed generation to the vault at most this often. */
+#define MAIN_REPORT_INTERVAL_S 60
+/* Timeouts for vault calls: interactive ones, and the daemon's reports
+ * (which must not hold up commits for long when the vault is away). */
+#define MAIN_VAULT_CONNECT_MS 5000
+#define MAIN_VAULT_TOTAL_MS 30000
+#define MAIN_REPORT_CONNECT_MS 2000
+#define MAIN_REPORT_TOTAL_MS 5000
+/* Largest account token file we read. */
+#define MAIN_TOKEN_MAX 4096
 
 /* Prints "vaultfs: <what>: <error>" and the hint; returns the exit code. */
 static int __attribute__((format(printf, 2, 3)))
@@ -104,18 +116,452 @@ static void main_fsync_parent(const char *path)
 	free(copy);
 }
 
+/* ---- the password vault ---- */
+
+/* What a command needs to talk to the vault of one store. */
+struct vault_ctx {
+	struct vc_client *c;
+	char url[512];
+	char account[VC_ACCOUNT_MAX + 1];
+	char token_file[4096]; /* absolute */
+	char *token;	       /* sodium_malloc'd, NUL-terminated */
+	uint8_t store_id[STORE_ID_BYTES];
+};
+
+static void vault_ctx_release(struct vault_ctx *v)
+{
+	vc_client_free(v->c);
+	v->c = NULL;
+	if (v->token) {
+		sodium_memzero(v->token, strlen(v->token));
+		sodium_free(v->token);
+		v->token = NULL;
+	}
+}
+
+/* Reads the account token (line 1 of path) into secure memory. */
+static int vault_read_token(const char *path, char **ret)
+{
+	char *text = NULL;
+	size_t len = 0, n = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	r = cli_read_secret_fd(fd, MAIN_TOKEN_MAX, &text, &len);
+	close(fd);
+	if (r < 0)
+		return r;
+	while (n < len && text[n] != '\n' && text[n] != '\r')
+		n++;
+	if (n == 0) {
+		sodium_memzero(text, len);
+		sodium_free(text);
+		return -ENODATA;
+	}
+	text[n] = '\0';
+	*ret = text;
+	return 0;
+}
+
+/* Makes v->c for v->url with the token from v->token_file; prints why
+ * not and returns an exit code, or 0. */
+static int vault_connect(struct vault_ctx *v, long connect_ms, long total_ms)
+{
+	const char *urls[1] = {v->url};
+	int r;
+
+	r = vc_client_new(urls, 1, NULL, &v->c);
+	if (r == -EPERM) {
+		fprintf(stderr,
+			"vaultfs: vault URL '%s' refused: plain http:// is for "
+			"loopback addresses only; use https://\n",
+			v->url);
+		return CLI_EXIT_USAGE;
+	}
+	if (r < 0) {
+		fprintf(stderr, "vaultfs: vault URL '%s' refused: %s\n", v->url,
+			vfs_strerror(r));
+		return CLI_EXIT_USAGE;
+	}
+	vc_set_timeouts(v->c, connect_ms, total_ms);
+	if (!v->token) {
+		r = vault_read_token(v->token_file, &v->token);
+		if (r == -ENODATA) {
+			fprintf(stderr,
+				"vaultfs: the account token file '%s' is "
+				"empty\n",
+				v->token_file);
+			return CLI_EXIT_USAGE;
+		}
+		if (r < 0)
+			return main_fail(r,
+					 "cannot read the account token file "
+					 "'%s'",
+					 v->token_file);
+	}
+	r = vc_set_token(v->c, v->token);
+	if (r < 0)
+		return main_fail(r, "cannot use the account token in '%s'",
+				 v->token_file);
+	return 0;
+}
+
+/* Absolute path of a token file, for remembering it. */
+static int vault_token_path(struct vault_ctx *v, const char *path)
+{
+	char *abs = realpath(path, NULL);
+
+	if (!abs)
+		return main_fail(
+		    -errno, "cannot read the account token file '%s'", path);
+	if (strlen(abs) >= sizeof(v->token_file)) {
+		free(abs);
+		return main_fail(-ENAMETOOLONG, "account token file '%s'",
+				 path);
+	}
+	strcpy(v->token_file, abs);
+	free(abs);
+	return 0;
+}
+
+/*
+ * Tells the user what a vault error means and what to do; returns the
+ * exit code. left: attempts left as the vault reported them, or -1.
+ */
+static int vault_fail(int r, int left, const struct vault_ctx *v)
+{
+	switch (-r) {
+	case VFS_E_PASSWORD:
+		if (left >= 0)
+			fprintf(stderr,
+				"vaultfs: wrong password, %d attempt%s left\n",
+				left, left == 1 ? "" : "s");
+		else
+			fprintf(stderr, "vaultfs: wrong password\n");
+		if (left == 0 || left == 1)
+			fprintf(stderr,
+				"vaultfs: when no attempts are left the "
+				"password can no longer recover this backup; "
+				"only the 64-digit recovery key can\n");
+		break;
+	case VFS_E_LOCKED:
+		fprintf(
+		    stderr,
+		    "vaultfs: the vault account '%s' is locked after too "
+		    "many wrong passwords: the password can no longer "
+		    "recover this backup.\n"
+		    "vaultfs: the 64-digit recovery key still can: mount "
+		    "with --recovery-key (or --recovery-key-file FILE), and "
+		    "set a new password with 'vaultfs passwd "
+		    "--recovery-key-file FILE CLOUD_DIR'\n",
+		    v->account);
+		break;
+	case VFS_E_VAULT:
+		fprintf(stderr,
+			"vaultfs: cannot reach the vault at '%s' (or it "
+			"failed): %s\n"
+			"vaultfs: without the vault, use the 64-digit recovery "
+			"key: --recovery-key (asks on the terminal) or "
+			"--recovery-key-file FILE\n",
+			v->url, vfs_strerror(r));
+		break;
+	case VFS_E_TOKEN:
+		fprintf(stderr,
+			"vaultfs: the vault at '%s' refused the account token "
+			"in '%s' (expired, or issued for another account or "
+			"vault); no password attempt was counted. Get a new "
+			"token from the vault's operator.\n",
+			v->url, v->token_file);
+		break;
+	case VFS_E_PROTOCOL:
+		fprintf(stderr,
+			"vaultfs: the vault at '%s' answered something "
+			"malformed or inconsistent; not trusting it: %s\n",
+			v->url, vfs_strerror(r));
+		break;
+	case VFS_E_WRONGKEY:
+		fprintf(stderr,
+			"vaultfs: the vault at '%s' refused the 64-digit key: "
+			"it is not the key it holds for this store\n",
+			v->url);
+		return CLI_EXIT_WRONGKEY;
+	case ENOENT:
+		fprintf(stderr,
+			"vaultfs: the vault at '%s' holds no password for "
+			"this store under account '%s'\n",
+			v->url, v->account);
+		break;
+	case EAGAIN:
+		fprintf(stderr,
+			"vaultfs: the vault at '%s' is rate limiting this "
+			"account or address; wait a minute and retry\n",
+			v->url);
+		break;
+	case ESTALE:
+		fprintf(stderr, "vaultfs: the vault's challenge expired; "
+				"please try again\n");
+		break;
+	case ENOSPC:
+		fprintf(stderr,
+			"vaultfs: the account '%s' protects %d stores "
+			"already, the most a vault account holds\n",
+			v->account, VC_MAX_STORES);
+		break;
+	default:
+		if (r > -VFS_E_BASE)
+			return main_fail(r, "vault '%s'", v->url);
+		fprintf(stderr, "vaultfs: vault '%s': %s\n", v->url,
+			vfs_strerror(r));
+		break;
+	}
+	switch (-r) {
+	case VFS_E_PASSWORD:
+		return CLI_EXIT_PASSWORD;
+	case VFS_E_LOCKED:
+		return CLI_EXIT_LOCKED;
+	default:
+		return CLI_EXIT_VAULT;
+	}
+}
+
+/*
+ * Reads a password: line 1 of file, or asked on the terminal (twice when
+ * confirm is set). New passwords (min_len > 0) must be that long.
+ * Returns 0 with *ret and *ret_len (sodium_malloc'd), or an exit code.
+ */
+static int vault_password(const char *file, const char *prompt,
+			  const char *confirm, size_t min_len, char **ret,
+			  size_t *ret_len)
+{
+	int r;
+
+	if (file)
+		r = cli_password_from_file(file, ret, ret_len);
+	else
+		r = cli_password_from_tty(prompt, confirm, ret, ret_len);
+	if (r == -ENXIO) {
+		fprintf(stderr,
+			"vaultfs: no terminal to ask for the password on; use "
+			"--password-file FILE (the password on its first "
+			"line)\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (r == -EILSEQ) {
+		fprintf(stderr, "vaultfs: the two passwords differ; nothing "
+				"was changed\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (r == -ENODATA) {
+		fprintf(stderr, "vaultfs: empty password%s%s%s\n",
+			file ? " (line 1 of '" : "", file ? file : "",
+			file ? "')" : "");
+		return CLI_EXIT_USAGE;
+	}
+	if (r == -E2BIG) {
+		fprintf(stderr,
+			"vaultfs: the password is longer than %d bytes\n",
+			CLI_PASSWORD_MAX);
+		return CLI_EXIT_USAGE;
+	}
+	if (r < 0) {
+		if (file)
+			return main_fail(r,
+					 "cannot read the password file "
+					 "'%s'",
+					 file);
+		return main_fail(r, "cannot read the password");
+	}
+	if (*ret_len < min_len) {
+		fprintf(stderr,
+			"vaultfs: the password must have at least %zu "
+			"characters\n",
+			min_len);
+		sodium_memzero(*ret, *ret_len);
+		sodium_free(*ret);
+		*ret = NULL;
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void vault_password_free(char *pw, size_t len)
+{
+	if (pw) {
+		sodium_memzero(pw, len);
+		sodium_free(pw);
+	}
+}
+
+/*
+ * Finds the vault of a store for mount and passwd: the URL given with
+ * --vault, else the one remembered on this machine for this store, else
+ * the header's hint if this machine trusts that URL for another store.
+ * The header's URL is never followed on its own; a header that names
+ * another URL than the one used is reported. Returns 0 with v filled
+ * (v->url empty when !required and no vault is known), or an exit code.
+ */
+static int vault_resolve(const struct cli_args *a,
+			 const struct store_info *info, const char *state,
+			 int required, struct vault_ctx *v)
+{
+	struct cli_vault_conf rc;
+	char trusted_token[4096] = "";
+	const char *url = NULL, *account = NULL, *token = NULL;
+	int have, r;
+
+	memset(v, 0, sizeof(*v));
+	have = cli_vault_conf_load(state, info->store_id, &rc) == 0;
+	account = a->account		  ? a->account
+		  : have && rc.account[0] ? rc.account
+		  : info->account[0]	  ? info->account
+					  : NULL;
+	if (a->vault_url)
+		url = a->vault_url;
+	else if (have)
+		url = rc.url;
+	else if (info->vault_url[0] &&
+		 cli_vault_trusted(state, info->vault_url, account,
+				   trusted_token, sizeof(trusted_token)))
+		url = info->vault_url;
+	if (!url) {
+		if (!required)
+			return 0;
+		if (info->vault_url[0])
+			fprintf(stderr,
+				"vaultfs: this store's header names the vault "
+				"'%s', which is not trusted on this machine; "
+				"the header is only a hint and is not followed "
+				"on its own.\n"
+				"vaultfs: to use that vault, pass --vault %s "
+				"(it is then remembered); or use the 64-digit "
+				"key: --recovery-key or --recovery-key-file "
+				"FILE\n",
+				info->vault_url, info->vault_url);
+		else
+			fprintf(stderr,
+				"vaultfs: no password vault is known for this "
+				"store on this machine: use --recovery-key or "
+				"--recovery-key-file FILE, or --vault URL\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (info->vault_url[0] && strcmp(info->vault_url, url) != 0)
+		fprintf(stderr,
+			"vaultfs: warning: the store header names the vault "
+			"'%s', but this machine uses '%s'%s; the header is "
+			"only a hint and is not followed\n",
+			info->vault_url, url,
+			a->vault_url ? " (given with --vault)"
+				     : " (trusted here)");
+	if (strlen(url) >= sizeof(v->url)) {
+		fprintf(stderr, "vaultfs: vault URL too long\n");
+		return CLI_EXIT_USAGE;
+	}
+	strcpy(v->url, url);
+	if (!account) {
+		fprintf(stderr, "vaultfs: no vault account known for this "
+				"store: give --account ID\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (strlen(account) >= sizeof(v->account)) {
+		fprintf(stderr,
+			"vaultfs: the account is longer than %d "
+			"characters\n",
+			VC_ACCOUNT_MAX);
+		return CLI_EXIT_USAGE;
+	}
+	strcpy(v->account, account);
+	if (a->token_file)
+		token = a->token_file;
+	else if (have && rc.token_file[0] && strcmp(rc.account, account) == 0)
+		token =
+		    rc.token_file; /* url is trusted: remembered or --vault */
+	else if (trusted_token[0])
+		token = trusted_token;
+	if (!token) {
+		fprintf(stderr,
+			"vaultfs: no account token file known for the "
+			"vault '%s': give --account-token-file FILE\n",
+			url);
+		return CLI_EXIT_USAGE;
+	}
+	r = vault_token_path(v, token);
+	if (r)
+		return r;
+	return 0;
+}
+
+/* Remembers (trusts) v's vault for store_id; a failure only warns. */
+static void vault_remember(const char *state, const uint8_t *store_id,
+			   const struct vault_ctx *v)
+{
+	struct cli_vault_conf c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.url, sizeof(c.url), "%s", v->url);
+	snprintf(c.account, sizeof(c.account), "%s", v->account);
+	snprintf(c.token_file, sizeof(c.token_file), "%s", v->token_file);
+	r = cli_vault_conf_save(state, store_id, &c);
+	if (r < 0)
+		fprintf(stderr,
+			"vaultfs: warning: cannot remember the vault in "
+			"'%s/vaults': %s; pass --vault next time\n",
+			state, vfs_strerror(r));
+}
+
+/* nftw callback: removes what init created in the cloud folder. */
+static int main_rm_entry(const char *path, const struct stat *st, int type,
+			 struct FTW *ftw)
+{
+	(void)st;
+	if (ftw->level == 0)
+		return 0;
+	if (type == FTW_DP)
+		return rmdir(path) < 0 ? -1 : 0;
+	return unlink(path) < 0 ? -1 : 0;
+}
+
+/* Removes a store that init has just created in a folder that was empty. */
+static void main_remove_new_store(const char *cloud_dir)
+{
+	if (nftw(cloud_dir, main_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr,
+			"vaultfs: could not remove the unfinished store in "
+			"'%s'; remove the folder's contents by hand\n",
+			cloud_dir);
+}
+
 /* ---- init ---- */
 
+/*
+ * init. Order, for crash safety: (1) everything that can be checked
+ * before anything is made (options, password, vault reachable, token
+ * file); (2) the key file, durable before the store exists; (3) the
+ * store, with the vault hint in its header; (4) the password registered
+ * at the vault (or the store added to an existing account); (5) one full
+ * recovery that must give back K; (6) the vault remembered (trusted) on
+ * this machine; (7) "ready". A failure in (3)-(5) removes the new store
+ * and key file again. A crash in (3)-(5) leaves a folder that init
+ * refuses to reuse (not empty): with a key file the store still opens
+ * with the key; otherwise empty the folder and run init again (a vault
+ * record left behind is harmless: init adds the new store to it).
+ */
 static int cmd_init(const struct cli_args *a)
 {
 	struct store_create_opts copts;
 	struct store_info info;
-	uint8_t *key = NULL;
-	char *text = NULL;
+	struct vault_ctx v;
+	uint8_t *key = NULL, *check = NULL;
+	char *text = NULL, *pw = NULL, *state = NULL;
 	char idhex[2 * STORE_ID_BYTES + 1];
-	int fd = -1, made_dir = 0, made_file = 0, r, code;
+	size_t pwlen = 0;
+	int fd = -1, made_dir = 0, made_file = 0, made_store = 0, joined = 0;
+	int left = -1, r, code;
 
-	if (!a->key_file && !isatty(STDOUT_FILENO)) {
+	memset(&v, 0, sizeof(v));
+	if (!a->key_file && !a->no_recovery_key && !isatty(STDOUT_FILENO)) {
 		fprintf(stderr,
 			"vaultfs: standard output is not a terminal: refusing "
 			"to print the 64-digit recovery key there.\n"
@@ -124,10 +570,50 @@ static int cmd_init(const struct cli_args *a)
 		return CLI_EXIT_USAGE;
 	}
 
+	if (a->vault_url) {
+		if (strlen(a->vault_url) >= sizeof(v.url) ||
+		    strlen(a->account) > VC_ACCOUNT_MAX) {
+			fprintf(stderr, "vaultfs: vault URL or account too "
+					"long\n");
+			return CLI_EXIT_USAGE;
+		}
+		strcpy(v.url, a->vault_url);
+		strcpy(v.account, a->account);
+		code = vault_token_path(&v, a->token_file);
+		if (code)
+			goto out;
+		code = vault_connect(&v, MAIN_VAULT_CONNECT_MS,
+				     MAIN_VAULT_TOTAL_MS);
+		if (code)
+			goto out;
+		r = cli_state_dir(&state);
+		if (r < 0) {
+			code = main_fail(r, "cannot create the state folder");
+			goto out;
+		}
+		code = vault_password(
+		    a->password_file, "Password for this backup: ",
+		    "Repeat the password: ", CLI_PASSWORD_MIN, &pw, &pwlen);
+		if (code)
+			goto out;
+		r = vc_health(v.c);
+		if (r < 0) {
+			fprintf(stderr,
+				"vaultfs: cannot reach the vault at '%s': %s; "
+				"nothing was created (without a vault, init "
+				"makes a store with the 64-digit key only)\n",
+				v.url, vfs_strerror(r));
+			code = cli_exit_code(r);
+			goto out;
+		}
+	}
+
 	if (mkdir(a->cloud_dir, 0700) == 0)
 		made_dir = 1;
-	else if (errno != EEXIST)
-		return main_fail(-errno, "cannot create '%s'", a->cloud_dir);
+	else if (errno != EEXIST) {
+		code = main_fail(-errno, "cannot create '%s'", a->cloud_dir);
+		goto out;
+	}
 
 	if (a->key_file) {
 		fd = open(a->key_file,
@@ -150,8 +636,9 @@ static int cmd_init(const struct cli_args *a)
 	}
 
 	key = sodium_malloc(STORE_KEY_BYTES);
+	check = sodium_malloc(STORE_KEY_BYTES);
 	text = sodium_malloc(KEYTEXT_FORMAT_LEN + 1);
-	if (!key || !text) {
+	if (!key || !check || !text) {
 		code = main_fail(-ENOMEM, "cannot allocate secure memory");
 		goto out;
 	}
@@ -179,6 +666,10 @@ static int cmd_init(const struct cli_args *a)
 	}
 
 	memset(&copts, 0, sizeof(copts));
+	if (a->vault_url) {
+		copts.vault_url = v.url;
+		copts.account = v.account;
+	}
 	r = store_create(a->cloud_dir, key, &copts);
 	if (r == -EEXIST) {
 		fprintf(stderr,
@@ -193,8 +684,7 @@ static int cmd_init(const struct cli_args *a)
 		    main_fail(r, "cannot create a store in '%s'", a->cloud_dir);
 		goto out;
 	}
-	made_dir = 0;
-	made_file = 0; /* both belong to the store now */
+	made_store = 1;
 
 	r = store_read_info(a->cloud_dir, &info);
 	if (r < 0) {
@@ -206,29 +696,98 @@ static int cmd_init(const struct cli_args *a)
 	}
 	sodium_bin2hex(idhex, sizeof(idhex), info.store_id,
 		       sizeof(info.store_id));
+
+	if (v.c) {
+		struct vc_store_key sk;
+
+		memcpy(sk.store_id, info.store_id, sizeof(sk.store_id));
+		sk.key = key;
+		r = vc_register(v.c, v.account, (const uint8_t *)pw, pwlen, &sk,
+				1);
+		if (r == -EEXIST) {
+			/* One password and one counter per account: a new
+			 * store joins the account, proven with its password. */
+			joined = 1;
+			r = vc_add_store(v.c, v.account, (const uint8_t *)pw,
+					 pwlen, &sk, &left);
+		}
+		if (r < 0) {
+			if (joined &&
+			    (r == -VFS_E_PASSWORD || r == -VFS_E_LOCKED))
+				fprintf(stderr,
+					"vaultfs: the account '%s' exists at "
+					"the vault: a new store joins it with "
+					"the account's password\n",
+					v.account);
+			code = vault_fail(r, left, &v);
+			fprintf(stderr,
+				"vaultfs: the store was not created (nothing "
+				"is left in '%s')\n",
+				a->cloud_dir);
+			goto out;
+		}
+		/* Prove it: one full recovery must give back K. */
+		r = vc_recover(v.c, v.account, info.store_id,
+			       (const uint8_t *)pw, pwlen, check, &left);
+		if (r == 0 && sodium_memcmp(check, key, STORE_KEY_BYTES) != 0)
+			r = -VFS_E_PROTOCOL;
+		if (r < 0) {
+			fprintf(stderr, "vaultfs: the password was registered "
+					"but recovering the key with it "
+					"failed:\n");
+			code = vault_fail(r, left, &v);
+			fprintf(stderr,
+				"vaultfs: the store was not created (nothing "
+				"is left in '%s')\n",
+				a->cloud_dir);
+			goto out;
+		}
+		vault_remember(state, info.store_id, &v);
+	}
+	made_store = 0;
+	made_dir = 0;
+	made_file = 0; /* all belong to the store now */
+
 	printf("Created a vaultfs store in '%s' (store id %s, %s).\n",
 	       a->cloud_dir, idhex, info.aead);
+	if (v.c)
+		printf("The password protects it at the vault '%s' (account "
+		       "'%s'%s);\nrecovering the key with it was checked. "
+		       "This machine now trusts that vault.\n",
+		       v.url, v.account,
+		       joined ? ", which now protects one more store" : "");
 	if (a->key_file) {
 		printf("The 64-digit recovery key is in '%s' (mode 0600).\n"
-		       "Keep a copy offline: without it the backup cannot be "
-		       "opened.\n",
-		       a->key_file);
-	} else {
+		       "Keep a copy offline: %s.\n",
+		       a->key_file,
+		       v.c ? "it opens the backup without the vault and "
+			     "unlocks a locked password"
+			   : "without it the backup cannot be opened");
+	} else if (!a->no_recovery_key) {
 		printf("\nYour 64-digit recovery key (shown only this once):"
 		       "\n\n    %s\n\n"
 		       "WARNING: write it down and keep it somewhere safe and "
 		       "offline. Anyone\nwith it can read the backup; without "
-		       "it the backup cannot be opened.\n",
-		       text);
+		       "it the backup cannot be opened%s.\n",
+		       text, v.c ? " if the password is lost" : "");
 	}
 	if (fflush(stdout) != 0) {
 		code = main_fail(-EIO, "cannot write to standard output");
 		goto out;
 	}
+	if (a->no_recovery_key)
+		fprintf(stderr,
+			"vaultfs: WARNING: no 64-digit recovery key was made: "
+			"the password is the only way in. If it is forgotten, "
+			"if the account is locked after too many wrong "
+			"passwords, or if the vault is gone, the backup is "
+			"lost.\n");
 	code = CLI_EXIT_OK;
 out:
 	if (fd >= 0)
 		close(fd);
+	if (made_store)
+		main_remove_new_store(a->cloud_dir);
 	if (made_file)
 		unlink(a->key_file);
 	if (made_dir)
@@ -238,13 +797,69 @@ out:
 		sodium_free(text);
 	}
 	sodium_free(key); /* wipes */
+	sodium_free(check);
+	vault_password_free(pw, pwlen);
+	vault_ctx_release(&v);
+	free(state);
 	return code;
 }
 
 /* ---- mount ---- */
 
+/* The daemon's link to the vault: generation reports. */
+struct reporter {
+	struct vc_client *c; /* NULL: no vault for this mount */
+	char url[512];
+	char account[VC_ACCOUNT_MAX + 1];
+	struct vc_store_key sk; /* sk.key: K, sodium_malloc'd, kept */
+	uint64_t reported;	/* highest generation the vault holds */
+	time_t last_try;	/* CLOCK_MONOTONIC seconds */
+	int last_err;
+};
+
+/*
+ * Reports the store's generation to the vault if it grew since the last
+ * report and (unless force) the last try is MAIN_REPORT_INTERVAL_S old.
+ * Only committed (durable) generations are reported. A vault that is
+ * down is logged once and tried again later.
+ */
+static void reporter_run(struct reporter *rp, uint64_t gen, int force)
+{
+	struct timespec now;
+	uint64_t max = 0;
+	int r;
+
+	if (!rp->c || gen <= rp->reported)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!force && rp->last_try &&
+	    now.tv_sec - rp->last_try < MAIN_REPORT_INTERVAL_S)
+		return;
+	rp->last_try = now.tv_sec;
+	r = vc_report_generation(rp->c, rp->account, &rp->sk, gen, &max);
+	if (r < 0) {
+		if (r != rp->last_err)
+			log_warn("cannot report generation %" PRIu64
+				 " to the vault '%s' (will retry): %s",
+				 gen, rp->url, vfs_strerror(r));
+		rp->last_err = r;
+		return;
+	}
+	if (rp->last_err)
+		log_info("the vault '%s' answers again", rp->url);
+	rp->last_err = 0;
+	rp->reported = max > gen ? max : gen;
+	log_debug("reported generation %" PRIu64 " to the vault", gen);
+	if (max > gen)
+		log_warn("the vault '%s' holds generation %" PRIu64
+			 " of this store, newer than this mount's %" PRIu64
+			 " (another device writing?)",
+			 rp->url, max, gen);
+}
+
 struct ticker {
 	struct store *s;
+	struct reporter *rp;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -278,13 +893,16 @@ static void *ticker_main(void *p)
 			log_debug("committed generation %" PRIu64,
 				  store_generation(t->s));
 		last = r < 0 ? r : 0;
+		/* From this thread, never from a FUSE request. */
+		if (t->rp)
+			reporter_run(t->rp, store_generation(t->s), 0);
 		pthread_mutex_lock(&t->lock);
 	}
 	pthread_mutex_unlock(&t->lock);
 	return NULL;
 }
 
-static int ticker_start(struct ticker *t, struct store *s)
+static int ticker_start(struct ticker *t, struct store *s, struct reporter *rp)
 {
 	pthread_condattr_t ca;
 	sigset_t all, old;
@@ -292,6 +910,7 @@ static int ticker_start(struct ticker *t, struct store *s)
 
 	memset(t, 0, sizeof(*t));
 	t->s = s;
+	t->rp = rp;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -396,7 +1015,67 @@ struct mount_job {
 	const char *lock_path;
 	uint8_t *key; /* sodium_malloc'd; freed here */
 	int ready_fd; /* -1 in the foreground */
+	/* The vault, when one is known for this store (url[0] != 0). */
+	struct vault_ctx *vault;
+	int vault_remember; /* trust the vault once it answered (key mode) */
 };
+
+/*
+ * With a vault known for the store: makes the daemon's own client (not
+ * one from before the fork; short timeouts, reports must not hold up
+ * commits), asks for the highest generation the vault holds and refuses
+ * a folder whose head is older. A new device has no generation of its
+ * own to compare with; the vault's signed one catches a rolled-back
+ * folder there too. A vault that cannot be asked only warns. Hands K to
+ * rp (kept for reports). Returns 0 or an exit code.
+ */
+static int main_vault_check(struct mount_job *j, struct store *s,
+			    struct reporter *rp)
+{
+	struct vault_ctx *v = j->vault;
+	uint64_t vgen = 0, head = store_generation(s);
+	int r;
+
+	memcpy(rp->sk.store_id, v->store_id, sizeof(rp->sk.store_id));
+	snprintf(rp->url, sizeof(rp->url), "%s", v->url);
+	snprintf(rp->account, sizeof(rp->account), "%s", v->account);
+	rp->sk.key = j->key;
+	j->key = NULL; /* transferred */
+	r = vault_connect(v, MAIN_REPORT_CONNECT_MS, MAIN_REPORT_TOTAL_MS);
+	if (r != 0)
+		return r;
+	rp->c = v->c;
+	v->c = NULL; /* transferred */
+
+	r = vc_get_generation(rp->c, rp->account, &rp->sk, &vgen);
+	if (r < 0) {
+		fprintf(stderr,
+			"vaultfs: warning: cannot get the latest generation "
+			"from the vault '%s': %s; only this machine's record "
+			"guards against a rolled-back folder\n",
+			rp->url, vfs_strerror(r));
+		if (r == -VFS_E_PROTOCOL) {
+			/* A signature that does not verify with a key that
+			 * opened the store: do not report to that vault. */
+			vc_client_free(rp->c);
+			rp->c = NULL;
+		}
+		return 0;
+	}
+	if (vgen > head) {
+		fprintf(stderr,
+			"vaultfs: the vault '%s' has seen generation %" PRIu64
+			" of this store, but '%s' holds generation %" PRIu64
+			"\n",
+			rp->url, vgen, j->cloud_dir, head);
+		return main_fail(-VFS_E_ROLLBACK,
+				 "cannot open the store in '%s'", j->cloud_dir);
+	}
+	rp->reported = vgen;
+	if (j->vault_remember)
+		vault_remember(j->state_dir, v->store_id, v);
+	return 0;
+}
 
 /* The daemon (or the foreground process): open, mount, serve, close. */
 static int main_serve(struct mount_job *j)
@@ -406,7 +1085,10 @@ static int main_serve(struct mount_job *j)
 	struct store *s = NULL;
 	struct fsops *f = NULL;
 	struct ticker t;
+	struct reporter rp;
 	int lock_fd = -1, ticking = 0, code, r;
+
+	memset(&rp, 0, sizeof(rp));
 
 	snprintf(prog, sizeof(prog), "vaultfs[%ld]", (long)getpid());
 	log_init(prog, j->a->log_level);
@@ -427,12 +1109,21 @@ static int main_serve(struct mount_job *j)
 
 	r = store_open(j->cloud_dir, j->key, j->state_dir,
 		       j->a->read_only ? STORE_READ_ONLY : 0, &s);
-	sodium_free(j->key);
-	j->key = NULL;
 	if (r < 0) {
 		code =
 		    main_fail(r, "cannot open the store in '%s'", j->cloud_dir);
 		goto out;
+	}
+	if (j->vault && j->vault->url[0]) {
+		code = main_vault_check(j, s, &rp);
+		if (code) {
+			store_close(s);
+			s = NULL;
+			goto out;
+		}
+	} else {
+		sodium_free(j->key);
+		j->key = NULL;
 	}
 
 	memset(&fo, 0, sizeof(fo));
@@ -452,7 +1143,7 @@ static int main_serve(struct mount_job *j)
 		goto out;
 	}
 
-	r = ticker_start(&t, s);
+	r = ticker_start(&t, s, rp.c ? &rp : NULL);
 	if (r < 0) {
 		code = main_fail(r, "cannot start the commit thread");
 		goto out;
@@ -487,6 +1178,11 @@ out:
 		if (r < 0 && code == CLI_EXIT_OK)
 			code = cli_exit_code(r);
 	}
+	if (s && rp.c) {
+		/* The final generation, once durable, goes to the vault. */
+		if (store_commit(s) == 0)
+			reporter_run(&rp, store_generation(s), 1);
+	}
 	if (s) {
 		r = store_close(s);
 		if (r < 0) {
@@ -503,6 +1199,8 @@ out:
 		sodium_free(j->key);
 		j->key = NULL;
 	}
+	vc_client_free(rp.c);
+	sodium_free((uint8_t *)rp.sk.key);
 	if (j->ready_fd >= 0) {
 		cli_ready_report(j->ready_fd, code);
 		close(j->ready_fd);
@@ -556,6 +1254,11 @@ static int cmd_mount(const struct cli_args *a)
 {
 	struct store_info info;
 	struct mount_job j;
+	struct vault_ctx v;
+	struct cli_vault_conf rc;
+	char *pw = NULL;
+	size_t pwlen = 0;
+	int left = -1;
 	char *cloud = NULL, *mnt = NULL, *state = NULL, *lockp = NULL;
 	char why[160] = "";
 	int pipefd[2] = {-1, -1};
@@ -563,6 +1266,7 @@ static int cmd_mount(const struct cli_args *a)
 	int code, r;
 
 	memset(&j, 0, sizeof(j));
+	memset(&v, 0, sizeof(v));
 	j.ready_fd = -1;
 
 	cloud = realpath(a->cloud_dir, NULL);
@@ -587,68 +1291,108 @@ static int cmd_mount(const struct cli_args *a)
 		goto out;
 	}
 
-	if (!a->ask_key && !a->key_file) {
-		fprintf(stderr,
-			"vaultfs: no key given: use --recovery-key or "
-			"--recovery-key-file FILE (--recovery-key asks for "
-			"the 64-digit key on the terminal)\n");
-		if (info.vault_url[0])
-			fprintf(stderr,
-				"vaultfs: (this store names the vault '%s'; "
-				"this build cannot ask a vault yet)\n",
-				info.vault_url);
-		code = CLI_EXIT_USAGE;
-		goto out;
-	}
-
-	j.key = sodium_malloc(STORE_KEY_BYTES);
-	if (!j.key) {
-		code = main_fail(-ENOMEM, "cannot allocate secure memory");
-		goto out;
-	}
-	if (a->ask_key)
-		r = cli_key_from_tty("64-digit recovery key: ", j.key, why,
-				     sizeof(why));
-	else
-		r = cli_key_from_file(a->key_file, j.key, why, sizeof(why));
-	if (r == -VFS_E_KEYTEXT) {
-		fprintf(stderr, "vaultfs: malformed 64-digit key%s%s%s: %s\n",
-			a->key_file ? " in '" : "",
-			a->key_file ? a->key_file : "", a->key_file ? "'" : "",
-			why);
-		fprintf(stderr, "vaultfs: %s\n", cli_hint(r));
-		code = CLI_EXIT_KEYTEXT;
-		goto out;
-	}
-	if (r == -ENXIO && a->ask_key) {
-		fprintf(stderr,
-			"vaultfs: no terminal to ask for the key on; use "
-			"--recovery-key-file FILE ('-' for standard input)\n");
-		code = CLI_EXIT_USAGE;
-		goto out;
-	}
-	if (r == -E2BIG) {
-		fprintf(stderr,
-			"vaultfs: the key %s is far too long to be a 64-digit "
-			"key\n",
-			a->key_file ? "file" : "text");
-		code = CLI_EXIT_KEYTEXT;
-		goto out;
-	}
-	if (r < 0) {
-		if (a->key_file)
-			code = main_fail(r, "cannot read the key file '%s'",
-					 a->key_file);
-		else
-			code = main_fail(r, "cannot read the key");
-		goto out;
-	}
-
 	r = cli_state_dir(&state);
 	if (r < 0) {
 		code = main_fail(r, "cannot create the state folder");
 		goto out;
 	}
+	j.key = sodium_malloc(STORE_KEY_BYTES);
+	if (!j.key) {
+		code = main_fail(-ENOMEM, "cannot allocate secure memory");
+		goto out;
+	}
+	if (!a->ask_key && !a->key_file) {
+		/* The password, through the vault. */
+		code = vault_resolve(a, &info, state, 1, &v);
+		if (code)
+			goto out;
+		code = vault_connect(&v, MAIN_VAULT_CONNECT_MS,
+				     MAIN_VAULT_TOTAL_MS);
+		if (code)
+			goto out;
+		code = vault_password(a->password_file, "Password: ", NULL, 0,
+				      &pw, &pwlen);
+		if (code)
+			goto out;
+		r = vc_recover(v.c, v.account, info.store_id,
+			       (const uint8_t *)pw, pwlen, j.key, &left);
+		vault_password_free(pw, pwlen);
+		pw = NULL;
+		if (r < 0) {
+			code = vault_fail(r, left, &v);
+			goto out;
+		}
+		vault_remember(state, info.store_id, &v);
+	} else {
+		if (a->ask_key)
+			r = cli_key_from_tty("64-digit recovery key: ", j.key,
+					     why, sizeof(why));
+		else
+			r = cli_key_from_file(a->key_file, j.key, why,
+					      sizeof(why));
+		if (r == -VFS_E_KEYTEXT) {
+			fprintf(stderr,
+				"vaultfs: malformed 64-digit key%s%s%s: %s\n",
+				a->key_file ? " in '" : "",
+				a->key_file ? a->key_file : "",
+				a->key_file ? "'" : "", why);
+			fprintf(stderr, "vaultfs: %s\n", cli_hint(r));
+			code = CLI_EXIT_KEYTEXT;
+			goto out;
+		}
+		if (r == -ENXIO && a->ask_key) {
+			fprintf(
+			    stderr,
+			    "vaultfs: no terminal to ask for the key on; use "
+			    "--recovery-key-file FILE ('-' for standard "
+			    "input)\n");
+			code = CLI_EXIT_USAGE;
+			goto out;
+		}
+		if (r == -E2BIG) {
+			fprintf(stderr,
+				"vaultfs: the key %s is far too long to be a "
+				"64-digit "
+				"key\n",
+				a->key_file ? "file" : "text");
+			code = CLI_EXIT_KEYTEXT;
+			goto out;
+		}
+		if (r < 0) {
+			if (a->key_file)
+				code = main_fail(
+				    r, "cannot read the key file '%s'",
+				    a->key_file);
+			else
+				code = main_fail(r, "cannot read the key");
+			goto out;
+		}
+		/* A vault known for this store still guards against
+		 * rollback; without it, only this machine's record does. */
+		if (a->vault_url ||
+		    cli_vault_conf_load(state, info.store_id, &rc) == 0) {
+			code = vault_resolve(a, &info, state, 0, &v);
+			if (code == 0 && v.url[0])
+				code = vault_connect(&v, MAIN_REPORT_CONNECT_MS,
+						     MAIN_REPORT_TOTAL_MS);
+			if (code) {
+				fprintf(stderr, "vaultfs: warning: not asking "
+						"the vault for the latest "
+						"generation\n");
+				vault_ctx_release(&v);
+				memset(&v, 0, sizeof(v));
+			}
+		}
+	}
+	if (v.url[0]) {
+		/* The daemon makes its own client, once the key has opened
+		 * the store, and asks the vault for the latest generation. */
+		vc_client_free(v.c);
+		v.c = NULL;
+		memcpy(v.store_id, info.store_id, sizeof(v.store_id));
+		j.vault_remember = a->key_file || a->ask_key;
+	}
+
 	r = cli_mount_lockfile(state, mnt, &lockp);
 	if (r < 0) {
 		code = main_fail(r, "cannot create '%s/mounts'", state);
@@ -660,6 +1404,7 @@ static int cmd_mount(const struct cli_args *a)
 	j.mountpoint = mnt;
 	j.state_dir = state;
 	j.lock_path = lockp;
+	j.vault = &v;
 
 	if (a->foreground) {
 		code = main_serve(&j);
@@ -702,10 +1447,126 @@ out:
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
 	sodium_free(j.key);
+	vault_password_free(pw, pwlen);
+	vault_ctx_release(&v);
 	free(cloud);
 	free(mnt);
 	free(state);
 	free(lockp);
+	return code;
+}
+
+/* ---- passwd ---- */
+
+/*
+ * Sets a new password: proven with the old one (vc_passwd: every store of
+ * the account follows) or with the 64-digit key (vc_rearm: also unlocks a
+ * locked account; new OPRF key, fresh counter; the new record protects
+ * this store only). Then one recovery with the new password checks it.
+ */
+static int cmd_passwd(const struct cli_args *a)
+{
+	struct store_info info;
+	struct vault_ctx v;
+	uint8_t *key = NULL, *check = NULL;
+	char *state = NULL, *oldpw = NULL, *newpw = NULL;
+	size_t oldlen = 0, newlen = 0;
+	char why[160] = "";
+	int left = -1, code, r;
+
+	memset(&v, 0, sizeof(v));
+	r = store_read_info(a->cloud_dir, &info);
+	if (r < 0)
+		return main_fail(r, "'%s'", a->cloud_dir);
+	r = cli_state_dir(&state);
+	if (r < 0)
+		return main_fail(r, "cannot create the state folder");
+	code = vault_resolve(a, &info, state, 1, &v);
+	if (code)
+		goto out;
+	code = vault_connect(&v, MAIN_VAULT_CONNECT_MS, MAIN_VAULT_TOTAL_MS);
+	if (code)
+		goto out;
+	key = sodium_malloc(STORE_KEY_BYTES);
+	check = sodium_malloc(STORE_KEY_BYTES);
+	if (!key || !check) {
+		code = main_fail(-ENOMEM, "cannot allocate secure memory");
+		goto out;
+	}
+
+	if (a->key_file) {
+		r = cli_key_from_file(a->key_file, key, why, sizeof(why));
+		if (r == -VFS_E_KEYTEXT) {
+			fprintf(stderr,
+				"vaultfs: malformed 64-digit key in '%s': "
+				"%s\n",
+				a->key_file, why);
+			code = CLI_EXIT_KEYTEXT;
+			goto out;
+		}
+		if (r < 0) {
+			code = main_fail(r, "cannot read the key file '%s'",
+					 a->key_file);
+			goto out;
+		}
+	} else {
+		code =
+		    vault_password(a->password_file, "Current password: ", NULL,
+				   0, &oldpw, &oldlen);
+		if (code)
+			goto out;
+	}
+	code = vault_password(a->new_password_file, "New password: ",
+			      "Repeat the new password: ", CLI_PASSWORD_MIN,
+			      &newpw, &newlen);
+	if (code)
+		goto out;
+
+	if (a->key_file) {
+		struct vc_store_key sk;
+
+		memcpy(sk.store_id, info.store_id, sizeof(sk.store_id));
+		sk.key = key;
+		r = vc_rearm(v.c, v.account, &sk, 1, (const uint8_t *)newpw,
+			     newlen);
+	} else {
+		r = vc_passwd(v.c, v.account, (const uint8_t *)oldpw, oldlen,
+			      (const uint8_t *)newpw, newlen, &left);
+	}
+	if (r < 0) {
+		code = vault_fail(r, left, &v);
+		fprintf(stderr, "vaultfs: the password was not changed\n");
+		goto out;
+	}
+	r = vc_recover(v.c, v.account, info.store_id, (const uint8_t *)newpw,
+		       newlen, check, &left);
+	if (r == 0 && a->key_file &&
+	    sodium_memcmp(check, key, STORE_KEY_BYTES) != 0)
+		r = -VFS_E_PROTOCOL;
+	if (r < 0) {
+		fprintf(stderr, "vaultfs: the new password was set, but "
+				"recovering the key with it failed:\n");
+		code = vault_fail(r, left, &v);
+		goto out;
+	}
+	vault_remember(state, info.store_id, &v);
+	printf("The vault password of '%s' (account '%s' at '%s') was "
+	       "changed and checked;\nthe old password no longer works.\n",
+	       a->cloud_dir, v.account, v.url);
+	if (a->key_file)
+		printf("The account was re-armed with the 64-digit key "
+		       "(fresh attempt counter). It now\nprotects this store "
+		       "only: other stores that shared the account are no "
+		       "longer\nprotected by the password (their own 64-digit "
+		       "keys still open them).\n");
+	code = CLI_EXIT_OK;
+out:
+	sodium_free(key);
+	sodium_free(check);
+	vault_password_free(oldpw, oldlen);
+	vault_password_free(newpw, newlen);
+	vault_ctx_release(&v);
+	free(state);
 	return code;
 }
 
@@ -897,6 +1758,10 @@ int main(int argc, char **argv)
 		break;
 	case CLI_CMD_UMOUNT:
 		code = cmd_umount(&a);
+		break;
+	case CLI_CMD_PASSWD:
+		main_no_dumps();
+		code = cmd_passwd(&a);
 		break;
 	default:
 		code = CLI_EXIT_USAGE;

@@ -7,8 +7,8 @@ VAULTFS_LIBS = $(FUSE_LIBS) $(SODIUM_LIBS) -lpthread
 bin_PROGRAMS += vaultfs
 vaultfs_SOURCES = fs/main.c
 vaultfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(SODIUM_CFLAGS)
-vaultfs_LDADD = fs/libvfscli.a fs/libvfsstore.a common/libvfscommon.a \
-	$(VAULTFS_LIBS)
+vaultfs_LDADD = fs/libvfscli.a fs/libvfsstore.a $(VC_LDADD) \
+	common/libvfscommon.a $(VAULTFS_LIBS)
 
 # Unit tests of the CLI (kept here so fs/ owners do not collide in
 # tests/unit/fs.mk).

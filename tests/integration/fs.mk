@@ -8,7 +8,7 @@ tests_integration_vaultfs_memstore_SOURCES = fs/main.c \
 	tests/integration/memstore.c
 tests_integration_vaultfs_memstore_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) \
 	$(SODIUM_CFLAGS)
-tests_integration_vaultfs_memstore_LDADD = fs/libvfscli.a \
+tests_integration_vaultfs_memstore_LDADD = fs/libvfscli.a $(VC_LDADD) \
 	common/libvfscommon.a $(VAULTFS_LIBS)
 
 # Small helper for system calls the shell cannot make (renameat2, xattrs).
@@ -25,5 +25,11 @@ VAULTFS_IT = \
 	tests/integration/24-plaintext.sh \
 	tests/integration/25-tamper.sh \
 	tests/integration/26-rollback.sh \
-	tests/integration/27-kill9.sh
+	tests/integration/27-kill9.sh \
+	tests/integration/61-vault-mount.sh \
+	tests/integration/62-vault-offline.sh \
+	tests/integration/63-vault-attempts.sh \
+	tests/integration/64-vault-rollback.sh
 TESTS += $(VAULTFS_IT)
+# Helpers of the vaultfs + vault tests (61-69).
+EXTRA_DIST += tests/integration/vint-lib.sh

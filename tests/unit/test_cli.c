@@ -545,6 +545,189 @@ static void test_ready_pipe(void **state)
 	assert_int_equal(ready_child(3), CLI_EXIT_FAILURE);
 }
 
+static void test_parse_vault(void **state)
+{
+	struct parsed p;
+
+	parse(&p, "vaultfs", "init", "--vault", "https://v.example",
+	      "--account", "a1", "--account-token-file", "tok",
+	      "--password-file", "pw", "--no-recovery-key", "cloud", NULL);
+	assert_int_equal(p.r, 0);
+	assert_string_equal(p.a.vault_url, "https://v.example");
+	assert_string_equal(p.a.account, "a1");
+	assert_string_equal(p.a.token_file, "tok");
+	assert_string_equal(p.a.password_file, "pw");
+	assert_true(p.a.no_recovery_key);
+	cli_args_release(&p.a);
+
+	/* --no-recovery-key needs a password and excludes a key file */
+	parse(&p, "vaultfs", "init", "--no-recovery-key", "c", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "needs a password"));
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "init", "--vault", "https://v", "--account", "a",
+	      "--account-token-file", "t", "--no-recovery-key",
+	      "--recovery-key-file", "k", "c", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "exclude each other"));
+	cli_args_release(&p.a);
+	/* --vault needs the account and its token */
+	parse(&p, "vaultfs", "init", "--vault", "https://v", "c", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "--account ID"));
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "init", "--password-file", "p", "c", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "need --vault"));
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "init", "--vault", "", "c", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "non-empty"));
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "mount", "--vault", "x", "--vault", "y", "c", "m",
+	      NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "--vault given twice"));
+	cli_args_release(&p.a);
+
+	/* mount: password and key options exclude each other */
+	parse(&p, "vaultfs", "mount", "--password-file", "p", "c", "m", NULL);
+	assert_int_equal(p.r, 0);
+	assert_string_equal(p.a.password_file, "p");
+	assert_null(p.a.key_file);
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "mount", "--password-file", "p", "--recovery-key",
+	      "c", "m", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	cli_args_release(&p.a);
+	/* --no-recovery-key is init's only */
+	parse(&p, "vaultfs", "mount", "--no-recovery-key", "c", "m", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	cli_args_release(&p.a);
+
+	/* passwd */
+	parse(&p, "vaultfs", "passwd", "--recovery-key-file", "k",
+	      "--new-password-file", "n", "cloud", NULL);
+	assert_int_equal(p.r, 0);
+	assert_int_equal(p.a.cmd, CLI_CMD_PASSWD);
+	assert_string_equal(p.a.cloud_dir, "cloud");
+	assert_string_equal(p.a.key_file, "k");
+	assert_string_equal(p.a.new_password_file, "n");
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "passwd", "--recovery-key-file", "k",
+	      "--password-file", "o", "cloud", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "exclude each other"));
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "passwd", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "CLOUD_DIR needed"));
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "passwd", "--help", NULL);
+	assert_int_equal(p.r, CLI_DONE);
+	assert_non_null(strstr(p.out, "--new-password-file"));
+	cli_args_release(&p.a);
+}
+
+static void test_password_from_file(void **state)
+{
+	char path[128];
+	char *pw = NULL, *big;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/pw", tmpdir);
+	write_file(path, "secret one\nsecond line\n", 23);
+	assert_int_equal(cli_password_from_file(path, &pw, &len), 0);
+	assert_int_equal(len, 10);
+	assert_string_equal(pw, "secret one");
+	sodium_free(pw);
+
+	write_file(path, "crlf pw\r\n", 9);
+	assert_int_equal(cli_password_from_file(path, &pw, &len), 0);
+	assert_string_equal(pw, "crlf pw");
+	sodium_free(pw);
+
+	write_file(path, "no newline", 10);
+	assert_int_equal(cli_password_from_file(path, &pw, &len), 0);
+	assert_string_equal(pw, "no newline");
+	sodium_free(pw);
+
+	pw = NULL;
+	write_file(path, "\nline two\n", 10);
+	assert_int_equal(cli_password_from_file(path, &pw, &len), -ENODATA);
+	write_file(path, "", 0);
+	assert_int_equal(cli_password_from_file(path, &pw, &len), -ENODATA);
+	assert_null(pw);
+
+	/* a long file with a short first line is fine; a long line is not */
+	big = malloc(3 * CLI_PASSWORD_MAX);
+	assert_non_null(big);
+	memset(big, 'x', 3 * CLI_PASSWORD_MAX);
+	memcpy(big, "short\n", 6);
+	write_file(path, big, 3 * CLI_PASSWORD_MAX);
+	assert_int_equal(cli_password_from_file(path, &pw, &len), 0);
+	assert_string_equal(pw, "short");
+	sodium_free(pw);
+	pw = NULL;
+	big[0] = 'x';
+	big[5] = 'x';
+	write_file(path, big, 3 * CLI_PASSWORD_MAX);
+	assert_int_equal(cli_password_from_file(path, &pw, &len), -E2BIG);
+	assert_null(pw);
+	free(big);
+
+	snprintf(path, sizeof(path), "%s/missing", tmpdir);
+	assert_int_equal(cli_password_from_file(path, &pw, &len), -ENOENT);
+}
+
+static void test_vault_conf(void **state)
+{
+	struct cli_vault_conf c, got;
+	uint8_t id[16], id2[16];
+	char path[256], tok[4096] = "";
+
+	memset(id, 0xab, sizeof(id));
+	memset(id2, 0x01, sizeof(id2));
+	assert_int_equal(cli_vault_conf_load(tmpdir, id, &got), -ENOENT);
+	memset(&c, 0, sizeof(c));
+	strcpy(c.url, "https://vault.example:8443");
+	strcpy(c.account, "acct-1");
+	strcpy(c.token_file, "/home/u/token");
+	assert_int_equal(cli_vault_conf_save(tmpdir, id, &c), 0);
+	assert_int_equal(cli_vault_conf_load(tmpdir, id, &got), 0);
+	assert_string_equal(got.url, c.url);
+	assert_string_equal(got.account, c.account);
+	assert_string_equal(got.token_file, c.token_file);
+	assert_int_equal(cli_vault_conf_load(tmpdir, id2, &got), -ENOENT);
+
+	/* trusted: any store's conf; the token file only for its account */
+	assert_int_equal(
+	    cli_vault_trusted(tmpdir, c.url, "acct-1", tok, sizeof(tok)), 1);
+	assert_string_equal(tok, "/home/u/token");
+	tok[0] = '\0';
+	assert_int_equal(
+	    cli_vault_trusted(tmpdir, c.url, "other", tok, sizeof(tok)), 1);
+	assert_string_equal(tok, "");
+	assert_int_equal(cli_vault_trusted(tmpdir, "https://evil.example",
+					   "acct-1", tok, sizeof(tok)),
+			 0);
+
+	/* malformed files are refused, not half-read */
+	snprintf(path, sizeof(path),
+		 "%s/vaults/01010101010101010101010101010101.conf", tmpdir);
+	write_file(path, "url\n", 4);
+	assert_int_equal(cli_vault_conf_load(tmpdir, id2, &got), -EBADMSG);
+	write_file(path, "account a\n", 10);
+	assert_int_equal(cli_vault_conf_load(tmpdir, id2, &got), -EBADMSG);
+	write_file(path, "url https://a\x01\n", 15);
+	assert_int_equal(cli_vault_conf_load(tmpdir, id2, &got), -EBADMSG);
+	write_file(path, "url https://a", 13); /* no newline */
+	assert_int_equal(cli_vault_conf_load(tmpdir, id2, &got), -EBADMSG);
+	write_file(path, "url https://a\nfuture x\n", 23);
+	assert_int_equal(cli_vault_conf_load(tmpdir, id2, &got), 0);
+	assert_string_equal(got.url, "https://a");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +742,9 @@ int main(void)
 	    cmocka_unit_test(test_mount_paths),
 	    cmocka_unit_test(test_mountinfo),
 	    cmocka_unit_test(test_ready_pipe),
+	    cmocka_unit_test(test_parse_vault),
+	    cmocka_unit_test(test_password_from_file),
+	    cmocka_unit_test(test_vault_conf),
 	};
 
 	if (sodium_init() < 0)
