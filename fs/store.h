@@ -119,7 +119,9 @@ int store_commit(struct store *s) STORE_WUR;
 
 /*
  * Commits if dirty data is older than max_age_ms (or memory is tight).
- * Called about once a second by the daemon. Returns 1 if it committed.
+ * Called about once a second by the daemon. About once a minute it also
+ * runs the cleaner (compaction and removal of dead segments, which may
+ * commit). Returns 1 if it committed.
  */
 int store_tick(struct store *s, unsigned max_age_ms) STORE_WUR;
 

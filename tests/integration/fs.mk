@@ -1,1 +1,29 @@
-# Integration tests of vaultfs (store, mount).
+# Integration tests of vaultfs (store, mount): real FUSE mounts.
+EXTRA_DIST += $(VAULTFS_IT)
+
+# vaultfs linked with an in-memory test double of store.h: tests the FUSE
+# layer and the CLI independently of the real store. Never installed.
+check_PROGRAMS += tests/integration/vaultfs-memstore
+tests_integration_vaultfs_memstore_SOURCES = fs/main.c \
+	tests/integration/memstore.c
+tests_integration_vaultfs_memstore_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) \
+	$(SODIUM_CFLAGS)
+tests_integration_vaultfs_memstore_LDADD = fs/libvfscli.a \
+	common/libvfscommon.a $(VAULTFS_LIBS)
+
+# Small helper for system calls the shell cannot make (renameat2, xattrs).
+check_PROGRAMS += tests/integration/vfs-probe
+tests_integration_vfs_probe_SOURCES = tests/integration/vfs-probe.c
+
+VAULTFS_IT = \
+	tests/integration/10-cli.sh \
+	tests/integration/11-fsops.sh \
+	tests/integration/20-cli-store.sh \
+	tests/integration/21-fsops-store.sh \
+	tests/integration/22-roundtrip.sh \
+	tests/integration/23-sqlite.sh \
+	tests/integration/24-plaintext.sh \
+	tests/integration/25-tamper.sh \
+	tests/integration/26-rollback.sh \
+	tests/integration/27-kill9.sh
+TESTS += $(VAULTFS_IT)

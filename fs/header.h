@@ -1,0 +1,37 @@
+/*
+ * header.h - the store header object "vaultfs.hdr" (docs/format.md).
+ *
+ * Written once at create. Carries what a new device needs before it has
+ * the key (format version, store id, AEAD name, vault hints), an unkeyed
+ * checksum (damage) and a keyed BLAKE2b check (wrong key).
+ */
+#ifndef VFS_HEADER_H
+#define VFS_HEADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "store.h"
+
+#define HEADER_WUR __attribute__((warn_unused_result))
+#define HEADER_FORMAT_VERSION 1
+#define HEADER_AEAD_NAME "xchacha20poly1305"
+#define HEADER_MAX 4096
+
+/* Encodes info (store_id, hints) into w, with the key check made with
+ * hdr_key. The version and aead fields of info are ignored (always the
+ * current ones). -EINVAL if a hint is too long. */
+int header_encode(const struct store_info *info, const uint8_t hdr_key[32],
+		  struct bufw *w) HEADER_WUR;
+
+/* Parses a header without the key: -VFS_E_NOTSTORE (no magic),
+ * -VFS_E_VERSION, -VFS_E_DAMAGED (checksum or framing). */
+int header_parse(const uint8_t *p, size_t n,
+		 struct store_info *ret) HEADER_WUR;
+
+/* Checks a parsed-valid header against hdr_key: 0 or -VFS_E_WRONGKEY. */
+int header_check_key(const uint8_t *p, size_t n,
+		     const uint8_t hdr_key[32]) HEADER_WUR;
+
+#endif

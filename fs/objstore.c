@@ -1,0 +1,543 @@
+/*
+ * objstore.c - immutable objects in the cloud folder (see objstore.h).
+ *
+ * Every path is relative to a directory fd opened once, so the store never
+ * follows a path outside the cloud folder. Names are built here only.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "objstore.h"
+
+struct objstore {
+	int dfd;
+	objstore_fault_fn fault;
+	void *fault_ctx;
+	struct objstore_stats stats;
+};
+
+static int fault(struct objstore *os, enum objstore_step step,
+		 const char *name)
+{
+	if (!os->fault)
+		return 0;
+	return os->fault(os->fault_ctx, step, name);
+}
+
+int objstore_new(const char *dir, struct objstore **ret)
+{
+	struct objstore *os;
+	int fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	os = calloc(1, sizeof(*os));
+	if (!os) {
+		close(fd);
+		return -ENOMEM;
+	}
+	os->dfd = fd;
+	*ret = os;
+	return 0;
+}
+
+void objstore_free(struct objstore *os)
+{
+	if (!os)
+		return;
+	close(os->dfd);
+	free(os);
+}
+
+void objstore_set_fault(struct objstore *os, objstore_fault_fn fn, void *ctx)
+{
+	os->fault = fn;
+	os->fault_ctx = ctx;
+}
+
+void objstore_get_stats(const struct objstore *os, struct objstore_stats *ret)
+{
+	*ret = os->stats;
+}
+
+void objstore_seg_name(uint64_t segno, char buf[OBJSTORE_NAME_MAX])
+{
+	unsigned sub = (unsigned)((segno / OBJSTORE_SEGS_PER_DIR) & 0xff);
+
+	snprintf(buf, OBJSTORE_NAME_MAX, "log/%02x/%016" PRIx64 ".seg", sub,
+		 segno);
+}
+
+int objstore_is_empty(struct objstore *os)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 1;
+
+	fd = openat(os->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			r = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int fsync_dirat(struct objstore *os, const char *dir)
+{
+	int fd, r = 0;
+
+	r = fault(os, OBJSTORE_STEP_FSYNC_DIR, dir);
+	if (r < 0)
+		return r;
+	fd = openat(os->dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Creates every folder on the way to name's folder, fsyncing the parent
+ * of each folder it creates. */
+static int make_parents(struct objstore *os, const char *name)
+{
+	char path[OBJSTORE_NAME_MAX * 2];
+	char *p;
+	int r;
+
+	if (strlen(name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	strcpy(path, name);
+	for (p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdirat(os->dfd, path, 0700) == 0) {
+			char *slash = strrchr(path, '/');
+
+			r = fault(os, OBJSTORE_STEP_MKDIR, path);
+			if (r < 0)
+				return r;
+			if (slash) {
+				*slash = '\0';
+				r = fsync_dirat(os, path);
+				*slash = '/';
+			} else {
+				r = fsync_dirat(os, ".");
+			}
+			if (r < 0)
+				return r;
+		} else if (errno != EEXIST) {
+			return -errno;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int objstore_put(struct objstore *os, const char *name, const void *data,
+		 size_t len)
+{
+	char tmp[OBJSTORE_NAME_MAX * 2], dir[OBJSTORE_NAME_MAX * 2];
+	uint8_t rnd[8];
+	const char *slash;
+	int fd = -1, r, f, have_tmp = 0;
+
+	slash = strrchr(name, '/');
+	if (strlen(name) >= OBJSTORE_NAME_MAX || name[0] == '.' ||
+	    (slash && slash[1] == '.'))
+		return -EINVAL;
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - name), name);
+	else
+		strcpy(dir, ".");
+	randombytes_buf(rnd, sizeof(rnd));
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-%02x%02x%02x%02x%02x%02x%02x%02x",
+		 dir, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+		 rnd[7]);
+
+	r = make_parents(os, name);
+	if (r < 0)
+		goto out;
+	r = fault(os, OBJSTORE_STEP_CREATE, tmp);
+	if (r < 0)
+		goto out;
+	fd = openat(os->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	have_tmp = 1;
+	f = fault(os, OBJSTORE_STEP_WRITE, tmp);
+	if (f < 0) {
+		r = f;
+		goto out;
+	}
+	if (f == OBJSTORE_FAULT_SHORT) {
+		r = write_all(fd, data, len / 2);
+		if (r == 0)
+			r = -EIO;
+		goto out;
+	}
+	r = write_all(fd, data, len);
+	if (r < 0)
+		goto out;
+	r = fault(os, OBJSTORE_STEP_FSYNC, tmp);
+	if (r < 0)
+		goto out;
+	if (fsync(fd) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = fault(os, OBJSTORE_STEP_RENAME, name);
+	if (r < 0)
+		goto out;
+	if (renameat2(os->dfd, tmp, os->dfd, name, RENAME_NOREPLACE) < 0) {
+		r = -errno;
+		if (r != -EINVAL)
+			goto out;
+		/* The folder's filesystem has no RENAME_NOREPLACE; a link
+		 * refuses to replace as well. */
+		if (linkat(os->dfd, tmp, os->dfd, name, 0) < 0) {
+			r = -errno;
+			goto out;
+		}
+		unlinkat(os->dfd, tmp, 0);
+	}
+	have_tmp = 0;
+	os->stats.puts++;
+	os->stats.put_bytes += len;
+	r = fsync_dirat(os, dir);
+out:
+	if (fd >= 0)
+		close(fd);
+	/* Removing a failed temporary file is a step of its own, so a
+	 * simulated crash leaves it behind as a real one would. */
+	if (have_tmp && fault(os, OBJSTORE_STEP_REMOVE, tmp) == 0)
+		unlinkat(os->dfd, tmp, 0);
+	return r;
+}
+
+static int open_obj(struct objstore *os, const char *name)
+{
+	int fd, r;
+
+	r = fault(os, OBJSTORE_STEP_READ, name);
+	if (r < 0)
+		return r;
+	fd = openat(os->dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+int objstore_size(struct objstore *os, const char *name, uint64_t *ret)
+{
+	struct stat st;
+	int r;
+
+	r = fault(os, OBJSTORE_STEP_READ, name);
+	if (r < 0)
+		return r;
+	if (fstatat(os->dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EBADMSG;
+	*ret = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int read_fd(int fd, uint64_t off, uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = pread(fd, buf, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EBADMSG;
+		buf += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int objstore_read(struct objstore *os, const char *name, uint64_t off,
+		  void *buf, size_t len)
+{
+	int fd, r;
+
+	if (off > INT64_MAX || len > INT64_MAX - off)
+		return -EINVAL;
+	fd = open_obj(os, name);
+	if (fd < 0)
+		return fd;
+	r = read_fd(fd, off, buf, len);
+	close(fd);
+	if (r == 0) {
+		os->stats.reads++;
+		os->stats.read_bytes += len;
+	}
+	return r;
+}
+
+int objstore_get(struct objstore *os, const char *name, size_t max,
+		 uint8_t **ret, size_t *ret_len)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	int fd, r;
+
+	fd = open_obj(os, name);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EBADMSG;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		r = -EFBIG;
+		goto out;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = read_fd(fd, 0, buf, (size_t)st.st_size);
+	if (r < 0)
+		goto out;
+	os->stats.reads++;
+	os->stats.read_bytes += (uint64_t)st.st_size;
+	*ret = buf;
+	*ret_len = (size_t)st.st_size;
+	buf = NULL; /* transferred */
+	r = 0;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+int objstore_remove(struct objstore *os, const char *name)
+{
+	int r;
+
+	r = fault(os, OBJSTORE_STEP_REMOVE, name);
+	if (r < 0)
+		return r;
+	if (unlinkat(os->dfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int is_hex_lower(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static uint64_t parse_hex(const char *s, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = (v << 4) | (uint64_t)(s[i] <= '9' ? s[i] - '0'
+						      : s[i] - 'a' + 10);
+	return v;
+}
+
+struct u64vec {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int u64vec_push(struct u64vec *a, uint64_t x)
+{
+	if (a->n == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 64;
+		uint64_t *nv = realloc(a->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		a->v = nv;
+		a->cap = ncap;
+	}
+	a->v[a->n++] = x;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int list_sub(struct objstore *os, const char *sub, unsigned subno,
+		    int remove_tmp, struct u64vec *out, size_t *foreign)
+{
+	char path[OBJSTORE_NAME_MAX + 300];
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	fd = openat(os->dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		size_t len = strlen(n);
+		uint64_t segno;
+
+		if (!strcmp(n, ".") || !strcmp(n, ".."))
+			continue;
+		if (!strncmp(n, ".tmp-", 5)) {
+			if (remove_tmp) {
+				snprintf(path, sizeof(path), "%s/%s", sub, n);
+				unlinkat(os->dfd, path, 0);
+			}
+			continue;
+		}
+		if (len != 20 || strcmp(n + 16, ".seg") || !is_hex_lower(n, 16)) {
+			(*foreign)++;
+			continue;
+		}
+		segno = parse_hex(n, 16);
+		if (segno == 0 ||
+		    ((segno / OBJSTORE_SEGS_PER_DIR) & 0xff) != subno) {
+			(*foreign)++;
+			continue;
+		}
+		r = u64vec_push(out, segno);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	return r;
+}
+
+int objstore_list_segments(struct objstore *os, int remove_tmp,
+			   uint64_t **ret, size_t *ret_n, size_t *ret_foreign)
+{
+	struct u64vec out = {0};
+	struct dirent *de;
+	size_t foreign = 0;
+	DIR *d = NULL;
+	int fd, r;
+
+	r = fault(os, OBJSTORE_STEP_LIST, "log");
+	if (r < 0)
+		return r;
+	fd = openat(os->dfd, "log", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		goto done;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while ((de = readdir(d))) {
+		char sub[OBJSTORE_NAME_MAX];
+		const char *n = de->d_name;
+
+		if (!strcmp(n, ".") || !strcmp(n, "..") ||
+		    !strncmp(n, ".tmp-", 5))
+			continue;
+		if (strlen(n) != 2 || !is_hex_lower(n, 2)) {
+			foreign++;
+			continue;
+		}
+		snprintf(sub, sizeof(sub), "log/%s", n);
+		r = list_sub(os, sub, (unsigned)parse_hex(n, 2), remove_tmp,
+			     &out, &foreign);
+		if (r == -ENOTDIR) {
+			foreign++;
+			continue;
+		}
+		if (r < 0)
+			goto out;
+	}
+done:
+	if (out.n)
+		qsort(out.v, out.n, sizeof(*out.v), cmp_u64);
+	*ret = out.v;
+	*ret_n = out.n;
+	if (ret_foreign)
+		*ret_foreign = foreign;
+	out.v = NULL; /* transferred */
+	r = 0;
+out:
+	if (d)
+		closedir(d);
+	free(out.v);
+	return r;
+}
+
+int objstore_statvfs(struct objstore *os, struct statvfs *ret)
+{
+	if (fstatvfs(os->dfd, ret) < 0)
+		return -errno;
+	return 0;
+}

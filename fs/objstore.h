@@ -1,0 +1,111 @@
+/*
+ * objstore.h - the only code that touches the cloud folder.
+ *
+ * Objects are immutable files below the cloud folder: the header
+ * "vaultfs.hdr" and the segments "log/<xx>/<16 hex digits>.seg". An object
+ * is written under a temporary name in its final folder (".tmp-*", a name
+ * the store ignores), fsync-ed, renamed into place without replacing
+ * anything, and the folder is fsync-ed.
+ *
+ * Tests inject faults through objstore_set_fault(): the hook is called
+ * before every step that changes or reads the folder and may fail it (or
+ * make a write short), so a test can fail a write or an fsync, or "crash"
+ * by failing every step from some point on.
+ */
+#ifndef VFS_OBJSTORE_H
+#define VFS_OBJSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
+
+#define OBJSTORE_WUR __attribute__((warn_unused_result))
+#define OBJSTORE_HEADER_NAME "vaultfs.hdr"
+/* "log/xx/" + 16 hex + ".seg" + NUL */
+#define OBJSTORE_NAME_MAX 32
+/* Segments per subfolder of log/ before the next subfolder is used. */
+#define OBJSTORE_SEGS_PER_DIR 1024
+
+enum objstore_step {
+	OBJSTORE_STEP_MKDIR = 1,	/* create a subfolder (+ fsync parent) */
+	OBJSTORE_STEP_CREATE,		/* create the temporary file */
+	OBJSTORE_STEP_WRITE,		/* write its bytes */
+	OBJSTORE_STEP_FSYNC,		/* fsync it */
+	OBJSTORE_STEP_RENAME,		/* rename it into place */
+	OBJSTORE_STEP_FSYNC_DIR,	/* fsync the folder */
+	OBJSTORE_STEP_READ,		/* read an object */
+	OBJSTORE_STEP_LIST,		/* list objects */
+	OBJSTORE_STEP_REMOVE,		/* remove an object */
+};
+
+/*
+ * Fault hook: returns 0 to let the step run, a negative errno to fail it
+ * without running it, or OBJSTORE_FAULT_SHORT (WRITE only) to write half
+ * of the bytes and then fail with -EIO.
+ */
+#define OBJSTORE_FAULT_SHORT 1
+typedef int (*objstore_fault_fn)(void *ctx, enum objstore_step step,
+				 const char *name);
+
+struct objstore_stats {
+	uint64_t puts;		/* objects written (renamed into place) */
+	uint64_t put_bytes;	/* their bytes */
+	uint64_t reads;
+	uint64_t read_bytes;
+};
+
+struct objstore;
+
+/* Opens the cloud folder dir (must exist and be a directory: -ENOTDIR,
+ * -ENOENT). */
+int objstore_new(const char *dir, struct objstore **ret) OBJSTORE_WUR;
+void objstore_free(struct objstore *os);
+void objstore_set_fault(struct objstore *os, objstore_fault_fn fn, void *ctx);
+void objstore_get_stats(const struct objstore *os, struct objstore_stats *ret);
+
+/* Writes "log/<xx>/<segno as 16 hex>.seg" into buf (OBJSTORE_NAME_MAX). */
+void objstore_seg_name(uint64_t segno, char buf[OBJSTORE_NAME_MAX]);
+
+/* Returns 1 if the folder holds no entries at all (hidden ones count),
+ * 0 if it does. */
+int objstore_is_empty(struct objstore *os) OBJSTORE_WUR;
+
+/*
+ * Creates object name (relative, e.g. from objstore_seg_name) holding
+ * len bytes, atomically and durably. -EEXIST if it exists already.
+ */
+int objstore_put(struct objstore *os, const char *name, const void *data,
+		 size_t len) OBJSTORE_WUR;
+
+/* Size of object name: -ENOENT if missing. */
+int objstore_size(struct objstore *os, const char *name,
+		  uint64_t *ret) OBJSTORE_WUR;
+
+/* Reads exactly len bytes at off; -ENOENT if missing, -EBADMSG if the
+ * object is shorter. */
+int objstore_read(struct objstore *os, const char *name, uint64_t off,
+		  void *buf, size_t len) OBJSTORE_WUR;
+
+/* Reads a whole object of at most max bytes (-EFBIG above) into a new
+ * malloc-ed buffer. */
+int objstore_get(struct objstore *os, const char *name, size_t max,
+		 uint8_t **ret, size_t *ret_len) OBJSTORE_WUR;
+
+/* Removes object name (missing is not an error). */
+int objstore_remove(struct objstore *os, const char *name) OBJSTORE_WUR;
+
+/*
+ * Lists the segment numbers present, ascending, in a new malloc-ed array.
+ * Names that are not ours (sync-client conflict copies such as
+ * "0000000000000001 (1).seg", stray files) are counted in *ret_foreign
+ * (may be NULL); temporary ".tmp-*" files are ignored (and, when
+ * remove_tmp, removed).
+ */
+int objstore_list_segments(struct objstore *os, int remove_tmp,
+			   uint64_t **ret, size_t *ret_n,
+			   size_t *ret_foreign) OBJSTORE_WUR;
+
+/* statvfs of the folder underneath. */
+int objstore_statvfs(struct objstore *os, struct statvfs *ret) OBJSTORE_WUR;
+
+#endif

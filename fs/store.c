@@ -1,0 +1,2506 @@
+/*
+ * store.c - the store as a filesystem of inodes (store.h).
+ *
+ * Glue between the metadata in memory (meta.c), the dirty data buffers
+ * (here), segments and commits (segment.c, commit.c) and the cloud folder
+ * (objstore.c). Every operation changes the metadata in memory at once and
+ * appends its records to a pending log; written data waits in 64 KiB
+ * blocks. A commit turns both into one new segment. See docs/format.md for
+ * the bytes and docs/decisions.md for the why.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "buf.h"
+#include "chunk.h"
+#include "commit.h"
+#include "header.h"
+#include "meta.h"
+#include "objstore.h"
+#include "segment.h"
+#include "store.h"
+#include "store_priv.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+#define CACHE_SLOTS 16
+/* Cap on the metadata records loaded at open (checkpoint + deltas). */
+#define META_LOAD_MAX (1u << 30)
+
+struct dblock {
+	uint64_t idx;
+	uint32_t lo, hi;	/* valid bytes [lo, hi) of the block */
+	uint32_t cap;		/* allocated bytes */
+	uint8_t *data;		/* data[i] is byte lo + i of the block */
+};
+
+struct cslot {
+	uint64_t seg;
+	uint32_t coff;
+	uint32_t len;
+	uint64_t used;
+	uint8_t *data;
+};
+
+struct store {
+	pthread_mutex_t lock;
+	struct objstore *os;
+	int own_os;
+	struct keys *keys;
+	uint8_t store_id[STORE_ID_BYTES];
+	char *state_dir;
+	unsigned flags;
+	struct meta *m;
+
+	uint64_t gen;
+	uint64_t head_seg;
+	uint8_t head_hash[COMMIT_HASH_BYTES];
+	uint64_t ckpt_seg;
+	uint64_t commits_since_ckpt;
+	uint64_t delta_bytes;	/* records since the checkpoint */
+	uint64_t ckpt_bytes;	/* size of the last checkpoint */
+	uint64_t next_seg;
+	uint64_t next_ino;
+	int force_ckpt;
+
+	struct bufw pend;	/* pending records (names: secret) */
+	int meta_dirty;		/* pending records or attr changes */
+	size_t nblocks;		/* dirty blocks of live inodes */
+	uint64_t dirty_bytes;
+	uint64_t dirty_mem;	/* bytes allocated for them */
+	struct timespec dirty_since;	/* CLOCK_MONOTONIC; 0 if clean */
+
+	struct cslot cache[CACHE_SLOTS];
+	uint64_t cache_clock;
+
+	uint64_t spills, checkpoints;
+	size_t foreign;
+	int broken;		/* memory no longer matches the log */
+
+	/* Inodes changed since the last commit (attributes or data), so a
+	 * commit visits those only; when the list cannot grow, all. */
+	uint64_t *changed;
+	size_t nchanged, changedcap;
+	int changed_all;
+
+	/* cleaner */
+	uint64_t ckpt_time;	/* wall clock of the current checkpoint */
+	unsigned clean_grace_sec;
+	unsigned clean_interval_ms;
+	struct timespec last_clean;	/* CLOCK_MONOTONIC */
+	uint64_t compactions, removed;
+};
+
+/* ---- small helpers ---- */
+
+static struct timespec now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts;
+}
+
+static void mark_dirty(struct store *s)
+{
+	if (s->dirty_since.tv_sec == 0 && s->dirty_since.tv_nsec == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &s->dirty_since);
+		if (s->dirty_since.tv_sec == 0 && s->dirty_since.tv_nsec == 0)
+			s->dirty_since.tv_nsec = 1;
+	}
+}
+
+static void meta_changed(struct store *s)
+{
+	s->meta_dirty = 1;
+	mark_dirty(s);
+}
+
+static void note_changed(struct store *s, struct minode *ip)
+{
+	if (ip->listed || s->changed_all)
+		return;
+	if (s->nchanged == s->changedcap) {
+		size_t ncap = s->changedcap ? s->changedcap * 2 : 64;
+		uint64_t *n = realloc(s->changed, ncap * sizeof(*n));
+
+		if (!n) {
+			s->changed_all = 1;
+			return;
+		}
+		s->changed = n;
+		s->changedcap = ncap;
+	}
+	s->changed[s->nchanged++] = ip->ino;
+	ip->listed = 1;
+}
+
+static void touch(struct store *s, struct minode *ip, int mtime)
+{
+	struct timespec t = now_real();
+
+	ip->ctime = t;
+	if (mtime)
+		ip->mtime = t;
+	ip->attr_dirty = 1;
+	note_changed(s, ip);
+	meta_changed(s);
+}
+
+static int pend_error(struct store *s)
+{
+	return bufw_error(&s->pend);
+}
+
+static uint64_t dirty_valid(const struct minode *ip)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < ip->ndirty; i++)
+		n += ip->dirty[i].hi - ip->dirty[i].lo;
+	return n;
+}
+
+static void fill_attr(const struct minode *ip, struct store_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = ip->ino;
+	a->mode = ip->mode;
+	a->nlink = ip->nlink;
+	a->uid = ip->uid;
+	a->gid = ip->gid;
+	a->rdev = ip->rdev;
+	a->size = S_ISDIR(ip->mode) ? 4096 : ip->size;
+	if (S_ISREG(ip->mode))
+		a->blocks = (ip->stored + dirty_valid(ip) + 511) / 512;
+	a->atime = ip->atime;
+	a->mtime = ip->mtime;
+	a->ctime = ip->ctime;
+}
+
+static void block_free(struct dblock *b)
+{
+	if (b->data) {
+		sodium_memzero(b->data, b->cap);
+		free(b->data);
+	}
+	b->data = NULL;
+}
+
+static uint64_t dirty_alloc(const struct minode *ip)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < ip->ndirty; i++)
+		n += ip->dirty[i].cap;
+	return n;
+}
+
+/* Frees all of ip's dirty blocks, keeping the store's counters right. */
+static void drop_dirty(struct store *s, struct minode *ip)
+{
+	if (!ip->deleted) {
+		s->nblocks -= ip->ndirty;
+		s->dirty_bytes -= dirty_valid(ip);
+		s->dirty_mem -= dirty_alloc(ip);
+	}
+	for (size_t i = 0; i < ip->ndirty; i++)
+		block_free(&ip->dirty[i]);
+	free(ip->dirty);
+	ip->dirty = NULL;
+	ip->ndirty = ip->dirtycap = 0;
+}
+
+/* Frees an inode that has no names, no lookups and no opens left. */
+static void maybe_reap(struct store *s, struct minode *ip)
+{
+	if (!ip->deleted || ip->nlookup || ip->nopen)
+		return;
+	drop_dirty(s, ip);
+	meta_inode_remove(s->m, ip);
+}
+
+/* The inode lost its last name: drop it from what gets committed. */
+static void mark_deleted(struct store *s, struct minode *ip)
+{
+	s->nblocks -= ip->ndirty;
+	s->dirty_bytes -= dirty_valid(ip);
+	s->dirty_mem -= dirty_alloc(ip);
+	ip->deleted = 1;
+	ip->attr_dirty = 0;
+	meta_rec_inode_del(&s->pend, ip->ino);
+	meta_changed(s);
+	maybe_reap(s, ip);
+}
+
+static int get_inode(struct store *s, uint64_t ino, struct minode **ret)
+{
+	struct minode *ip = meta_inode(s->m, ino);
+
+	if (!ip)
+		return -ENOENT;
+	*ret = ip;
+	return 0;
+}
+
+static int get_dir(struct store *s, uint64_t ino, struct minode **ret)
+{
+	struct minode *ip = meta_inode(s->m, ino);
+
+	if (!ip)
+		return -ENOENT;
+	if (!S_ISDIR(ip->mode))
+		return -ENOTDIR;
+	*ret = ip;
+	return 0;
+}
+
+static int check_name(const char *name, size_t *ret_len)
+{
+	size_t len = strnlen(name, STORE_NAME_MAX + 1);
+	int r;
+
+	r = meta_name_check(name, len);
+	if (r < 0)
+		return r;
+	*ret_len = len;
+	return 0;
+}
+
+static int writable(struct store *s)
+{
+	if (s->broken)
+		return -EIO;
+	return (s->flags & STORE_READ_ONLY) ? -EROFS : 0;
+}
+
+/* ---- reading stored data ---- */
+
+static int cache_get(struct store *s, const struct extent *e,
+		     const uint8_t **ret)
+{
+	struct cslot *victim = &s->cache[0];
+	struct segent *se;
+	int n;
+
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		struct cslot *c = &s->cache[i];
+
+		if (c->data && c->seg == e->seg && c->coff == e->coff) {
+			c->used = ++s->cache_clock;
+			*ret = c->data;
+			return (int)c->len;
+		}
+		if (!c->data || c->used < victim->used)
+			victim = c;
+	}
+	se = meta_seg(s->m, e->seg);
+	if (!se)
+		return -EIO;
+	if (!victim->data) {
+		victim->data = malloc(CHUNK_PLAIN_MAX);
+		if (!victim->data)
+			return -ENOMEM;
+	}
+	victim->seg = 0;
+	n = seg_read_chunk(s->os, s->keys->data, s->store_id, e->seg, se->rid,
+			   e->coff, e->sealed, CHUNK_DATA, 0, victim->data);
+	if (n < 0)
+		return n == -EBADMSG ? n : -EIO;
+	victim->seg = e->seg;
+	victim->coff = e->coff;
+	victim->len = (uint32_t)n;
+	victim->used = ++s->cache_clock;
+	*ret = victim->data;
+	return n;
+}
+
+static void cache_clear(struct store *s)
+{
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		if (s->cache[i].data) {
+			sodium_memzero(s->cache[i].data, CHUNK_PLAIN_MAX);
+			free(s->cache[i].data);
+		}
+		s->cache[i].data = NULL;
+	}
+}
+
+/* Reads [off, off+len) as committed (extents and holes), no dirty data. */
+static int read_stored(struct store *s, struct minode *ip, uint64_t off,
+		       size_t len, uint8_t *buf)
+{
+	uint64_t end = off + len;
+
+	memset(buf, 0, len);
+	for (size_t i = meta_extent_find(ip, off);
+	     i < ip->next && ip->ext[i].off < end; i++) {
+		const struct extent *e = &ip->ext[i];
+		uint64_t a = e->off > off ? e->off : off;
+		uint64_t b = e->off + e->len < end ? e->off + e->len : end;
+		const uint8_t *plain;
+		int n;
+
+		n = cache_get(s, e, &plain);
+		if (n < 0)
+			return n;
+		if ((uint64_t)e->skip + e->len > (uint64_t)n)
+			return -EBADMSG;
+		memcpy(buf + (a - off), plain + e->skip + (a - e->off), b - a);
+	}
+	return 0;
+}
+
+/* ---- dirty blocks ---- */
+
+static size_t dblock_find(const struct minode *ip, uint64_t idx)
+{
+	size_t lo = 0, hi = ip->ndirty;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ip->dirty[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void dblock_remove(struct store *s, struct minode *ip, size_t i)
+{
+	if (!ip->deleted) {
+		s->nblocks--;
+		s->dirty_bytes -= ip->dirty[i].hi - ip->dirty[i].lo;
+		s->dirty_mem -= ip->dirty[i].cap;
+	}
+	block_free(&ip->dirty[i]);
+	memmove(&ip->dirty[i], &ip->dirty[i + 1],
+		(ip->ndirty - i - 1) * sizeof(*ip->dirty));
+	ip->ndirty--;
+}
+
+/* Trims dirty data at and beyond size. */
+static void dirty_truncate(struct store *s, struct minode *ip, uint64_t size)
+{
+	size_t i = ip->ndirty;
+
+	while (i > 0) {
+		struct dblock *b = &ip->dirty[i - 1];
+		uint64_t start = b->idx * STORE_BLOCK_SIZE;
+
+		if (start + b->hi <= size)
+			break;
+		if (start + b->lo >= size) {
+			dblock_remove(s, ip, i - 1);
+		} else {
+			uint32_t nhi = (uint32_t)(size - start);
+
+			if (!ip->deleted)
+				s->dirty_bytes -= b->hi - nhi;
+			b->hi = nhi;
+		}
+		i--;
+	}
+}
+
+static int spill(struct store *s);
+static int do_clean(struct store *s);
+
+static uint32_t round_cap(uint32_t n)
+{
+	uint32_t c = 4096;
+
+	while (c < n)
+		c *= 2;
+	return c < STORE_BLOCK_SIZE ? c : STORE_BLOCK_SIZE;
+}
+
+/*
+ * Writes [a, b) of block idx from src. A block buffer holds only its
+ * valid range (a small write costs a small buffer); it stays one range by
+ * filling a gap from what is stored. On failure the block is unchanged.
+ */
+static int dirty_put(struct store *s, struct minode *ip, uint64_t idx,
+		     uint32_t a, uint32_t b, const uint8_t *src)
+{
+	size_t i = dblock_find(ip, idx);
+	uint64_t start = idx * STORE_BLOCK_SIZE;
+	struct dblock *blk;
+	uint32_t nlo, nhi, olo, ohi, ncap = 0;
+	uint8_t *buf;
+	int r, exists;
+
+	exists = i < ip->ndirty && ip->dirty[i].idx == idx;
+	if (exists) {
+		blk = &ip->dirty[i];
+		nlo = a < blk->lo ? a : blk->lo;
+		nhi = b > blk->hi ? b : blk->hi;
+		if (nhi - nlo > blk->cap || nlo < blk->lo)
+			ncap = round_cap(nhi - nlo > 2 * blk->cap ?
+						 nhi - nlo :
+						 2 * blk->cap);
+	} else {
+		nlo = a;
+		nhi = b;
+		ncap = round_cap(b - a);
+	}
+	if (ncap && !ip->deleted &&
+	    s->dirty_mem + ncap > STORE_SEG_TARGET) {
+		/* Bound the memory: everything dirty goes to a data-only
+		 * segment, then this write starts a fresh block. */
+		r = spill(s);
+		if (r < 0)
+			return r;
+		if (exists)
+			return dirty_put(s, ip, idx, a, b, src);
+	}
+	if (!exists) {
+		struct dblock nb = {.idx = idx, .lo = a, .hi = b};
+
+		if (ip->ndirty == ip->dirtycap) {
+			size_t nc = ip->dirtycap ? ip->dirtycap * 2 : 4;
+			struct dblock *nd = realloc(ip->dirty, nc * sizeof(*nd));
+
+			if (!nd)
+				return -ENOMEM;
+			ip->dirty = nd;
+			ip->dirtycap = nc;
+		}
+		nb.data = malloc(ncap);
+		if (!nb.data)
+			return -ENOMEM;
+		nb.cap = ncap;
+		memcpy(nb.data, src, b - a);
+		i = dblock_find(ip, idx);
+		memmove(&ip->dirty[i + 1], &ip->dirty[i],
+			(ip->ndirty - i) * sizeof(*ip->dirty));
+		ip->dirty[i] = nb;
+		ip->ndirty++;
+		if (!ip->deleted) {
+			s->nblocks++;
+			s->dirty_bytes += b - a;
+			s->dirty_mem += ncap;
+		}
+		note_changed(s, ip);
+		mark_dirty(s);
+		return 0;
+	}
+	blk = &ip->dirty[i];
+	olo = blk->lo;
+	ohi = blk->hi;
+	buf = blk->data;
+	if (ncap) {
+		buf = malloc(ncap);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf + (olo - nlo), blk->data, ohi - olo);
+	}
+	/* buf[j] is byte nlo + j of the block from here on */
+	r = 0;
+	if (ohi < a)
+		r = read_stored(s, ip, start + ohi, a - ohi,
+				buf + (ohi - nlo));
+	if (r == 0 && b < olo)
+		r = read_stored(s, ip, start + b, olo - b, buf + (b - nlo));
+	if (r < 0) {
+		if (ncap) {
+			sodium_memzero(buf, ncap);
+			free(buf);
+		}
+		return r;
+	}
+	memcpy(buf + (a - nlo), src, b - a);
+	if (ncap) {
+		if (!ip->deleted)
+			s->dirty_mem += ncap - blk->cap;
+		block_free(blk);
+		blk->data = buf;
+		blk->cap = ncap;
+	}
+	blk->lo = nlo;
+	blk->hi = nhi;
+	if (!ip->deleted)
+		s->dirty_bytes += (nhi - nlo) - (ohi - olo);
+	mark_dirty(s);
+	return 0;
+}
+
+/* ---- commits ---- */
+
+struct newext {
+	struct minode *ip;
+	struct extent e;
+	size_t blk;		/* index into ip->dirty */
+};
+
+struct flushlist {
+	struct newext *v;
+	size_t n, cap;
+};
+
+static int flush_push(struct flushlist *fl, struct minode *ip,
+		      const struct extent *e, size_t blk)
+{
+	if (fl->n == fl->cap) {
+		size_t ncap = fl->cap ? fl->cap * 2 : 64;
+		struct newext *nv = realloc(fl->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		fl->v = nv;
+		fl->cap = ncap;
+	}
+	fl->v[fl->n].ip = ip;
+	fl->v[fl->n].e = *e;
+	fl->v[fl->n].blk = blk;
+	fl->n++;
+	return 0;
+}
+
+struct datactx {
+	struct store *s;
+	struct segw *sw;
+	struct flushlist *fl;
+	struct bufw *recs;
+};
+
+/* Seals every dirty block of a live inode into the segment. */
+static int add_data(void *ctx, struct minode *ip)
+{
+	struct datactx *dc = ctx;
+
+	if (ip->deleted)
+		return 0;
+	for (size_t i = 0; i < ip->ndirty; i++) {
+		struct dblock *b = &ip->dirty[i];
+		struct extent e;
+		int r;
+
+		if (b->hi <= b->lo)
+			continue;
+		r = segw_add(dc->sw, dc->s->keys->data, CHUNK_DATA,
+			     b->data, b->hi - b->lo, &e.coff,
+			     &e.sealed);
+		if (r < 0)
+			return r;
+		e.off = b->idx * STORE_BLOCK_SIZE + b->lo;
+		e.seg = dc->sw->segno;
+		e.len = b->hi - b->lo;
+		e.skip = 0;
+		r = flush_push(dc->fl, ip, &e, i);
+		if (r < 0)
+			return r;
+		meta_rec_extent(dc->recs, ip->ino, &e);
+		r = bufw_error(dc->recs);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* After the segment holding fl is durable: map the extents, free the
+ * blocks. */
+static int flush_apply(struct store *s, struct flushlist *fl)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < fl->n; i++) {
+		int e = meta_extent_set(s->m, fl->v[i].ip, &fl->v[i].e);
+
+		if (e < 0 && r == 0)
+			r = e;
+	}
+	for (size_t i = 0; i < fl->n; i++)
+		if (!fl->v[i].ip->deleted && fl->v[i].ip->dirty)
+			drop_dirty(s, fl->v[i].ip);
+	return r;
+}
+
+/* Calls fn for every inode changed since the last commit. */
+static int foreach_changed(struct store *s,
+			   int (*fn)(void *ctx, struct minode *ip), void *ctx)
+{
+	if (s->changed_all)
+		return meta_foreach(s->m, fn, ctx);
+	for (size_t i = 0; i < s->nchanged; i++) {
+		struct minode *ip = meta_inode(s->m, s->changed[i]);
+		int r;
+
+		if (ip) {
+			r = fn(ctx, ip);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int put_segment(struct store *s, struct segw *sw)
+{
+	char name[OBJSTORE_NAME_MAX];
+
+	objstore_seg_name(sw->segno, name);
+	return objstore_put(s->os, name, sw->w.data, sw->w.len);
+}
+
+/*
+ * Writes all dirty data of live inodes into one data-only segment, maps
+ * it and logs its records; the next commit makes it reachable.
+ */
+static int spill(struct store *s)
+{
+	struct flushlist fl = {0};
+	struct bufw recs;
+	struct segw sw;
+	struct segent se;
+	struct datactx dc;
+	const uint8_t *sealed;
+	uint32_t slen;
+	int r;
+
+	if (s->nblocks == 0)
+		return 0;
+	segw_init(&sw, s->store_id, s->next_seg++);
+	bufw_init(&recs, SIZE_MAX, 1);
+	dc.s = s;
+	dc.sw = &sw;
+	dc.fl = &fl;
+	dc.recs = &recs;
+	r = foreach_changed(s, add_data, &dc);
+	if (r < 0)
+		goto out;
+	r = segw_finish(&sw, s->keys->meta, CHUNK_META, NULL, 0, &sealed,
+			&slen);
+	if (r < 0)
+		goto out;
+	r = put_segment(s, &sw);
+	if (r < 0)
+		goto out;
+	se.segno = sw.segno;
+	memcpy(se.rid, sw.rid, sizeof(se.rid));
+	se.size = sw.w.len;
+	r = meta_seg_add(s->m, se.segno, se.rid, se.size);
+	if (r == 0) {
+		meta_rec_seg(&s->pend, &se);
+		bufw_put(&s->pend, recs.data, recs.len);
+		r = pend_error(s);
+	}
+	if (r == 0)
+		r = flush_apply(s, &fl);
+	if (r < 0) {
+		s->broken = 1;
+		goto out;
+	}
+	s->spills++;
+	meta_changed(s);
+out:
+	free(fl.v);
+	bufw_release(&recs);
+	segw_release(&sw);
+	return r;
+}
+
+static int is_dirty(struct store *s)
+{
+	return s->meta_dirty || s->nblocks || s->force_ckpt;
+}
+
+static int final_inodes(void *ctx, struct minode *ip)
+{
+	struct bufw *w = ctx;
+
+	if (ip->attr_dirty && !ip->deleted)
+		meta_rec_inode(w, ip);
+	return bufw_error(w);
+}
+
+static int clear_attr_dirty(void *ctx, struct minode *ip)
+{
+	ip->attr_dirty = 0;
+	ip->listed = 0;
+	return 0;
+}
+
+static int do_commit(struct store *s)
+{
+	struct flushlist fl = {0};
+	struct bufw recs, ext;
+	struct commit c;
+	struct segw sw;
+	struct segent se;
+	struct datactx dc;
+	struct hwm h;
+	const uint8_t *sealed;
+	uint32_t slen;
+	size_t nmeta = 0, data_end;
+	int r, ckpt = 0;
+
+	if (s->flags & STORE_READ_ONLY)
+		return 0;
+	if (s->broken)
+		return -EIO;
+	if (!is_dirty(s))
+		return 0;
+	memset(&c, 0, sizeof(c));
+	segw_init(&sw, s->store_id, s->next_seg++);
+	bufw_init(&recs, META_LOAD_MAX, 1);
+	bufw_init(&ext, META_LOAD_MAX, 1);
+
+	/* Data first: its chunks sit right after the segment header. */
+	dc.s = s;
+	dc.sw = &sw;
+	dc.fl = &fl;
+	dc.recs = &ext;
+	r = foreach_changed(s, add_data, &dc);
+	if (r < 0)
+		goto out;
+	data_end = segw_size(&sw);
+
+	/* Deltas, or the whole state when a checkpoint is due. */
+	bufw_put(&recs, s->pend.data, s->pend.len);
+	r = foreach_changed(s, final_inodes, &recs);
+	if (r < 0)
+		goto out;
+	if (s->force_ckpt || s->commits_since_ckpt + 1 >= STORE_CKPT_MAX_COMMITS ||
+	    s->delta_bytes + recs.len + ext.len >
+		    (s->ckpt_bytes > STORE_CKPT_MIN_BYTES ? s->ckpt_bytes
+							  : STORE_CKPT_MIN_BYTES)) {
+		ckpt = 1;
+		bufw_release(&recs);
+		bufw_init(&recs, META_LOAD_MAX, 1);
+		r = meta_checkpoint(s->m, &recs);
+		if (r < 0)
+			goto out;
+	}
+	if (fl.n) {
+		se.segno = sw.segno;
+		memcpy(se.rid, sw.rid, sizeof(se.rid));
+		se.size = data_end;
+		meta_rec_seg(&recs, &se);
+	}
+	bufw_put(&recs, ext.data, ext.len);
+	r = bufw_error(&recs);
+	if (r < 0)
+		goto out;
+
+	nmeta = (recs.len + CHUNK_PLAIN_MAX - 1) / CHUNK_PLAIN_MAX;
+	if (nmeta > COMMIT_META_MAX) {
+		r = -EFBIG;
+		goto out;
+	}
+	c.meta = calloc(nmeta ? nmeta : 1, sizeof(*c.meta));
+	if (!c.meta) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nmeta; i++) {
+		size_t off = i * CHUNK_PLAIN_MAX;
+		size_t n = recs.len - off < CHUNK_PLAIN_MAX ? recs.len - off
+							     : CHUNK_PLAIN_MAX;
+
+		r = segw_add(&sw, s->keys->meta, CHUNK_META, recs.data + off,
+			     n, &c.meta[i].off, &c.meta[i].sealed);
+		if (r < 0)
+			goto out;
+	}
+	c.nmeta = (uint32_t)nmeta;
+	c.gen = s->gen + 1;
+	c.parent_seg = s->head_seg;
+	memcpy(c.parent_hash, s->head_hash, COMMIT_HASH_BYTES);
+	c.ckpt_seg = ckpt ? sw.segno : s->ckpt_seg;
+	c.is_ckpt = (uint8_t)ckpt;
+	c.next_ino = s->next_ino;
+	{
+		struct timespec t = now_real();
+
+		c.time_sec = (uint64_t)t.tv_sec;
+		c.time_nsec = (uint32_t)t.tv_nsec;
+	}
+	{
+		struct bufw cw;
+
+		bufw_init(&cw, CHUNK_PLAIN_MAX, 0);
+		r = commit_encode(&c, &cw);
+		if (r == 0)
+			r = segw_finish(&sw, s->keys->meta, CHUNK_COMMIT,
+					cw.data, cw.len, &sealed, &slen);
+		bufw_release(&cw);
+		if (r < 0)
+			goto out;
+	}
+	crypto_generichash(c.hash, sizeof(c.hash), sealed, slen, NULL, 0);
+
+	r = put_segment(s, &sw);
+	if (r < 0)
+		goto out;
+
+	/* Durable: make memory match. */
+	if (fl.n) {
+		r = meta_seg_add(s->m, se.segno, se.rid, se.size);
+		if (r == 0)
+			r = flush_apply(s, &fl);
+		if (r < 0) {
+			/* Only -ENOMEM gets here; the commit is durable but
+			 * memory lags behind it: refuse further changes. */
+			s->broken = 1;
+			goto out;
+		}
+	}
+	if (s->changed_all)
+		meta_foreach(s->m, clear_attr_dirty, NULL);
+	else
+		foreach_changed(s, clear_attr_dirty, NULL);
+	s->nchanged = 0;
+	s->changed_all = 0;
+	bufw_release(&s->pend);
+	bufw_init(&s->pend, META_LOAD_MAX, 1);
+	s->meta_dirty = 0;
+	s->force_ckpt = 0;
+	s->dirty_since.tv_sec = 0;
+	s->dirty_since.tv_nsec = 0;
+	s->gen = c.gen;
+	s->head_seg = sw.segno;
+	memcpy(s->head_hash, c.hash, COMMIT_HASH_BYTES);
+	if (ckpt) {
+		s->ckpt_seg = sw.segno;
+		s->ckpt_time = c.time_sec;
+		s->commits_since_ckpt = 0;
+		s->delta_bytes = 0;
+		s->ckpt_bytes = recs.len;
+		s->checkpoints++;
+	} else {
+		s->commits_since_ckpt++;
+		s->delta_bytes += recs.len;
+	}
+	if (s->state_dir) {
+		h.gen = s->gen;
+		h.segno = s->head_seg;
+		memcpy(h.hash, s->head_hash, COMMIT_HASH_BYTES);
+		r = hwm_write(s->state_dir, s->store_id, &h);
+	}
+out:
+	commit_release(&c);
+	free(fl.v);
+	bufw_release(&recs);
+	bufw_release(&ext);
+	segw_release(&sw);
+	return r;
+}
+
+/* ---- cleaner ---- */
+
+struct cand {
+	uint64_t *segs;		/* sorted */
+	size_t n;
+};
+
+static int cand_has(const struct cand *c, uint64_t segno)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->segs[mid] < segno)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n && c->segs[lo] == segno;
+}
+
+struct movectx {
+	struct store *s;
+	const struct cand *cand;
+	struct segw *sw;
+	struct flushlist *fl;
+	struct bufw *recs;
+};
+
+/* Copies the live parts of ip's extents in candidate segments into the
+ * new segment (one chunk per extent, exactly its bytes). */
+static int move_extents(void *ctx, struct minode *ip)
+{
+	struct movectx *mc = ctx;
+
+	if (ip->deleted || !S_ISREG(ip->mode))
+		return 0;
+	for (size_t i = 0; i < ip->next; i++) {
+		const struct extent *e = &ip->ext[i];
+		const uint8_t *plain;
+		struct extent ne;
+		int n, r;
+
+		if (!cand_has(mc->cand, e->seg))
+			continue;
+		n = cache_get(mc->s, e, &plain);
+		if (n < 0)
+			return n;
+		if ((uint64_t)e->skip + e->len > (uint64_t)n)
+			return -EBADMSG;
+		r = segw_add(mc->sw, mc->s->keys->data, CHUNK_DATA,
+			     plain + e->skip, e->len, &ne.coff, &ne.sealed);
+		if (r < 0)
+			return r;
+		ne.off = e->off;
+		ne.len = e->len;
+		ne.skip = 0;
+		ne.seg = mc->sw->segno;
+		r = flush_push(mc->fl, ip, &ne, 0);
+		if (r < 0)
+			return r;
+		meta_rec_extent(mc->recs, ip->ino, &ne);
+		r = bufw_error(mc->recs);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int cmp_live(const void *a, const void *b)
+{
+	const struct segent *x = *(const struct segent *const *)a;
+	const struct segent *y = *(const struct segent *const *)b;
+
+	return x->live < y->live ? -1 : x->live > y->live;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Rewrites the live data of sparse or small segments into one new
+ * data-only segment, logged for the next commit, so the old ones hold
+ * nothing the state needs. Returns the bytes moved.
+ */
+static int compact(struct store *s, uint64_t *ret_moved)
+{
+	struct segent **pick = NULL;
+	struct cand cand = {0};
+	struct flushlist fl = {0};
+	struct bufw recs;
+	struct segw sw;
+	struct segent se;
+	struct movectx mc;
+	const uint8_t *sealed;
+	uint32_t slen;
+	uint64_t live = 0, dead = 0, moved = 0;
+	size_t npick = 0;
+	int r;
+
+	*ret_moved = 0;
+
+	pick = calloc(s->m->nsegs ? s->m->nsegs : 1, sizeof(*pick));
+	cand.segs = calloc(s->m->nsegs ? s->m->nsegs : 1, sizeof(*cand.segs));
+	if (!pick || !cand.segs) {
+		r = -ENOMEM;
+		goto out0;
+	}
+	for (size_t i = 0; i < s->m->nsegs; i++) {
+		struct segent *e = &s->m->segs[i];
+
+		if (e->live == 0)
+			continue;
+		live += e->live;
+		dead += e->size > e->live + SEG_HDR_BYTES ?
+				e->size - e->live - SEG_HDR_BYTES : 0;
+		if (e->live * 2 < e->size || e->size < STORE_CLEAN_SMALL)
+			pick[npick++] = e;
+	}
+	/* Worth it: many small/sparse segments, or dead bytes above 30 %. */
+	r = 0;
+	if (npick < STORE_CLEAN_MIN_SEGS && dead * 10 <= live * 3)
+		goto out0;
+	if (npick == 0)
+		goto out0;
+	qsort(pick, npick, sizeof(*pick), cmp_live);
+	for (size_t i = 0; i < npick && moved < STORE_SEG_TARGET; i++) {
+		cand.segs[cand.n++] = pick[i]->segno;
+		moved += pick[i]->live;
+	}
+	qsort(cand.segs, cand.n, sizeof(*cand.segs), cmp_seg);
+
+	segw_init(&sw, s->store_id, s->next_seg++);
+	bufw_init(&recs, META_LOAD_MAX, 1);
+	mc.s = s;
+	mc.cand = &cand;
+	mc.sw = &sw;
+	mc.fl = &fl;
+	mc.recs = &recs;
+	r = meta_foreach(s->m, move_extents, &mc);
+	if (r < 0)
+		goto out;
+	r = segw_finish(&sw, s->keys->meta, CHUNK_META, NULL, 0, &sealed,
+			&slen);
+	if (r < 0)
+		goto out;
+	r = put_segment(s, &sw);
+	if (r < 0)
+		goto out;
+	se.segno = sw.segno;
+	memcpy(se.rid, sw.rid, sizeof(se.rid));
+	se.size = sw.w.len;
+	r = meta_seg_add(s->m, se.segno, se.rid, se.size);
+	if (r == 0) {
+		meta_rec_seg(&s->pend, &se);
+		bufw_put(&s->pend, recs.data, recs.len);
+		r = pend_error(s);
+	}
+	for (size_t i = 0; r == 0 && i < fl.n; i++)
+		r = meta_extent_set(s->m, fl.v[i].ip, &fl.v[i].e);
+	if (r < 0) {
+		s->broken = 1;
+		goto out;
+	}
+	s->compactions++;
+	meta_changed(s);
+	*ret_moved = moved;
+out:
+	free(fl.v);
+	bufw_release(&recs);
+	segw_release(&sw);
+out0:
+	free(pick);
+	free(cand.segs);
+	return r;
+}
+
+/*
+ * Removes segments nothing needs: older than the current checkpoint (so
+ * not on the chain a mount reads), holding no live data, once the
+ * checkpoint is older than the grace period.
+ */
+static int remove_dead(struct store *s)
+{
+	struct timespec now = now_real();
+	uint64_t *segs = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((uint64_t)now.tv_sec < s->ckpt_time + s->clean_grace_sec)
+		return 0;
+	r = objstore_list_segments(s->os, 1, &segs, &n, NULL);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && segs[i] < s->ckpt_seg; i++) {
+		struct segent *se = meta_seg(s->m, segs[i]);
+		char name[OBJSTORE_NAME_MAX];
+
+		if (se && se->live > 0)
+			continue;
+		objstore_seg_name(segs[i], name);
+		r = objstore_remove(s->os, name);
+		if (r < 0)
+			break;
+		if (se)
+			meta_seg_remove(s->m, segs[i]);
+		s->removed++;
+	}
+	free(segs);
+	return r;
+}
+
+/*
+ * One pass: compact, then commit with a checkpoint when what that frees
+ * (moved and dead data, commit segments since the last checkpoint, each
+ * valued at 4 KiB) is worth at least a quarter of the checkpoint's size,
+ * then remove what is dead. Returns 1 if it committed.
+ */
+static int do_clean(struct store *s)
+{
+	uint64_t moved, dead = 0, worth;
+	int r, committed = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &s->last_clean);
+	if (s->broken)
+		return -EIO;
+	r = compact(s, &moved);
+	if (r < 0)
+		return r;
+	/* Dead segments a new checkpoint would let go (older ones only
+	 * wait for the grace period). */
+	for (size_t i = 0; i < s->m->nsegs; i++)
+		if (s->m->segs[i].live == 0 &&
+		    s->m->segs[i].segno >= s->ckpt_seg)
+			dead += s->m->segs[i].size;
+	worth = moved + dead + s->commits_since_ckpt * 4096;
+	if ((moved + dead > 0 || s->commits_since_ckpt >= 16) &&
+	    worth * 4 >= s->ckpt_bytes)
+		s->force_ckpt = 1;
+	if (moved > 0 || s->force_ckpt) {
+		r = do_commit(s);
+		if (r < 0)
+			return r;
+		committed = 1;
+	}
+	r = remove_dead(s);
+	return r < 0 ? r : committed;
+}
+
+/* ---- create / open / close ---- */
+
+static int store_alloc(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
+		       struct store **ret)
+{
+	struct store *s;
+	int r;
+
+	if (sodium_init() < 0)
+		return -EIO;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	s->os = os;
+	s->clean_grace_sec = STORE_CLEAN_GRACE_SEC;
+	s->clean_interval_ms = STORE_CLEAN_INTERVAL_MS;
+	clock_gettime(CLOCK_MONOTONIC, &s->last_clean);
+	bufw_init(&s->pend, META_LOAD_MAX, 1);
+	r = keys_new(key, &s->keys);
+	if (r == 0)
+		r = meta_new(&s->m);
+	if (r < 0) {
+		keys_free(s->keys);
+		free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+static void store_free(struct store *s)
+{
+	if (s->m) {
+		for (size_t i = 0; i < s->m->ibuckets; i++)
+			for (struct minode *ip = s->m->itab[i]; ip;
+			     ip = ip->hnext)
+				drop_dirty(s, ip);
+	}
+	meta_free(s->m);
+	cache_clear(s);
+	bufw_release(&s->pend);
+	free(s->changed);
+	keys_free(s->keys);
+	if (s->own_os)
+		objstore_free(s->os);
+	free(s->state_dir);
+	pthread_mutex_destroy(&s->lock);
+	sodium_memzero(s, sizeof(*s));
+	free(s);
+}
+
+int store_create_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
+		    const struct store_create_opts *opts)
+{
+	struct store_info info;
+	struct store *s = NULL;
+	struct minode *root;
+	struct bufw w;
+	int r;
+
+	r = objstore_is_empty(os);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -EEXIST;
+	r = store_alloc(os, key, &s);
+	if (r < 0)
+		return r;
+	memset(&info, 0, sizeof(info));
+	randombytes_buf(info.store_id, sizeof(info.store_id));
+	memcpy(s->store_id, info.store_id, STORE_ID_BYTES);
+	if (opts && opts->vault_url) {
+		if (strlen(opts->vault_url) >= sizeof(info.vault_url)) {
+			r = -EINVAL;
+			goto out;
+		}
+		strcpy(info.vault_url, opts->vault_url);
+	}
+	if (opts && opts->account) {
+		if (strlen(opts->account) >= sizeof(info.account)) {
+			r = -EINVAL;
+			goto out;
+		}
+		strcpy(info.account, opts->account);
+	}
+	/* The first commit, then the header: a folder with a header always
+	 * holds a complete store. */
+	r = meta_inode_new(s->m, STORE_ROOT_INO, S_IFDIR | 0755, &root);
+	if (r < 0)
+		goto out;
+	root->nlink = 2;
+	root->uid = (uint32_t)getuid();
+	root->gid = (uint32_t)getgid();
+	root->atime = root->mtime = root->ctime = now_real();
+	s->next_ino = STORE_ROOT_INO + 1;
+	s->next_seg = 1;
+	s->force_ckpt = 1;
+	r = do_commit(s);
+	if (r < 0)
+		goto out;
+	bufw_init(&w, HEADER_MAX, 0);
+	r = header_encode(&info, s->keys->hdr, &w);
+	if (r == 0)
+		r = objstore_put(os, OBJSTORE_HEADER_NAME, w.data, w.len);
+	bufw_release(&w);
+out:
+	store_free(s);
+	return r;
+}
+
+int store_create(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
+		 const struct store_create_opts *opts)
+{
+	struct objstore *os;
+	int r;
+
+	r = objstore_new(cloud_dir, &os);
+	if (r < 0)
+		return r;
+	r = store_create_os(os, key, opts);
+	objstore_free(os);
+	return r;
+}
+
+static int read_header(struct objstore *os, uint8_t **ret, size_t *ret_len)
+{
+	int r = objstore_get(os, OBJSTORE_HEADER_NAME, HEADER_MAX, ret,
+			     ret_len);
+
+	if (r == -ENOENT)
+		return -VFS_E_NOTSTORE;
+	if (r == -EFBIG || r == -EBADMSG)
+		return -VFS_E_DAMAGED;
+	return r;
+}
+
+int store_read_info(const char *cloud_dir, struct store_info *ret)
+{
+	struct objstore *os;
+	uint8_t *h = NULL;
+	size_t n;
+	int r;
+
+	r = objstore_new(cloud_dir, &os);
+	if (r < 0)
+		return r;
+	r = read_header(os, &h, &n);
+	if (r == 0)
+		r = header_parse(h, n, ret);
+	free(h);
+	objstore_free(os);
+	return r;
+}
+
+struct chain {
+	struct commit *v;	/* v[0] is the checkpoint, v[n-1] the head */
+	size_t n;
+};
+
+static void chain_release(struct chain *ch)
+{
+	for (size_t i = 0; i < ch->n; i++)
+		commit_release(&ch->v[i]);
+	free(ch->v);
+	ch->v = NULL;
+	ch->n = 0;
+}
+
+/* Follows head's parents back to its checkpoint; -EBADMSG if the chain
+ * is not complete. Takes head. */
+static int chain_load(struct store *s, struct commit *head, struct chain *ret)
+{
+	struct commit *v = NULL, cur = *head;
+	size_t n = 0, cap = 0;
+	int r;
+
+	memset(head, 0, sizeof(*head));
+	for (;;) {
+		struct commit parent;
+
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct commit *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				commit_release(&cur);
+				r = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[n++] = cur;
+		if (cur.is_ckpt)
+			break;
+		r = commit_read(s->os, s->keys, s->store_id, cur.parent_seg,
+				&parent);
+		if (r < 0) {
+			r = (r == -ENOMEM || r == -EIO) ? r : -EBADMSG;
+			goto out;
+		}
+		if (sodium_memcmp(parent.hash, cur.parent_hash,
+				  COMMIT_HASH_BYTES) != 0 ||
+		    parent.gen + 1 != cur.gen ||
+		    parent.ckpt_seg != cur.ckpt_seg) {
+			commit_release(&parent);
+			r = -EBADMSG;
+			goto out;
+		}
+		cur = parent;
+	}
+	/* reverse: checkpoint first */
+	for (size_t i = 0; i < n / 2; i++) {
+		struct commit t = v[i];
+
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+	ret->v = v;
+	ret->n = n;
+	v = NULL;
+	n = 0;
+	r = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		commit_release(&v[i]);
+	free(v);
+	return r;
+}
+
+/* Loads the state of chain into a fresh meta. */
+static int chain_apply(struct store *s, const struct chain *ch,
+		       struct meta **ret)
+{
+	struct meta *m = NULL;
+	struct bufw w;
+	struct minode *root;
+	int r;
+
+	r = meta_new(&m);
+	if (r < 0)
+		return r;
+	s->delta_bytes = 0;
+	for (size_t i = 0; i < ch->n; i++) {
+		bufw_init(&w, META_LOAD_MAX, 1);
+		r = commit_load_meta(s->os, s->keys, s->store_id, &ch->v[i], &w);
+		if (r == 0)
+			r = meta_apply(m, w.data, w.len);
+		if (i == 0)
+			s->ckpt_bytes = w.len;
+		else
+			s->delta_bytes += w.len;
+		bufw_release(&w);
+		if (r < 0)
+			goto out;
+	}
+	root = meta_inode(m, STORE_ROOT_INO);
+	if (!root || !S_ISDIR(root->mode)) {
+		r = -EBADMSG;
+		goto out;
+	}
+	*ret = m;
+	m = NULL;
+	r = 0;
+out:
+	meta_free(m);
+	return r;
+}
+
+/* Checks the newest commit against what this machine saw before. */
+static int check_fresh(struct store *s, const struct chain *ch)
+{
+	const struct commit *head = &ch->v[ch->n - 1];
+	struct commit cur, parent;
+	struct hwm h;
+	int r;
+
+	r = hwm_read(s->state_dir, s->store_id, &h);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (head->gen < h.gen)
+		return -VFS_E_ROLLBACK;
+	if (head->gen == h.gen)
+		return sodium_memcmp(head->hash, h.hash, COMMIT_HASH_BYTES) ?
+			       -VFS_E_FORK : 0;
+	/* Newer: the remembered commit must be an ancestor. */
+	for (size_t i = ch->n; i-- > 0;)
+		if (ch->v[i].gen == h.gen)
+			return sodium_memcmp(ch->v[i].hash, h.hash,
+					     COMMIT_HASH_BYTES) ?
+				       -VFS_E_FORK : 0;
+	memset(&cur, 0, sizeof(cur));
+	cur.gen = ch->v[0].gen;
+	cur.parent_seg = ch->v[0].parent_seg;
+	memcpy(cur.parent_hash, ch->v[0].parent_hash, COMMIT_HASH_BYTES);
+	while (cur.gen > h.gen + 0 && cur.parent_seg) {
+		r = commit_read(s->os, s->keys, s->store_id, cur.parent_seg,
+				&parent);
+		if (r == -ENOENT)
+			return 0; /* history cleaned away: cannot tell */
+		if (r < 0)
+			return r == -ENOMEM ? r : -VFS_E_DAMAGED;
+		commit_release(&parent);
+		if (sodium_memcmp(parent.hash, cur.parent_hash,
+				  COMMIT_HASH_BYTES) ||
+		    parent.gen + 1 != cur.gen)
+			return -VFS_E_DAMAGED;
+		if (parent.gen == h.gen)
+			return sodium_memcmp(parent.hash, h.hash,
+					     COMMIT_HASH_BYTES) ?
+				       -VFS_E_FORK : 0;
+		cur = parent;
+	}
+	return -VFS_E_FORK;
+}
+
+int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
+		  const char *state_dir, unsigned flags, struct store **ret)
+{
+	struct store_info info;
+	struct store *s = NULL;
+	struct chain ch = {0};
+	uint8_t *hdr = NULL;
+	uint64_t *segs = NULL;
+	size_t hlen, nsegs = 0, i;
+	int r, seen_commit = 0;
+
+	if (!state_dir)
+		return -EINVAL;
+	r = store_alloc(os, key, &s);
+	if (r < 0)
+		return r;
+	s->flags = flags;
+	s->state_dir = strdup(state_dir);
+	if (!s->state_dir) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = read_header(os, &hdr, &hlen);
+	if (r < 0)
+		goto out;
+	r = header_parse(hdr, hlen, &info);
+	if (r < 0)
+		goto out;
+	r = header_check_key(hdr, hlen, s->keys->hdr);
+	if (r < 0)
+		goto out;
+	memcpy(s->store_id, info.store_id, STORE_ID_BYTES);
+
+	r = objstore_list_segments(os, !(flags & STORE_READ_ONLY), &segs,
+				   &nsegs, &s->foreign);
+	if (r < 0)
+		goto out;
+	s->next_seg = nsegs ? segs[nsegs - 1] + 1 : 1;
+
+	/* The head: the newest commit whose chain is complete. */
+	r = -VFS_E_DAMAGED;
+	for (i = nsegs; i-- > 0;) {
+		struct commit c;
+		struct meta *m = NULL;
+		int e;
+
+		e = commit_read(os, s->keys, s->store_id, segs[i], &c);
+		if (e == -ENODATA || e == -EBADMSG || e == -ENOENT) {
+			if (e == -EBADMSG)
+				seen_commit = 1;
+			continue;
+		}
+		if (e < 0) {
+			r = e;
+			goto out;
+		}
+		seen_commit = 1;
+		e = chain_load(s, &c, &ch);
+		if (e == 0)
+			e = chain_apply(s, &ch, &m);
+		if (e == -ENOMEM) {
+			r = e;
+			goto out;
+		}
+		if (e < 0) {
+			chain_release(&ch);
+			continue;
+		}
+		meta_free(s->m);
+		s->m = m;
+		r = 0;
+		break;
+	}
+	(void)seen_commit;
+	if (r < 0)
+		goto out;
+
+	r = check_fresh(s, &ch);
+	if (r < 0)
+		goto out;
+	{
+		const struct commit *head = &ch.v[ch.n - 1];
+		struct hwm h;
+
+		s->gen = head->gen;
+		s->head_seg = head->segno;
+		memcpy(s->head_hash, head->hash, COMMIT_HASH_BYTES);
+		s->ckpt_seg = head->ckpt_seg;
+		s->ckpt_time = ch.v[0].time_sec;
+		s->commits_since_ckpt = ch.n - 1;
+		s->next_ino = head->next_ino;
+		if (s->m->max_ino >= s->next_ino)
+			s->next_ino = s->m->max_ino + 1;
+		h.gen = s->gen;
+		h.segno = s->head_seg;
+		memcpy(h.hash, s->head_hash, COMMIT_HASH_BYTES);
+		r = hwm_write(s->state_dir, s->store_id, &h);
+		if (r < 0)
+			goto out;
+	}
+	*ret = s;
+	s = NULL;
+	r = 0;
+out:
+	chain_release(&ch);
+	free(segs);
+	free(hdr);
+	if (s)
+		store_free(s);
+	return r;
+}
+
+int store_open(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
+	       const char *state_dir, unsigned flags, struct store **ret)
+{
+	struct objstore *os;
+	struct store *s;
+	int r;
+
+	r = objstore_new(cloud_dir, &os);
+	if (r < 0)
+		return r;
+	r = store_open_os(os, key, state_dir, flags, &s);
+	if (r < 0) {
+		objstore_free(os);
+		return r;
+	}
+	s->own_os = 1;
+	*ret = s;
+	return 0;
+}
+
+int store_close(struct store *s)
+{
+	int r;
+
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	r = do_commit(s);
+	pthread_mutex_unlock(&s->lock);
+	store_free(s);
+	return r;
+}
+
+int store_commit(struct store *s)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = do_commit(s);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_tick(struct store *s, unsigned max_age_ms)
+{
+	struct timespec now;
+	uint64_t age_ms;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (!is_dirty(s) || (s->flags & STORE_READ_ONLY))
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	age_ms = (uint64_t)(now.tv_sec - s->dirty_since.tv_sec) * 1000 +
+		 (uint64_t)((now.tv_nsec - s->dirty_since.tv_nsec) / 1000000);
+	if (age_ms >= max_age_ms) {
+		r = do_commit(s);
+		if (r == 0)
+			r = 1;
+	}
+out:
+	if (r >= 0 && !(s->flags & STORE_READ_ONLY) && !s->broken) {
+		struct timespec now2;
+		uint64_t since;
+
+		clock_gettime(CLOCK_MONOTONIC, &now2);
+		since = (uint64_t)(now2.tv_sec - s->last_clean.tv_sec) * 1000 +
+			(uint64_t)((now2.tv_nsec - s->last_clean.tv_nsec) /
+				   1000000);
+		if (since >= s->clean_interval_ms) {
+			int c = do_clean(s);
+
+			if (c < 0)
+				r = c;
+			else if (c > 0)
+				r = 1;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_clean(struct store *s)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = (s->flags & STORE_READ_ONLY) ? -EROFS : do_clean(s);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void store_set_clean(struct store *s, unsigned grace_sec,
+		     unsigned interval_ms)
+{
+	pthread_mutex_lock(&s->lock);
+	s->clean_grace_sec = grace_sec;
+	s->clean_interval_ms = interval_ms;
+	pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t store_generation(struct store *s)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&s->lock);
+	g = s->gen;
+	pthread_mutex_unlock(&s->lock);
+	return g;
+}
+
+uint64_t store_dirty_bytes(struct store *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->dirty_bytes;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+void store_get_stats(struct store *s, struct store_stats *ret)
+{
+	pthread_mutex_lock(&s->lock);
+	memset(ret, 0, sizeof(*ret));
+	ret->generation = s->gen;
+	ret->head_seg = s->head_seg;
+	ret->ckpt_seg = s->ckpt_seg;
+	ret->commits_since_ckpt = s->commits_since_ckpt;
+	ret->inodes = s->m->ninodes;
+	ret->segments = s->m->nsegs;
+	ret->spills = s->spills;
+	ret->checkpoints = s->checkpoints;
+	ret->foreign = s->foreign;
+	ret->compactions = s->compactions;
+	ret->removed = s->removed;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- name operations ---- */
+
+int store_lookup(struct store *s, uint64_t parent, const char *name,
+		 struct store_attr *ret)
+{
+	struct minode *dir, *ip;
+	struct mdirent *d;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_dir(s, parent, &dir);
+	if (r < 0)
+		goto out;
+	r = check_name(name, &len);
+	if (r < 0)
+		goto out;
+	d = meta_dirent_find(s->m, parent, name, len);
+	if (!d) {
+		r = -ENOENT;
+		goto out;
+	}
+	ip = meta_inode(s->m, d->ino);
+	if (!ip) {
+		r = -EIO;
+		goto out;
+	}
+	ip->nlookup++;
+	fill_attr(ip, ret);
+	r = 0;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void store_forget(struct store *s, uint64_t ino, uint64_t nlookup)
+{
+	struct minode *ip;
+
+	pthread_mutex_lock(&s->lock);
+	ip = meta_inode(s->m, ino);
+	if (ip) {
+		ip->nlookup -= nlookup < ip->nlookup ? nlookup : ip->nlookup;
+		maybe_reap(s, ip);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+int store_getattr(struct store *s, uint64_t ino, struct store_attr *ret)
+{
+	struct minode *ip;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r == 0)
+		fill_attr(ip, ret);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Sets the size of a regular file, dropping data beyond it. */
+static int set_size(struct store *s, struct minode *ip, uint64_t size)
+{
+	if (size > INT64_MAX)
+		return -EFBIG;
+	if (size < ip->size) {
+		int r;
+
+		dirty_truncate(s, ip, size);
+		r = meta_truncate(s->m, ip, size);
+		if (r < 0)
+			return r;
+		if (!ip->deleted)
+			meta_rec_truncate(&s->pend, ip->ino, size);
+	}
+	ip->size = size;
+	return pend_error(s);
+}
+
+int store_setattr(struct store *s, uint64_t ino, const struct store_attr *attr,
+		  unsigned to_set, struct store_attr *ret)
+{
+	struct timespec now = now_real();
+	struct minode *ip;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	r = writable(s);
+	if (r < 0)
+		goto out;
+	if (to_set & STORE_SET_SIZE) {
+		if (S_ISDIR(ip->mode)) {
+			r = -EISDIR;
+			goto out;
+		}
+		if (!S_ISREG(ip->mode)) {
+			r = -EINVAL;
+			goto out;
+		}
+		r = set_size(s, ip, attr->size);
+		if (r < 0)
+			goto out;
+		ip->mtime = now;
+	}
+	if (to_set & STORE_SET_MODE)
+		ip->mode = (ip->mode & S_IFMT) | (attr->mode & 07777);
+	if (to_set & STORE_SET_UID)
+		ip->uid = attr->uid;
+	if (to_set & STORE_SET_GID)
+		ip->gid = attr->gid;
+	if (to_set & STORE_SET_ATIME_NOW)
+		ip->atime = now;
+	else if (to_set & STORE_SET_ATIME)
+		ip->atime = attr->atime;
+	if (to_set & STORE_SET_MTIME_NOW)
+		ip->mtime = now;
+	else if (to_set & STORE_SET_MTIME)
+		ip->mtime = attr->mtime;
+	if (ip->atime.tv_nsec < 0 || ip->atime.tv_nsec >= 1000000000)
+		ip->atime.tv_nsec = 0;
+	if (ip->mtime.tv_nsec < 0 || ip->mtime.tv_nsec >= 1000000000)
+		ip->mtime.tv_nsec = 0;
+	if (to_set & STORE_SET_CTIME && attr->ctime.tv_nsec >= 0 &&
+	    attr->ctime.tv_nsec < 1000000000)
+		ip->ctime = attr->ctime;
+	else
+		ip->ctime = now;
+	if (!ip->deleted) {
+		ip->attr_dirty = 1;
+		note_changed(s, ip);
+		meta_changed(s);
+	}
+	fill_attr(ip, ret);
+	r = 0;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Common part of mknod, mkdir, symlink: a new inode named name in dir. */
+static int make_node(struct store *s, uint64_t parent, const char *name,
+		     uint32_t mode, uint64_t rdev, uint32_t uid, uint32_t gid,
+		     const char *target, struct store_attr *ret)
+{
+	struct minode *dir, *ip;
+	struct timespec now = now_real();
+	size_t len, tlen = 0;
+	int r;
+
+	r = writable(s);
+	if (r < 0)
+		return r;
+	r = get_dir(s, parent, &dir);
+	if (r < 0)
+		return r;
+	if (dir->deleted)
+		return -ENOENT;
+	r = check_name(name, &len);
+	if (r < 0)
+		return r;
+	if (meta_dirent_find(s->m, parent, name, len))
+		return -EEXIST;
+	if (target) {
+		tlen = strnlen(target, STORE_SYMLINK_MAX + 1);
+		if (tlen > STORE_SYMLINK_MAX)
+			return -ENAMETOOLONG;
+		if (tlen == 0)
+			return -ENOENT;
+	}
+	if (S_ISDIR(mode) && dir->nlink == UINT32_MAX)
+		return -EMLINK;
+	r = meta_inode_new(s->m, s->next_ino, mode, &ip);
+	if (r < 0)
+		return r;
+	s->next_ino++;
+	ip->nlink = S_ISDIR(mode) ? 2 : 1;
+	ip->uid = uid;
+	ip->gid = gid;
+	ip->rdev = (S_ISCHR(mode) || S_ISBLK(mode)) ? rdev : 0;
+	ip->atime = ip->mtime = ip->ctime = now;
+	if (target) {
+		ip->target = malloc(tlen + 1);
+		if (!ip->target) {
+			meta_inode_remove(s->m, ip);
+			return -ENOMEM;
+		}
+		memcpy(ip->target, target, tlen + 1);
+		ip->size = tlen;
+	}
+	r = meta_dirent_add(s->m, dir, name, len, ip);
+	if (r < 0) {
+		meta_inode_remove(s->m, ip);
+		return r;
+	}
+	if (S_ISDIR(mode))
+		dir->nlink++;
+	meta_rec_inode(&s->pend, ip);
+	meta_rec_dirent_add(&s->pend, parent, name, len, ip->ino);
+	touch(s, dir, 1);
+	ip->nlookup++;
+	fill_attr(ip, ret);
+	return pend_error(s);
+}
+
+int store_mknod(struct store *s, uint64_t parent, const char *name,
+		uint32_t mode, uint64_t rdev, uint32_t uid, uint32_t gid,
+		struct store_attr *ret)
+{
+	int r;
+
+	if ((mode & S_IFMT) == 0)
+		mode |= S_IFREG;
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFIFO:
+	case S_IFSOCK:
+	case S_IFCHR:
+	case S_IFBLK:
+		break;
+	default:
+		return -EINVAL;
+	}
+	mode &= S_IFMT | 07777;
+	pthread_mutex_lock(&s->lock);
+	r = make_node(s, parent, name, mode, rdev, uid, gid, NULL, ret);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_mkdir(struct store *s, uint64_t parent, const char *name,
+		uint32_t mode, uint32_t uid, uint32_t gid,
+		struct store_attr *ret)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = make_node(s, parent, name, S_IFDIR | (mode & 07777), 0, uid, gid,
+		      NULL, ret);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_symlink(struct store *s, uint64_t parent, const char *name,
+		  const char *target, uint32_t uid, uint32_t gid,
+		  struct store_attr *ret)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = make_node(s, parent, name, S_IFLNK | 0777, 0, uid, gid, target,
+		      ret);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_readlink(struct store *s, uint64_t ino, char *buf, size_t size)
+{
+	struct minode *ip;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	if (!S_ISLNK(ip->mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	len = strlen(ip->target);
+	if (len > size) {
+		r = -ENAMETOOLONG;
+		goto out;
+	}
+	memcpy(buf, ip->target, len);
+	r = (int)len;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_link(struct store *s, uint64_t ino, uint64_t newparent,
+	       const char *newname, struct store_attr *ret)
+{
+	struct minode *ip, *dir;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = writable(s);
+	if (r < 0)
+		goto out;
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	if (S_ISDIR(ip->mode)) {
+		r = -EPERM;
+		goto out;
+	}
+	if (ip->deleted) {
+		r = -ENOENT;
+		goto out;
+	}
+	r = get_dir(s, newparent, &dir);
+	if (r < 0)
+		goto out;
+	if (dir->deleted) {
+		r = -ENOENT;
+		goto out;
+	}
+	r = check_name(newname, &len);
+	if (r < 0)
+		goto out;
+	if (meta_dirent_find(s->m, newparent, newname, len)) {
+		r = -EEXIST;
+		goto out;
+	}
+	if (ip->nlink == UINT32_MAX) {
+		r = -EMLINK;
+		goto out;
+	}
+	r = meta_dirent_add(s->m, dir, newname, len, ip);
+	if (r < 0)
+		goto out;
+	ip->nlink++;
+	meta_rec_dirent_add(&s->pend, newparent, newname, len, ip->ino);
+	touch(s, ip, 0);
+	touch(s, dir, 1);
+	ip->nlookup++;
+	fill_attr(ip, ret);
+	r = pend_error(s);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Removes entry d of dir and logs it. */
+static void del_entry(struct store *s, struct minode *dir, struct mdirent *d)
+{
+	meta_rec_dirent_del(&s->pend, dir->ino, d->name, d->namelen);
+	meta_dirent_remove(s->m, dir, d);
+	touch(s, dir, 1);
+}
+
+/* One name of ip is gone. */
+static void drop_link(struct store *s, struct minode *ip)
+{
+	if (S_ISDIR(ip->mode))
+		ip->nlink = 0;
+	else if (ip->nlink > 0)
+		ip->nlink--;
+	touch(s, ip, 0);
+	if (ip->nlink == 0)
+		mark_deleted(s, ip);
+}
+
+static int remove_name(struct store *s, uint64_t parent, const char *name,
+		       int want_dir)
+{
+	struct minode *dir, *ip;
+	struct mdirent *d;
+	size_t len;
+	int r;
+
+	r = writable(s);
+	if (r < 0)
+		return r;
+	r = get_dir(s, parent, &dir);
+	if (r < 0)
+		return r;
+	r = check_name(name, &len);
+	if (r < 0)
+		return r;
+	d = meta_dirent_find(s->m, parent, name, len);
+	if (!d)
+		return -ENOENT;
+	ip = meta_inode(s->m, d->ino);
+	if (!ip)
+		return -EIO;
+	if (want_dir && !S_ISDIR(ip->mode))
+		return -ENOTDIR;
+	if (!want_dir && S_ISDIR(ip->mode))
+		return -EISDIR;
+	if (want_dir && ip->nentries)
+		return -ENOTEMPTY;
+	del_entry(s, dir, d);
+	if (want_dir)
+		dir->nlink--;
+	drop_link(s, ip);
+	return pend_error(s);
+}
+
+int store_unlink(struct store *s, uint64_t parent, const char *name)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = remove_name(s, parent, name, 0);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_rmdir(struct store *s, uint64_t parent, const char *name)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = remove_name(s, parent, name, 1);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Is dir a (non-strict) descendant of anc? */
+static int is_under(struct store *s, struct minode *dir, uint64_t anc)
+{
+	uint64_t ino = dir->ino;
+
+	for (;;) {
+		struct minode *ip;
+
+		if (ino == anc)
+			return 1;
+		if (ino == STORE_ROOT_INO)
+			return 0;
+		ip = meta_inode(s->m, ino);
+		if (!ip || ip->parent == ino)
+			return 0;
+		ino = ip->parent;
+	}
+}
+
+static int do_rename(struct store *s, uint64_t parent, const char *name,
+		     uint64_t newparent, const char *newname, unsigned flags)
+{
+	struct minode *pdir, *ndir, *sip, *dip = NULL;
+	struct mdirent *d, *d2;
+	size_t len, nlen;
+	int r;
+
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
+	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	r = writable(s);
+	if (r < 0)
+		return r;
+	r = get_dir(s, parent, &pdir);
+	if (r == 0)
+		r = get_dir(s, newparent, &ndir);
+	if (r < 0)
+		return r;
+	r = check_name(name, &len);
+	if (r == 0)
+		r = check_name(newname, &nlen);
+	if (r < 0)
+		return r;
+	d = meta_dirent_find(s->m, parent, name, len);
+	if (!d)
+		return -ENOENT;
+	if (ndir->deleted)
+		return -ENOENT;
+	sip = meta_inode(s->m, d->ino);
+	if (!sip)
+		return -EIO;
+	d2 = meta_dirent_find(s->m, newparent, newname, nlen);
+	if (d2) {
+		dip = meta_inode(s->m, d2->ino);
+		if (!dip)
+			return -EIO;
+	}
+	if (d == d2)
+		return 0;
+	if (flags & RENAME_EXCHANGE) {
+		uint64_t a = sip->ino, b;
+
+		if (!d2)
+			return -ENOENT;
+		b = dip->ino;
+		if ((S_ISDIR(sip->mode) && is_under(s, ndir, a)) ||
+		    (S_ISDIR(dip->mode) && is_under(s, pdir, b)))
+			return -EINVAL;
+		/* Names are copied before the entries go away. */
+		{
+			char n1[STORE_NAME_MAX + 1], n2[STORE_NAME_MAX + 1];
+
+			memcpy(n1, name, len);
+			memcpy(n2, newname, nlen);
+			del_entry(s, pdir, d);
+			del_entry(s, ndir, d2);
+			r = meta_dirent_add(s->m, pdir, n1, len, dip);
+			if (r == 0)
+				r = meta_dirent_add(s->m, ndir, n2, nlen, sip);
+			if (r < 0)
+				return r;
+			meta_rec_dirent_add(&s->pend, parent, n1, len, b);
+			meta_rec_dirent_add(&s->pend, newparent, n2, nlen, a);
+		}
+		if (pdir != ndir && S_ISDIR(sip->mode) != S_ISDIR(dip->mode)) {
+			if (S_ISDIR(sip->mode)) {
+				pdir->nlink--;
+				ndir->nlink++;
+			} else {
+				ndir->nlink--;
+				pdir->nlink++;
+			}
+		}
+		touch(s, sip, 0);
+		touch(s, dip, 0);
+		return pend_error(s);
+	}
+	if (d2 && (flags & RENAME_NOREPLACE))
+		return -EEXIST;
+	if (S_ISDIR(sip->mode) && is_under(s, ndir, sip->ino))
+		return -EINVAL;
+	if (d2) {
+		if (dip == sip)
+			return 0; /* two names of one inode: POSIX no-op */
+		if (S_ISDIR(sip->mode) && !S_ISDIR(dip->mode))
+			return -ENOTDIR;
+		if (!S_ISDIR(sip->mode) && S_ISDIR(dip->mode))
+			return -EISDIR;
+		if (S_ISDIR(dip->mode) && dip->nentries)
+			return -ENOTEMPTY;
+		if (S_ISDIR(dip->mode) && is_under(s, pdir, dip->ino))
+			return -ENOTEMPTY;
+	}
+	{
+		char n1[STORE_NAME_MAX + 1];
+
+		memcpy(n1, newname, nlen);
+		if (d2) {
+			del_entry(s, ndir, d2);
+			if (S_ISDIR(dip->mode))
+				ndir->nlink--;
+			drop_link(s, dip);
+		}
+		del_entry(s, pdir, d);
+		r = meta_dirent_add(s->m, ndir, n1, nlen, sip);
+		if (r < 0)
+			return r;
+		meta_rec_dirent_add(&s->pend, newparent, n1, nlen, sip->ino);
+	}
+	if (S_ISDIR(sip->mode) && pdir != ndir) {
+		pdir->nlink--;
+		ndir->nlink++;
+	}
+	touch(s, sip, 0);
+	return pend_error(s);
+}
+
+int store_rename(struct store *s, uint64_t parent, const char *name,
+		 uint64_t newparent, const char *newname, unsigned flags)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = do_rename(s, parent, name, newparent, newname, flags);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_open_inode(struct store *s, uint64_t ino)
+{
+	struct minode *ip;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r == 0)
+		ip->nopen++;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void store_release_inode(struct store *s, uint64_t ino)
+{
+	struct minode *ip;
+
+	pthread_mutex_lock(&s->lock);
+	ip = meta_inode(s->m, ino);
+	if (ip && ip->nopen) {
+		ip->nopen--;
+		maybe_reap(s, ip);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- data ---- */
+
+static int file_inode(struct store *s, uint64_t ino, struct minode **ret)
+{
+	int r = get_inode(s, ino, ret);
+
+	if (r < 0)
+		return r;
+	if (S_ISDIR((*ret)->mode))
+		return -EISDIR;
+	if (!S_ISREG((*ret)->mode))
+		return -EINVAL;
+	return 0;
+}
+
+int store_read(struct store *s, uint64_t ino, void *buf, size_t size,
+	       uint64_t off)
+{
+	struct minode *ip;
+	uint64_t end;
+	size_t n;
+	int r;
+
+	if (size > INT32_MAX)
+		size = INT32_MAX;
+	pthread_mutex_lock(&s->lock);
+	r = file_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	if (off >= ip->size) {
+		r = 0;
+		goto out;
+	}
+	n = ip->size - off < size ? (size_t)(ip->size - off) : size;
+	end = off + n;
+	r = read_stored(s, ip, off, n, buf);
+	if (r < 0)
+		goto out;
+	for (size_t i = dblock_find(ip, off / STORE_BLOCK_SIZE);
+	     i < ip->ndirty; i++) {
+		const struct dblock *b = &ip->dirty[i];
+		uint64_t start = b->idx * STORE_BLOCK_SIZE;
+		uint64_t a = start + b->lo, e = start + b->hi;
+
+		if (start >= end)
+			break;
+		if (a < off)
+			a = off;
+		if (e > end)
+			e = end;
+		if (a < e)
+			memcpy((uint8_t *)buf + (a - off),
+			       b->data + (a - start - b->lo), e - a);
+	}
+	r = (int)n;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_write(struct store *s, uint64_t ino, const void *buf, size_t size,
+		uint64_t off)
+{
+	const uint8_t *src = buf;
+	struct minode *ip;
+	size_t done = 0;
+	int r;
+
+	if (size > INT32_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	r = writable(s);
+	if (r < 0)
+		goto out;
+	r = file_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	if (off > INT64_MAX || size > INT64_MAX - off) {
+		r = -EFBIG;
+		goto out;
+	}
+	while (done < size) {
+		uint64_t pos = off + done;
+		uint64_t idx = pos / STORE_BLOCK_SIZE;
+		uint32_t a = (uint32_t)(pos % STORE_BLOCK_SIZE);
+		uint32_t b = STORE_BLOCK_SIZE;
+
+		if (size - done < (size_t)(b - a))
+			b = a + (uint32_t)(size - done);
+		r = dirty_put(s, ip, idx, a, b, src + done);
+		if (r < 0)
+			break;
+		done += b - a;
+		if (pos + (b - a) > ip->size)
+			ip->size = pos + (b - a);
+	}
+	if (done > 0) {
+		struct timespec t = now_real();
+
+		ip->mtime = ip->ctime = t;
+		if (!ip->deleted) {
+			ip->attr_dirty = 1;
+			note_changed(s, ip);
+			meta_changed(s);
+		}
+		r = (int)done;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* ---- directories, statfs ---- */
+
+int store_readdir(struct store *s, uint64_t ino, uint64_t cookie,
+		  store_fill_fn fill, void *ctx)
+{
+	struct store_attr a;
+	struct minode *dir, *ip;
+	struct mdirent *d;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_dir(s, ino, &dir);
+	if (r < 0)
+		goto out;
+	r = 0;
+	if (cookie == 0) {
+		fill_attr(dir, &a);
+		if (fill(ctx, ".", &a, 1))
+			goto out;
+		cookie = 1;
+	}
+	if (cookie == 1) {
+		ip = meta_inode(s->m, dir->parent);
+		fill_attr(ip ? ip : dir, &a);
+		if (fill(ctx, "..", &a, META_FIRST_COOKIE))
+			goto out;
+		cookie = META_FIRST_COOKIE;
+	}
+	for (d = meta_dir_next(dir, cookie); d;
+	     d = meta_dir_next(dir, d->cookie + 1)) {
+		ip = meta_inode(s->m, d->ino);
+		if (!ip) {
+			r = -EIO;
+			goto out;
+		}
+		fill_attr(ip, &a);
+		if (fill(ctx, d->name, &a, d->cookie + 1))
+			break;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_statfs(struct store *s, struct statvfs *ret)
+{
+	struct statvfs st;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = objstore_statvfs(s->os, &st);
+	if (r == 0) {
+		uint64_t fr = st.f_frsize ? st.f_frsize : st.f_bsize;
+		uint64_t scale = fr / 4096 ? fr / 4096 : 1;
+
+		memset(ret, 0, sizeof(*ret));
+		ret->f_bsize = 4096;
+		ret->f_frsize = 4096;
+		if (fr >= 4096) {
+			ret->f_blocks = st.f_blocks * scale;
+			ret->f_bfree = st.f_bfree * scale;
+			ret->f_bavail = st.f_bavail * scale;
+		} else {
+			ret->f_blocks = st.f_blocks / (4096 / fr);
+			ret->f_bfree = st.f_bfree / (4096 / fr);
+			ret->f_bavail = st.f_bavail / (4096 / fr);
+		}
+		ret->f_files = s->m->ninodes + (st.f_ffree ? st.f_ffree : 1000000);
+		ret->f_ffree = ret->f_files - s->m->ninodes;
+		ret->f_favail = ret->f_ffree;
+		ret->f_namemax = STORE_NAME_MAX;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}

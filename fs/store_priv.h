@@ -1,0 +1,64 @@
+/*
+ * store_priv.h - store internals for tests and tools (not for fsops).
+ *
+ * Lets a test run the store over an objstore it controls (fault hooks,
+ * counters) and read the numbers behind the sync-friendliness targets.
+ */
+#ifndef VFS_STORE_PRIV_H
+#define VFS_STORE_PRIV_H
+
+#include "objstore.h"
+#include "store.h"
+
+/* Data block size of the dirty buffer and the largest data chunk. */
+#define STORE_BLOCK_SIZE 65536
+/* Target size of a segment; dirty data above it is spilled. */
+#define STORE_SEG_TARGET (8u << 20)
+/* A checkpoint at least every this many commits. */
+#define STORE_CKPT_MAX_COMMITS 256
+/* Deltas never force a checkpoint below this many bytes. */
+#define STORE_CKPT_MIN_BYTES (64u << 10)
+/* Cleaner: segments smaller than this are merged; compaction runs when
+ * at least STORE_CLEAN_MIN_SEGS are small or sparse, or dead bytes exceed
+ * 30 % of live ones; dead segments are removed once the checkpoint that
+ * made them unneeded is STORE_CLEAN_GRACE_SEC old. */
+#define STORE_CLEAN_SMALL (1u << 20)
+#define STORE_CLEAN_MIN_SEGS 16
+#define STORE_CLEAN_GRACE_SEC 3600
+#define STORE_CLEAN_INTERVAL_MS 60000
+
+/* As store_create / store_open, over os (which stays the caller's and
+ * must outlive the store). */
+int store_create_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
+		    const struct store_create_opts *opts) STORE_WUR;
+int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
+		  const char *state_dir, unsigned flags,
+		  struct store **ret) STORE_WUR;
+
+struct store_stats {
+	uint64_t generation;
+	uint64_t head_seg;
+	uint64_t ckpt_seg;
+	uint64_t commits_since_ckpt;
+	uint64_t inodes;
+	uint64_t segments;	/* in the segment table (hold data) */
+	uint64_t spills;	/* data-only segments written */
+	uint64_t checkpoints;	/* checkpoints written */
+	size_t foreign;		/* foreign names seen at open */
+	uint64_t compactions;	/* cleaner rewrites */
+	uint64_t removed;	/* segments the cleaner removed */
+};
+
+void store_get_stats(struct store *s, struct store_stats *ret);
+
+/*
+ * One cleaner pass now (store_tick runs one every interval_ms): compacts
+ * small or sparse segments (a commit with a checkpoint) and removes dead
+ * segments older than the checkpoint once it is grace_sec old. Returns 1
+ * if it committed, 0, or -errno; -EROFS on a read-only store.
+ */
+int store_clean(struct store *s) STORE_WUR;
+void store_set_clean(struct store *s, unsigned grace_sec,
+		     unsigned interval_ms);
+
+#endif
