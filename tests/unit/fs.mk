@@ -35,7 +35,7 @@ tests_bench_storefigures_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs \
 tests_bench_storefigures_CFLAGS = $(UNIT_CFLAGS)
 tests_bench_storefigures_LDADD = $(FS_UNIT_LDADD)
 # Golden stores: tests/golden/v<N>/ must keep opening.
-EXTRA_DIST += tests/golden
+EXTRA_DIST += tests/golden/v1
 check_PROGRAMS += tests/golden/mkgolden tests/unit/test_golden
 TESTS += tests/unit/test_golden
 tests_golden_mkgolden_SOURCES = tests/golden/mkgolden.c \
