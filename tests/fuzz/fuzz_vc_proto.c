@@ -10,9 +10,9 @@
  *
  * Input: one byte choosing the call (health, register, recover, passwd,
  * add_store, delete, rearm, report_generation, get_generation, audit),
- * then the replies, separated by NUL bytes (JSON bodies never hold one):
- * each is one byte choosing the HTTP status, then the body. Once the
- * replies run out, the vault is unreachable.
+ * then the replies: each is one byte choosing the HTTP status, then the
+ * body up to the next NUL byte (JSON bodies never hold one) or the end.
+ * Once the replies run out, the vault is unreachable.
  *
  * Checked: a recovered key is the store's key (the client checks it
  * against the K-derived public key, which a vault cannot forge); audit
@@ -87,21 +87,18 @@ int http_request(struct http_client *h, const char *path, const char *body,
 	(void)len;
 	if (in_left == 0)
 		return -VFS_E_VAULT;
+	ret->status = status[in[0] % (sizeof(status) / sizeof(status[0]))];
+	in++;
+	in_left--;
 	end = memchr(in, 0, in_left);
 	n = end ? (size_t)(end - in) : in_left;
-	if (n == 0) {
-		in++;
-		in_left--;
-		return -VFS_E_VAULT;
-	}
-	ret->status = status[in[0] % (sizeof(status) / sizeof(status[0]))];
-	ret->len = n - 1;
+	ret->len = n;
 	if (ret->len > HTTP_MAX_BODY)
 		return -VFS_E_PROTOCOL;
 	ret->body = malloc(ret->len + 1);
 	if (!ret->body)
 		return -ENOMEM;
-	memcpy(ret->body, in + 1, ret->len);
+	memcpy(ret->body, in, ret->len);
 	ret->body[ret->len] = '\0';
 	in += n + (end ? 1 : 0);
 	in_left -= n + (end ? 1 : 0);
