@@ -5,3 +5,4 @@ include tests/unit/fs.mk
 include tests/unit/vaultclient.mk
 include tests/unit/vaultsrv.mk
 include tests/integration/local.mk
+include tests/fuzz/local.mk

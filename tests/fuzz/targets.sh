@@ -1,0 +1,39 @@
+# targets.sh - the fuzz targets and the sources each one is built from
+# (sourced by run.sh; tests/fuzz/local.mk lists the same for the replay
+# programs of make check). "store" stands for the store library's sources.
+FUZZ_COMMON="common/buf.c common/keytext.c common/log.c common/vfs_error.c"
+FUZZ_STORE="fs/chunk.c fs/commit.c fs/header.c fs/lease.c fs/meta.c
+ fs/objstore.c fs/segment.c fs/store.c"
+FUZZ_TARGETS="fuzz_keytext fuzz_header fuzz_commit fuzz_meta fuzz_segment
+ fuzz_sealed fuzz_lease fuzz_vfs_vaultconf fuzz_vc_json fuzz_vc_proto
+ fuzz_vs_json fuzz_vs_token fuzz_vs_config"
+
+# fuzz_sources TARGET: sources besides the harness itself and fuzz_util.c
+fuzz_sources() {
+	case $1 in
+	fuzz_keytext) echo "$FUZZ_COMMON" ;;
+	fuzz_header | fuzz_commit | fuzz_meta)
+		echo "$FUZZ_STORE $FUZZ_COMMON" ;;
+	fuzz_segment | fuzz_sealed | fuzz_lease)
+		echo "tests/fuzz/fuzz_store.c $FUZZ_STORE $FUZZ_COMMON" ;;
+	fuzz_vfs_vaultconf) echo "fs/cli.c $FUZZ_COMMON" ;;
+	fuzz_vc_json) echo "vaultclient/json.c $FUZZ_COMMON" ;;
+	fuzz_vc_proto)
+		echo "vaultclient/protocol.c vaultclient/json.c" \
+			"vaultclient/oprf.c vaultclient/vcrypto.c $FUZZ_COMMON" ;;
+	fuzz_vs_json) echo "vaultsrv/json.c $FUZZ_COMMON" ;;
+	fuzz_vs_token) echo "vaultsrv/token.c $FUZZ_COMMON" ;;
+	fuzz_vs_config) echo "vaultsrv/config.c $FUZZ_COMMON" ;;
+	*) return 1 ;;
+	esac
+}
+
+# fuzz_max_len TARGET: the largest input worth trying
+fuzz_max_len() {
+	case $1 in
+	fuzz_keytext | fuzz_vs_token) echo 1024 ;;
+	fuzz_segment | fuzz_sealed) echo 262144 ;;
+	fuzz_meta | fuzz_vc_proto | fuzz_vc_json | fuzz_vs_json) echo 65536 ;;
+	*) echo 8192 ;;
+	esac
+}
