@@ -47,8 +47,10 @@ documented() {
 	grep -o -e '--[a-z][a-z-]*' "$T/out" | sort -u >"$T/opts"
 	[ -s "$T/opts" ] || bad "$label: no --options in the usage"
 	while read -r o; do
-		grep -q -e "$o" "$2" || bad "$label: '$o' missing from $(basename "$2")"
-		grep -q -e "$o" "$3" || bad "$label: '$o' missing from $(basename "$3")"
+		# The whole option, not a prefix of a longer one.
+		re="$o\([^a-z-]\|\$\)"
+		grep -q -e "$re" "$2" || bad "$label: '$o' missing from $(basename "$2")"
+		grep -q -e "$re" "$3" || bad "$label: '$o' missing from $(basename "$3")"
 	done <"$T/opts"
 }
 
