@@ -17,6 +17,14 @@
 static const uint8_t HDR_MAGIC[8] = {'V', 'A', 'U', 'L', 'T', 'F', 'S', 0};
 #define HASH_BYTES 32
 
+static int is_printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 int header_encode(const struct store_info *info, const uint8_t hdr_key[32],
 		  struct bufw *w)
 {
@@ -26,6 +34,9 @@ int header_encode(const struct store_info *info, const uint8_t hdr_key[32],
 	uint8_t *h;
 
 	if (ulen >= sizeof(info->vault_url) || alen >= sizeof(info->account))
+		return -EINVAL;
+	if (!is_printable(info->vault_url, ulen) ||
+	    !is_printable(info->account, alen))
 		return -EINVAL;
 	bufw_put(w, HDR_MAGIC, sizeof(HDR_MAGIC));
 	bufw_u32(w, HEADER_FORMAT_VERSION);
@@ -60,8 +71,11 @@ static int get_cstr(struct bufr *r, char *out, size_t outsz)
 
 	if (bufr_str(r, &p, &n, outsz - 1) < 0)
 		return -EBADMSG;
-	if (memchr(p, 0, n))
-		return -EBADMSG;
+	/* Printable ASCII only: the names end up on terminals and in logs
+	 * and this part of the header is not authenticated. */
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return -EBADMSG;
 	memcpy(out, p, n);
 	out[n] = '\0';
 	return 0;

@@ -21,12 +21,14 @@
 
 /* Encodes info (store_id, hints) into w, with the key check made with
  * hdr_key. The version and aead fields of info are ignored (always the
- * current ones). -EINVAL if a hint is too long. */
+ * current ones). -EINVAL if a hint is too long or holds a byte outside
+ * printable ASCII (0x20-0x7e). */
 int header_encode(const struct store_info *info, const uint8_t hdr_key[32],
 		  struct bufw *w) HEADER_WUR;
 
 /* Parses a header without the key: -VFS_E_NOTSTORE (no magic),
- * -VFS_E_VERSION, -VFS_E_DAMAGED (checksum or framing). */
+ * -VFS_E_VERSION, -VFS_E_DAMAGED (checksum or framing, or a hint with a
+ * byte outside printable ASCII: terminal escapes). */
 int header_parse(const uint8_t *p, size_t n, struct store_info *ret) HEADER_WUR;
 
 /* Checks a parsed-valid header against hdr_key: 0 or -VFS_E_WRONGKEY. */

@@ -884,7 +884,12 @@ static void *ticker_main(void *p)
 			break;
 		pthread_mutex_unlock(&t->lock);
 		r = store_tick(t->s, MAIN_COMMIT_AGE_MS);
-		if (r < 0 && r != last)
+		if (r == -VFS_E_LEASE && r != last)
+			log_error("another writer took over the store's lease: "
+				  "nothing is committed any more (fsync and "
+				  "unmount fail); unmount, and mount again "
+				  "once the other writer is gone");
+		else if (r < 0 && r != last)
 			log_error("automatic commit failed (will retry): %s",
 				  vfs_strerror(r));
 		else if (r >= 0 && last < 0)

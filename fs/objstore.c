@@ -174,7 +174,7 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 }
 
 static int put(struct objstore *os, const char *name, const void *data,
-	       size_t len, int replace)
+	       size_t len, int replace, int *placed)
 {
 	char tmp[OBJSTORE_NAME_MAX * 2], dir[OBJSTORE_NAME_MAX * 2];
 	uint8_t rnd[8];
@@ -250,6 +250,7 @@ static int put(struct objstore *os, const char *name, const void *data,
 		unlinkat(os->dfd, tmp, 0);
 	}
 	have_tmp = 0;
+	*placed = 1;
 	os->stats.puts++;
 	os->stats.put_bytes += len;
 	r = fsync_dirat(os, dir);
@@ -266,13 +267,38 @@ out:
 int objstore_put(struct objstore *os, const char *name, const void *data,
 		 size_t len)
 {
-	return put(os, name, data, len, 0);
+	int placed = 0;
+
+	return put(os, name, data, len, 0, &placed);
+}
+
+int objstore_put_placed(struct objstore *os, const char *name,
+			const void *data, size_t len, int *placed)
+{
+	*placed = 0;
+	return put(os, name, data, len, 0, placed);
+}
+
+int objstore_sync_dir(struct objstore *os, const char *name)
+{
+	char dir[OBJSTORE_NAME_MAX * 2];
+	const char *slash = strrchr(name, '/');
+
+	if (strlen(name) >= OBJSTORE_NAME_MAX)
+		return -EINVAL;
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - name), name);
+	else
+		strcpy(dir, ".");
+	return fsync_dirat(os, dir);
 }
 
 int objstore_replace(struct objstore *os, const char *name, const void *data,
 		     size_t len)
 {
-	return put(os, name, data, len, 1);
+	int placed = 0;
+
+	return put(os, name, data, len, 1, &placed);
 }
 
 static int open_obj(struct objstore *os, const char *name)

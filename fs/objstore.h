@@ -78,6 +78,20 @@ int objstore_is_empty(struct objstore *os) OBJSTORE_WUR;
 int objstore_put(struct objstore *os, const char *name, const void *data,
 		 size_t len) OBJSTORE_WUR;
 
+/*
+ * As objstore_put, and sets *placed to 1 once the object has its final
+ * name (else 0), so a caller can tell a failure before the rename (no
+ * object) from one after it (only the folder's fsync failed: the object
+ * exists and may or may not survive a crash; see objstore_sync_dir).
+ */
+int objstore_put_placed(struct objstore *os, const char *name,
+			const void *data, size_t len,
+			int *placed) OBJSTORE_WUR;
+
+/* Fsyncs the folder holding object name: retries the last step of a put
+ * that placed the object. */
+int objstore_sync_dir(struct objstore *os, const char *name) OBJSTORE_WUR;
+
 /* As objstore_put, but atomically replaces an existing object (only for
  * the lease, the one object that changes). */
 int objstore_replace(struct objstore *os, const char *name, const void *data,

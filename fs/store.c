@@ -39,6 +39,12 @@
 #endif
 
 #define CACHE_SLOTS 16
+/* Segment numbers stay below this (no wrap, ever). A listed name above it,
+ * or more than STORE_SEG_WINDOW above the newest authenticated segment, is
+ * debris (anyone who can write the folder can plant names) and does not
+ * move the next number. */
+#define STORE_SEG_LIMIT ((uint64_t)1 << 48)
+#define STORE_SEG_WINDOW ((uint64_t)1 << 32)
 /* Cap on the metadata records loaded at open (checkpoint + deltas). */
 #define META_LOAD_MAX (1u << 30)
 
@@ -92,6 +98,11 @@ struct store {
 	uint64_t spills, checkpoints;
 	size_t foreign;
 	int broken; /* memory no longer matches the log */
+	/* The head commit was renamed into place but its folder's fsync
+	 * failed: it is the head in memory, but not yet known durable (no
+	 * high-water mark); the next commit retries the fsync first. */
+	int head_unsynced;
+	int lease_lost; /* lease_renew saw another writer: no more commits */
 
 	/* Inodes changed since the last commit (attributes or data), so a
 	 * commit visits those only; when the list cannot grow, all. */
@@ -655,8 +666,32 @@ static int put_segment(struct store *s, struct segw *sw)
 {
 	char name[OBJSTORE_NAME_MAX];
 
+	if (s->lease_lost)
+		return -VFS_E_LEASE;
 	objstore_seg_name(sw->segno, name);
 	return objstore_put(s->os, name, sw->w.data, sw->w.len);
+}
+
+/* Takes the next segment number: always above the head, never wrapping
+ * (-EOVERFLOW). */
+static int new_segno(struct store *s, uint64_t *ret)
+{
+	if (s->next_seg <= s->head_seg || s->next_seg == 0 ||
+	    s->next_seg >= STORE_SEG_LIMIT)
+		return -EOVERFLOW;
+	*ret = s->next_seg++;
+	return 0;
+}
+
+/* Remembers the head in the state folder (rollback and fork checks). */
+static int write_hwm(struct store *s)
+{
+	struct hwm h;
+
+	h.gen = s->gen;
+	h.segno = s->head_seg;
+	memcpy(h.hash, s->head_hash, COMMIT_HASH_BYTES);
+	return hwm_write(s->state_dir, s->store_id, &h);
 }
 
 /*
@@ -672,11 +707,15 @@ static int spill(struct store *s)
 	struct datactx dc;
 	const uint8_t *sealed;
 	uint32_t slen;
+	uint64_t segno;
 	int r;
 
 	if (s->nblocks == 0)
 		return 0;
-	segw_init(&sw, s->store_id, s->next_seg++);
+	r = new_segno(s, &segno);
+	if (r < 0)
+		return r;
+	segw_init(&sw, s->store_id, segno);
 	bufw_init(&recs, SIZE_MAX, 1);
 	dc.s = s;
 	dc.sw = &sw;
@@ -745,20 +784,39 @@ static int do_commit(struct store *s)
 	struct segw sw;
 	struct segent se;
 	struct datactx dc;
-	struct hwm h;
 	const uint8_t *sealed;
+	char name[OBJSTORE_NAME_MAX];
 	uint32_t slen;
+	uint64_t segno;
 	size_t nmeta = 0, data_end;
-	int r, ckpt = 0;
+	int r, ckpt = 0, placed, synced;
 
 	if (s->flags & STORE_READ_ONLY)
 		return 0;
 	if (s->broken)
 		return -EIO;
+	if (s->lease_lost)
+		return -VFS_E_LEASE;
+	if (s->head_unsynced) {
+		/* The head exists; only its folder's fsync is missing. */
+		objstore_seg_name(s->head_seg, name);
+		r = objstore_sync_dir(s->os, name);
+		if (r < 0)
+			return r;
+		s->head_unsynced = 0;
+		if (s->state_dir) {
+			r = write_hwm(s);
+			if (r < 0)
+				return r;
+		}
+	}
 	if (!is_dirty(s))
 		return 0;
+	r = new_segno(s, &segno);
+	if (r < 0)
+		return r;
 	memset(&c, 0, sizeof(c));
-	segw_init(&sw, s->store_id, s->next_seg++);
+	segw_init(&sw, s->store_id, segno);
 	bufw_init(&recs, META_LOAD_MAX, 1);
 	bufw_init(&ext, META_LOAD_MAX, 1);
 
@@ -847,11 +905,15 @@ static int do_commit(struct store *s)
 	}
 	crypto_generichash(c.hash, sizeof(c.hash), sealed, slen, NULL, 0);
 
-	r = put_segment(s, &sw);
-	if (r < 0)
+	objstore_seg_name(sw.segno, name);
+	r = objstore_put_placed(s->os, name, sw.w.data, sw.w.len, &placed);
+	if (r < 0 && !placed)
 		goto out;
-
-	/* Durable: make memory match. */
+	/* In place (durable unless only the folder's fsync failed): make
+	 * memory match. A commit in place is the head even if not durable
+	 * yet, so a retry neither writes a second commit with the same
+	 * generation and parent (a fork of our own) nor loses it. */
+	synced = r;
 	if (fl.n) {
 		r = meta_seg_add(s->m, se.segno, se.rid, se.size);
 		if (r == 0)
@@ -889,11 +951,13 @@ static int do_commit(struct store *s)
 		s->commits_since_ckpt++;
 		s->delta_bytes += recs.len;
 	}
-	if (s->state_dir) {
-		h.gen = s->gen;
-		h.segno = s->head_seg;
-		memcpy(h.hash, s->head_hash, COMMIT_HASH_BYTES);
-		r = hwm_write(s->state_dir, s->store_id, &h);
+	r = 0;
+	if (synced < 0) {
+		/* No high-water mark until it is known durable. */
+		s->head_unsynced = 1;
+		r = synced;
+	} else if (s->state_dir) {
+		r = write_hwm(s);
 	}
 out:
 	commit_release(&c);
@@ -1005,7 +1069,7 @@ static int compact(struct store *s, uint64_t *ret_moved)
 	struct movectx mc;
 	const uint8_t *sealed;
 	uint32_t slen;
-	uint64_t live = 0, dead = 0, moved = 0;
+	uint64_t live = 0, dead = 0, moved = 0, segno;
 	size_t npick = 0;
 	int r;
 
@@ -1042,7 +1106,10 @@ static int compact(struct store *s, uint64_t *ret_moved)
 	}
 	qsort(cand.segs, cand.n, sizeof(*cand.segs), cmp_seg);
 
-	segw_init(&sw, s->store_id, s->next_seg++);
+	r = new_segno(s, &segno);
+	if (r < 0)
+		goto out0;
+	segw_init(&sw, s->store_id, segno);
 	bufw_init(&recs, META_LOAD_MAX, 1);
 	mc.s = s;
 	mc.cand = &cand;
@@ -1091,6 +1158,12 @@ out0:
  * Removes segments nothing needs: older than the current checkpoint (so
  * not on the chain a mount reads), holding no live data, once the
  * checkpoint is older than the grace period.
+ *
+ * The live counts in memory include changes not yet committed (a
+ * truncate, an unlink, a spill, a compaction whose commit failed), and a
+ * crash falls back to the last durable commit, which may still need the
+ * segments they emptied. So this runs only when memory is exactly that
+ * commit: nothing dirty and the head durable.
  */
 static int remove_dead(struct store *s)
 {
@@ -1099,6 +1172,8 @@ static int remove_dead(struct store *s)
 	size_t n = 0;
 	int r;
 
+	if (is_dirty(s) || s->head_unsynced)
+		return 0;
 	if ((uint64_t)now.tv_sec < s->ckpt_time + s->clean_grace_sec)
 		return 0;
 	r = objstore_list_segments(s->os, 1, &segs, &n, NULL);
@@ -1136,6 +1211,8 @@ static int do_clean(struct store *s)
 	clock_gettime(CLOCK_MONOTONIC, &s->last_clean);
 	if (s->broken)
 		return -EIO;
+	if (s->lease_lost)
+		return -VFS_E_LEASE;
 	r = compact(s, &moved);
 	if (r < 0)
 		return r;
@@ -1229,6 +1306,7 @@ int store_create_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 	r = store_alloc(os, key, &s);
 	if (r < 0)
 		return r;
+	bufw_init(&w, HEADER_MAX, 0);
 	memset(&info, 0, sizeof(info));
 	randombytes_buf(info.store_id, sizeof(info.store_id));
 	memcpy(s->store_id, info.store_id, STORE_ID_BYTES);
@@ -1247,7 +1325,11 @@ int store_create_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		strcpy(info.account, opts->account);
 	}
 	/* The first commit, then the header: a folder with a header always
-	 * holds a complete store. */
+	 * holds a complete store. The header is encoded first so a bad hint
+	 * (-EINVAL) leaves the folder empty. */
+	r = header_encode(&info, s->keys->hdr, &w);
+	if (r < 0)
+		goto out;
 	r = meta_inode_new(s->m, STORE_ROOT_INO, S_IFDIR | 0755, &root);
 	if (r < 0)
 		goto out;
@@ -1261,12 +1343,9 @@ int store_create_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 	r = do_commit(s);
 	if (r < 0)
 		goto out;
-	bufw_init(&w, HEADER_MAX, 0);
-	r = header_encode(&info, s->keys->hdr, &w);
-	if (r == 0)
-		r = objstore_put(os, OBJSTORE_HEADER_NAME, w.data, w.len);
-	bufw_release(&w);
+	r = objstore_put(os, OBJSTORE_HEADER_NAME, w.data, w.len);
 out:
+	bufw_release(&w);
 	store_free(s);
 	return r;
 }
@@ -1484,6 +1563,40 @@ static int check_fresh(struct store *s, const struct chain *ch)
 }
 
 /*
+ * Sets s->next_seg above every segment the loaded state knows (the chain
+ * and the segment table: authenticated) and above listed names not far
+ * beyond those (uncommitted spills, failed commits), so no name is used
+ * twice. A listed name is only a name: one at or above STORE_SEG_LIMIT or
+ * more than STORE_SEG_WINDOW beyond the authenticated ones is debris,
+ * counted as foreign, and would otherwise make the numbers wrap.
+ */
+static void set_next_seg(struct store *s, const struct chain *ch,
+			 const struct meta *m, const uint64_t *segs,
+			 size_t nsegs)
+{
+	uint64_t top = 0;
+
+	for (size_t i = 0; i < ch->n; i++)
+		if (ch->v[i].segno > top)
+			top = ch->v[i].segno;
+	for (size_t i = 0; i < m->nsegs; i++)
+		if (m->segs[i].segno > top)
+			top = m->segs[i].segno;
+	for (size_t i = nsegs; i-- > 0;) {
+		if (segs[i] <= top)
+			break;
+		if (segs[i] < STORE_SEG_LIMIT &&
+		    segs[i] - top <= STORE_SEG_WINDOW) {
+			top = segs[i];
+			break;
+		}
+		s->foreign++;
+	}
+	if (top + 1 > s->next_seg)
+		s->next_seg = top + 1;
+}
+
+/*
  * Lists the segments and loads the newest commit whose chain back to its
  * checkpoint is complete. Sets s->next_seg. -VFS_E_DAMAGED if none loads.
  */
@@ -1499,8 +1612,6 @@ static int load_newest(struct store *s, int remove_tmp, struct chain *ret_ch,
 				   &s->foreign);
 	if (r < 0)
 		return r;
-	if (nsegs && segs[nsegs - 1] + 1 > s->next_seg)
-		s->next_seg = segs[nsegs - 1] + 1;
 	r = -VFS_E_DAMAGED;
 	for (size_t i = nsegs; i-- > 0;) {
 		struct commit c;
@@ -1526,6 +1637,7 @@ static int load_newest(struct store *s, int remove_tmp, struct chain *ret_ch,
 			chain_release(&ch);
 			continue;
 		}
+		set_next_seg(s, &ch, m, segs, nsegs);
 		*ret_ch = ch;
 		*ret_m = m;
 		r = 0;
@@ -1747,6 +1859,8 @@ int store_tick(struct store *s, unsigned max_age_ms)
 	}
 	if (s->lease) {
 		r = lease_renew(s->lease);
+		if (r == -VFS_E_LEASE)
+			s->lease_lost = 1; /* for good: see do_commit */
 		if (r < 0)
 			goto out;
 		r = 0;

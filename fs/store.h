@@ -118,7 +118,10 @@ int store_close(struct store *s);
 /*
  * Makes everything written so far durable as one atomic commit. Returns 0
  * (also when nothing was dirty). On failure the dirty data is kept and a
- * later commit retries.
+ * later commit retries; when only the folder's fsync failed the commit is
+ * in place and the retry just syncs the folder. -VFS_E_LEASE for good once
+ * store_tick found the lease taken by another writer; -EOVERFLOW when the
+ * segment numbers are exhausted (never wraps).
  */
 int store_commit(struct store *s) STORE_WUR;
 

@@ -265,6 +265,7 @@ static int pw_prove(struct vc_client *c, const char *account,
 {
 	struct json *req = NULL, *rep = NULL;
 	const struct json *argon;
+	uint8_t tag[VCRYPTO_TAG_LEN], mytag[VCRYPTO_TAG_LEN];
 	uint64_t ops, mem, left;
 	size_t n;
 	struct bufw w;
@@ -299,6 +300,8 @@ static int pw_prove(struct vc_client *c, const char *account,
 			 PROTO_CHAL_MAX, &s->chal_len) < 0 ||
 	    json_get_b64(rep, "evaluated", s->evaluated, OPRF_ELEM_LEN,
 			 OPRF_ELEM_LEN, &n) < 0 ||
+	    json_get_b64(rep, "env_tag", tag, sizeof(tag), sizeof(tag),
+			 &n) < 0 ||
 	    json_get_obj(rep, "argon", &argon) < 0 ||
 	    json_get_u64(argon, "ops", JSON_INT_MAX, &ops) < 0 ||
 	    json_get_u64(argon, "mem", JSON_INT_MAX, &mem) < 0)
@@ -315,12 +318,30 @@ static int pw_prove(struct vc_client *c, const char *account,
 	r = vcrypto_pwkeys(sec->out, pw, pwlen, ops, mem, &sec->pw);
 	if (r < 0)
 		goto out;
+	/*
+	 * Before anything derived from rwd leaves: only the real vault (its
+	 * OPRF key) and the right password give the tag stored at
+	 * registration. A wrong password and an evaluation substituted by
+	 * whatever sits between us and the HSM (a TLS-terminating front end)
+	 * look the same here; either way no signature is sent, so a front
+	 * end has nothing to test password guesses against. The vault
+	 * counted this attempt at recover/start; the challenge is abandoned
+	 * (it stays spent).
+	 */
+	r = vcrypto_env_tag(sec->pw.env, account, sec->pw.auth_pub, mytag);
+	if (r < 0)
+		goto out;
+	if (sodium_memcmp(mytag, tag, sizeof(tag)) != 0) {
+		r = left == 0 ? -VFS_E_LOCKED : -VFS_E_PASSWORD;
+		goto out;
+	}
 	r = vcrypto_t_proof(&w, action, account, store_id, s->chal,
 			    s->chal_len, s->blinded, s->evaluated);
 	if (r < 0)
 		goto out;
 	r = sign(&w, sec->pw.auth_sk, s->sig);
 out:
+	sodium_memzero(mytag, sizeof(mytag));
 	bufw_release(&w);
 	json_free(req);
 	json_free(rep);
@@ -396,6 +417,7 @@ static int register_finish(struct vc_client *c, const char *account,
 	char reg_id[PROTO_ID_MAX + 1];
 	uint8_t reg_bin[PROTO_REG_ID_MAX];
 	uint8_t ev[OPRF_ELEM_LEN], asig[VCRYPTO_SIG_LEN];
+	uint8_t tag[VCRYPTO_TAG_LEN];
 	struct bufw w;
 	size_t len, reg_len;
 	int r, ok;
@@ -418,8 +440,13 @@ static int register_finish(struct vc_client *c, const char *account,
 	r = vcrypto_pwkeys(sec->nout, pw, pwlen, c->ops, c->mem, &sec->npw);
 	if (r < 0)
 		goto out;
+	/* the envelope tag every later recover/start hands back; the vault
+	 * keeps it under auth_sig */
+	r = vcrypto_env_tag(sec->npw.env, account, sec->npw.auth_pub, tag);
+	if (r < 0)
+		goto out;
 	r = vcrypto_t_register(&w, account, reg_bin, reg_len,
-			       sec->npw.auth_pub, c->ops, c->mem);
+			       sec->npw.auth_pub, c->ops, c->mem, tag);
 	if (r < 0)
 		goto out;
 	r = sign(&w, sec->npw.auth_sk, asig);
@@ -437,6 +464,7 @@ static int register_finish(struct vc_client *c, const char *account,
 	    (r = json_add_u64(argon, "ops", c->ops)) < 0 ||
 	    (r = json_add_u64(argon, "mem", c->mem)) < 0 ||
 	    (r = json_add_b64(req, "auth_sig", asig, sizeof(asig))) < 0 ||
+	    (r = json_add_b64(req, "env_tag", tag, sizeof(tag))) < 0 ||
 	    (r = json_add_arr(req, "stores", &arr)) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {

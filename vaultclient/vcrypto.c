@@ -53,6 +53,8 @@ int vcrypto_pwkeys(const uint8_t out[32], const uint8_t *pw, size_t pwlen,
 	if (crypto_kdf_derive_from_key(seed, crypto_sign_SEEDBYTES, 1,
 				       "vfspwd01", rwd + 64) != 0 ||
 	    crypto_kdf_derive_from_key(ret->wrap, VCRYPTO_KEY_LEN, 2,
+				       "vfspwd01", rwd + 64) != 0 ||
+	    crypto_kdf_derive_from_key(ret->env, VCRYPTO_KEY_LEN, 3,
 				       "vfspwd01", rwd + 64) != 0)
 		goto out;
 	if (crypto_sign_seed_keypair(ret->auth_pub, ret->auth_sk, seed) != 0)
@@ -189,7 +191,8 @@ int vcrypto_t_kproof(struct bufw *w, const char *action, const char *account,
 
 int vcrypto_t_register(struct bufw *w, const char *account,
 		       const uint8_t *reg_id, size_t reg_len,
-		       const uint8_t auth_pub[32], uint32_t ops, uint64_t mem)
+		       const uint8_t auth_pub[32], uint32_t ops, uint64_t mem,
+		       const uint8_t env_tag[VCRYPTO_TAG_LEN])
 {
 	uint8_t lops[4], lmem[8];
 	const struct vcrypto_field f[] = {
@@ -199,6 +202,7 @@ int vcrypto_t_register(struct bufw *w, const char *account,
 		F(auth_pub, 32),
 		F(lops, 4),
 		F(lmem, 8),
+		F(env_tag, VCRYPTO_TAG_LEN),
 	};
 
 	put_le32(lops, ops);
@@ -234,4 +238,24 @@ int vcrypto_t_gen(struct bufw *w, const char *account,
 
 	put_le64(lg, generation);
 	return vcrypto_transcript(w, f, sizeof(f) / sizeof(f[0]));
+}
+
+int vcrypto_env_tag(const uint8_t env[VCRYPTO_KEY_LEN], const char *account,
+		    const uint8_t auth_pub[VCRYPTO_PUB_LEN],
+		    uint8_t ret_tag[VCRYPTO_TAG_LEN])
+{
+	const struct vcrypto_field f[] = {
+		FS("vaultfs-v1-envelope"),
+		FS(account),
+		F(auth_pub, VCRYPTO_PUB_LEN),
+	};
+	struct bufw w;
+	int r;
+
+	bufw_init(&w, VCRYPTO_TRANSCRIPT_MAX, 0);
+	r = vcrypto_transcript(&w, f, sizeof(f) / sizeof(f[0]));
+	if (r == 0 && crypto_auth_hmacsha256(ret_tag, w.data, w.len, env) != 0)
+		r = -EIO;
+	bufw_release(&w);
+	return r;
 }

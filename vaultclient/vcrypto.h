@@ -28,6 +28,7 @@
 #define VCRYPTO_STORE_ID_LEN 16
 #define VCRYPTO_PUB_LEN crypto_sign_PUBLICKEYBYTES /* 32 */
 #define VCRYPTO_SIG_LEN crypto_sign_BYTES	   /* 64 */
+#define VCRYPTO_TAG_LEN crypto_auth_hmacsha256_BYTES /* 32, env_tag */
 #define VCRYPTO_ENCK_LEN                                                   \
 	(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + VCRYPTO_KEY_LEN +  \
 	 crypto_aead_xchacha20poly1305_ietf_ABYTES) /* 72 */
@@ -41,6 +42,7 @@ struct vcrypto_pwkeys {
 	uint8_t auth_sk[crypto_sign_SECRETKEYBYTES];
 	uint8_t auth_pub[VCRYPTO_PUB_LEN];
 	uint8_t wrap[VCRYPTO_KEY_LEN];
+	uint8_t env[VCRYPTO_KEY_LEN]; /* key of the envelope tag */
 };
 
 /* Keys derived from one store's K. Secret. */
@@ -56,7 +58,7 @@ int vcrypto_argon_check(uint64_t ops, uint64_t mem)
 /*
  * rwd = Argon2id(pw, salt = out[0..16), ops, mem); rwd_key =
  * BLAKE2b-256(key = out, rwd); auth key = Ed25519 seed kdf(1, "vfspwd01"),
- * wrap key = kdf(2, "vfspwd01"). Writes *ret (caller's secure memory).
+ * wrap key = kdf(2, "vfspwd01"), envelope key = kdf(3, "vfspwd01"). Writes *ret (caller's secure memory).
  * -ERANGE if the parameters are out of bounds (checked before any work),
  * -EINVAL for an empty or too long password, -ENOMEM if Argon2 could not
  * get its memory.
@@ -114,10 +116,24 @@ int vcrypto_t_kproof(struct bufw *w, const char *action, const char *account,
 		     size_t chal_len) __attribute__((warn_unused_result));
 
 /* T("vaultfs-v1-register", account, reg_id, auth_pub, le32(ops),
- * le64(mem)); reg_id is the binary value (base64-decoded from the wire). */
+ * le64(mem), env_tag); reg_id is the binary value (base64-decoded from
+ * the wire). */
 int vcrypto_t_register(struct bufw *w, const char *account,
 		       const uint8_t *reg_id, size_t reg_len,
-		       const uint8_t auth_pub[32], uint32_t ops, uint64_t mem)
+		       const uint8_t auth_pub[32], uint32_t ops, uint64_t mem,
+		       const uint8_t env_tag[VCRYPTO_TAG_LEN])
+	__attribute__((warn_unused_result));
+
+/*
+ * The envelope tag: HMAC-SHA-256(env key, T("vaultfs-v1-envelope",
+ * account, auth_pub)). Only the holder of the password AND the vault's
+ * OPRF key can compute it; the client checks the vault's copy before it
+ * sends anything derived from the password (a substituted evaluation
+ * fails here, offline guessing needs the HSM).
+ */
+int vcrypto_env_tag(const uint8_t env[VCRYPTO_KEY_LEN], const char *account,
+		    const uint8_t auth_pub[VCRYPTO_PUB_LEN],
+		    uint8_t ret_tag[VCRYPTO_TAG_LEN])
 	__attribute__((warn_unused_result));
 
 /* T("vaultfs-v1-kreg", account, store_id, k_pub, auth_pub). */

@@ -326,33 +326,15 @@ static void api_register_start(struct actx *x)
 	api_ok(x, 200, w);
 }
 
-/* 1 if every store of rec exists in old with the same k_pub. */
-static int api_same_kpubs(const struct store_record *old,
-			  const struct store_record *rec)
-{
-	for (unsigned i = 0; i < rec->nstores; i++) {
-		const struct store_entry *e = NULL;
-
-		for (unsigned j = 0; j < old->nstores; j++)
-			if (memcmp(old->stores[j].store_id,
-				   rec->stores[i].store_id, 16) == 0)
-				e = &old->stores[j];
-		if (!e ||
-		    sodium_memcmp(e->k_pub, rec->stores[i].k_pub, 32) != 0)
-			return 0;
-	}
-	return 1;
-}
-
 static void api_register_finish(struct actx *x)
 {
-	struct store_record *rec = NULL, old;
+	struct store_record *rec = NULL;
 	struct store_pending p;
 	const struct json_obj *argon, *st;
 	uint8_t reg_id[16], auth_sig[64], k_sig[64];
 	uint64_t ops = 0, mem = 0;
 	size_t n = 0;
-	int r, replace;
+	int r;
 
 	memset(&p, 0, sizeof(p));
 	rec = calloc(1, sizeof(*rec));
@@ -369,6 +351,10 @@ static void api_register_finish(struct actx *x)
 		      "auth_pub") < 0 ||
 	    api_field(x, json_get_b64n(x->body, "auth_sig", auth_sig, 64),
 		      "auth_sig") < 0 ||
+	    api_field(x,
+		      json_get_b64n(x->body, "env_tag", rec->env_tag,
+				    STORE_TAG_LEN),
+		      "env_tag") < 0 ||
 	    api_field(x, json_get_obj(x->body, "argon", &argon), "argon") < 0 ||
 	    api_field(x, json_get_u64(argon, "ops", &ops), "argon.ops") < 0 ||
 	    api_field(x, json_get_u64(argon, "mem", &mem), "argon.mem") < 0)
@@ -391,7 +377,8 @@ static void api_register_finish(struct actx *x)
 	if (api_field(x, r, "stores") < 0)
 		goto out;
 	if (proto_check_register(rec->auth_pub, auth_sig, x->account, reg_id,
-				 rec->argon_ops, rec->argon_mem) < 0) {
+				 rec->argon_ops, rec->argon_mem,
+				 rec->env_tag) < 0) {
 		api_fail(x, 401, "bad_proof", "auth_sig does not verify", -1);
 		goto out;
 	}
@@ -444,40 +431,32 @@ static void api_register_finish(struct actx *x)
 	}
 	memcpy(rec->blob, p.blob, p.blob_len);
 	rec->blob_len = p.blob_len;
-	replace = p.kind != STORE_PENDING_REGISTER;
-	if (replace) {
-		/* passwd needs a live record, rearm any record. */
-		r = store_record_get(x->a->store, x->account, &old);
-		if (r == -ENOENT) {
-			api_fail(x, 404, "unknown", "the record is gone", -1);
-			goto out;
-		}
-		if (r < 0) {
-			api_internal(x, "record read", r);
-			goto out;
-		}
-		if (p.kind == STORE_PENDING_PASSWD && old.state != STORE_LIVE) {
-			api_fail(x, 423, "locked", "the account is locked", 0);
-			goto out;
-		}
-		/*
-		 * A password change re-encrypts the same K's: each store must
-		 * keep its K-derived key, so whoever swaps the new password in
-		 * (a man in the middle of /v1/passwd) cannot also take away
-		 * the 64-digit key's way back (rearm).
-		 */
-		if (p.kind == STORE_PENDING_PASSWD &&
-		    !api_same_kpubs(&old, rec)) {
-			api_fail(x, 400, "bad_request",
-				 "a password change must keep every store's "
-				 "k_pub",
-				 -1);
-			goto out;
-		}
-	}
-	r = store_record_put(x->a->store, rec, replace);
+	/*
+	 * passwd needs a live record and keeps every k_pub (whoever swaps
+	 * the new password in, a man in the middle of /v1/passwd, cannot
+	 * also take away the 64-digit key's way back); rearm takes any
+	 * record. The store checks this in the transaction of the write.
+	 */
+	r = store_record_put(x->a->store, rec,
+			     p.kind == STORE_PENDING_REGISTER ? STORE_PUT_NEW
+			     : p.kind == STORE_PENDING_PASSWD ? STORE_PUT_PASSWD
+							      : STORE_PUT_ANY);
 	if (r == -EEXIST) {
 		api_fail(x, 409, "exists", "the account has a record", -1);
+		goto out;
+	}
+	if (r == -ENOENT) {
+		api_fail(x, 404, "unknown", "the record is gone", -1);
+		goto out;
+	}
+	if (r == -VFS_E_LOCKED) {
+		api_fail(x, 423, "locked", "the account is locked", 0);
+		goto out;
+	}
+	if (r == -EPERM) {
+		api_fail(x, 400, "bad_request",
+			 "a password change must keep every store's k_pub",
+			 -1);
 		goto out;
 	}
 	if (r < 0) {
@@ -512,7 +491,7 @@ static void api_recover_start(struct actx *x)
 {
 	struct store_record rec;
 	struct store_challenge c;
-	struct store_attempt at = {0, 0};
+	struct store_attempt at = {0};
 	const char *action;
 	uint8_t ev[32];
 	struct json_out *w;
@@ -582,7 +561,10 @@ static void api_recover_start(struct actx *x)
 		return;
 	}
 	metrics_guess();
-	r = hsm_oprf_evaluate(x->a->hsm, rec.blob, rec.blob_len, c.blinded, ev);
+	/* Exactly the key whose counter was just spent (not rec's: the
+	 * record may have been replaced since it was read). */
+	r = hsm_oprf_evaluate(x->a->hsm, at.blob, at.blob_len, c.blinded, ev);
+	sodium_memzero(at.blob, sizeof(at.blob));
 	if (r < 0) {
 		api_internal(x, "OPRF evaluation", r);
 		return;
@@ -597,9 +579,10 @@ static void api_recover_start(struct actx *x)
 		json_out_b64(w, "chal_id", c.id, sizeof(c.id));
 		json_out_b64(w, "challenge", c.challenge, sizeof(c.challenge));
 		json_out_b64(w, "evaluated", ev, sizeof(ev));
+		json_out_b64(w, "env_tag", at.env_tag, sizeof(at.env_tag));
 		json_out_obj_begin(w, "argon");
-		json_out_u64(w, "ops", rec.argon_ops);
-		json_out_u64(w, "mem", rec.argon_mem);
+		json_out_u64(w, "ops", at.argon_ops);
+		json_out_u64(w, "mem", at.argon_mem);
 		json_out_end(w);
 		json_out_u64(w, "attempts_left",
 			     (uint64_t)api_left(x->a, at.attempts));
@@ -649,7 +632,7 @@ static int api_password_proof(struct actx *x, const char *action,
 			      struct store_record *rec,
 			      struct store_challenge *c)
 {
-	struct store_attempt at = {0, 0};
+	struct store_attempt at = {0};
 	uint8_t sig[64];
 	int r;
 

@@ -67,7 +67,7 @@ int proto_check_kproof(const uint8_t k_pub[32], const uint8_t sig[64],
 
 int proto_check_register(const uint8_t auth_pub[32], const uint8_t sig[64],
 			 const char *account, const uint8_t reg_id[16],
-			 uint32_t ops, uint64_t mem)
+			 uint32_t ops, uint64_t mem, const uint8_t env_tag[32])
 {
 	struct bufw w;
 	uint8_t o[4], m[8];
@@ -81,6 +81,7 @@ int proto_check_register(const uint8_t auth_pub[32], const uint8_t sig[64],
 	bufw_str(&w, auth_pub, 32);
 	bufw_str(&w, o, sizeof(o));
 	bufw_str(&w, m, sizeof(m));
+	bufw_str(&w, env_tag, 32);
 	return proto_verify(&w, auth_pub, sig);
 }
 

@@ -25,7 +25,8 @@ int proto_check_kproof(const uint8_t k_pub[32], const uint8_t sig[64],
 		       const uint8_t challenge[32]) PROTO_WUR;
 int proto_check_register(const uint8_t auth_pub[32], const uint8_t sig[64],
 			 const char *account, const uint8_t reg_id[16],
-			 uint32_t ops, uint64_t mem) PROTO_WUR;
+			 uint32_t ops, uint64_t mem,
+			 const uint8_t env_tag[32]) PROTO_WUR;
 int proto_check_kreg(const uint8_t k_pub[32], const uint8_t sig[64],
 		     const char *account, const uint8_t store_id[16],
 		     const uint8_t auth_pub[32]) PROTO_WUR;

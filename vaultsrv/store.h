@@ -46,6 +46,7 @@
 #define STORE_CHAL_LEN 32
 #define STORE_POINT_LEN 65
 #define STORE_EVAL_LEN 32
+#define STORE_TAG_LEN 32
 #define STORE_ACTION_MAX 16
 #define STORE_SOURCE_MAX 64
 #define STORE_AUDIT_MAX 1000
@@ -72,6 +73,7 @@ struct store_record {
 	uint8_t blob[STORE_BLOB_MAX]; /* wrapped OPRF key; 0 in tombstone */
 	size_t blob_len;
 	uint8_t auth_pub[STORE_PUB_LEN];
+	uint8_t env_tag[STORE_TAG_LEN]; /* client's envelope tag; 0 in tomb. */
 	uint32_t argon_ops;
 	uint64_t argon_mem;
 	unsigned nstores;
@@ -110,6 +112,19 @@ struct store_event {
 struct store_attempt {
 	uint32_t attempts; /* counted so far, this one included */
 	int locked_now;	   /* this call made the tombstone */
+	/* attempt_begin: the record as read in the counting transaction */
+	uint8_t blob[STORE_BLOB_MAX]; /* the wrapped OPRF key to evaluate */
+	size_t blob_len;
+	uint8_t env_tag[STORE_TAG_LEN];
+	uint32_t argon_ops;
+	uint64_t argon_mem;
+};
+
+/* store_record_put() modes. */
+enum store_put_mode {
+	STORE_PUT_NEW = 0,    /* a new account: no record may exist */
+	STORE_PUT_ANY = 1,    /* rearm: replaces a live record or tombstone */
+	STORE_PUT_PASSWD = 2, /* password change: see store_record_put() */
 };
 
 struct store;
@@ -133,12 +148,17 @@ int store_record_get(struct store *s, const char *account,
 		     struct store_record *ret) STORE_WUR;
 
 /*
- * Writes rec as the account's record with a fresh counter. replace = 0:
- * -EEXIST if any record (live or tombstone) exists. replace = 1: replaces
- * whatever is there. Open challenges of the account are dropped.
+ * Writes rec as the account's record with a fresh counter, in one
+ * transaction with its checks (enum store_put_mode): NEW: -EEXIST if any
+ * record (live or tombstone) exists. ANY: replaces whatever is there.
+ * PASSWD: the record must exist (-ENOENT) and be live (-VFS_E_LOCKED), and
+ * every store of rec must be in it with the same k_pub (-EPERM).
+ * Open challenges and ALL pending registrations of the account are
+ * dropped, so an unfinished passwd/rearm cannot outlive this write. The
+ * old secrets are scrubbed from the WAL (see store_sqlite.c).
  */
 int store_record_put(struct store *s, const struct store_record *rec,
-		     int replace) STORE_WUR;
+		     int mode) STORE_WUR;
 
 /* Deletes the record, its challenges, pending keys and generations. */
 int store_record_delete(struct store *s, const char *account) STORE_WUR;
@@ -151,7 +171,11 @@ int store_entry_add(struct store *s, const char *account,
 /*
  * One password attempt, as in the state machine above; on success chal
  * (kind PASSWORD, evaluated not yet set) is stored in the same commit and
- * an audit event (action, "attempt", source) written. -ENOENT: no record.
+ * an audit event (action, "attempt", source) written, and ret carries the
+ * wrapped OPRF key, env_tag and argon parameters read in that same
+ * transaction: the caller must evaluate exactly that key, so that every
+ * evaluation of a key is counted against that key's own counter.
+ * -ENOENT: no record.
  */
 int store_attempt_begin(struct store *s, const struct store_challenge *chal,
 			uint32_t max, int64_t now, const char *source,

@@ -4,6 +4,13 @@
  * Every operation runs in one BEGIN IMMEDIATE transaction, so it is atomic
  * against other threads (one connection, serialised by a mutex) and other
  * connections or processes on the same file (SQLite's write lock).
+ *
+ * Erasure: secure_delete zeroes freed cells and pages of the database
+ * file, but in WAL mode the pages as they were before a change stay in
+ * vault.db-wal until a checkpoint overwrites the file. Every commit that
+ * destroys a secret (tombstone, delete, record replace) is therefore
+ * followed by PRAGMA wal_checkpoint(TRUNCATE), which copies the new pages
+ * into the database and truncates the WAL to zero bytes (store_scrub()).
  */
 #include "config.h"
 
@@ -15,10 +22,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "store.h"
 #include "vfs_error.h"
+
+/* 2: accounts.env_tag (the envelope tag of docs/protocol.md). */
+#define STORE_SCHEMA "2"
 
 struct store {
 	sqlite3 *db;
@@ -30,7 +41,7 @@ static const char store_schema[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
     "CREATE TABLE accounts(account TEXT PRIMARY KEY,"
     " state INTEGER NOT NULL, attempts INTEGER NOT NULL, blob BLOB,"
-    " auth_pub BLOB, argon_ops INTEGER, argon_mem INTEGER);"
+    " auth_pub BLOB, env_tag BLOB, argon_ops INTEGER, argon_mem INTEGER);"
     "CREATE TABLE stores(account TEXT NOT NULL, store_id BLOB NOT NULL,"
     " enc_k BLOB, k_pub BLOB NOT NULL, PRIMARY KEY(account, store_id));"
     "CREATE TABLE challenges(id BLOB PRIMARY KEY, account TEXT NOT NULL,"
@@ -47,7 +58,7 @@ static const char store_schema[] =
     " account TEXT NOT NULL, time INTEGER NOT NULL, action TEXT NOT NULL,"
     " outcome TEXT NOT NULL, source TEXT NOT NULL);"
     "CREATE INDEX audit_account ON audit(account, id);"
-    "INSERT INTO meta(key, value) VALUES('schema', '1');";
+    "INSERT INTO meta(key, value) VALUES('schema', '" STORE_SCHEMA "');";
 
 static int store_err(int rc)
 {
@@ -152,6 +163,31 @@ static int store_end(struct store *s, int r)
 	return r;
 }
 
+/*
+ * Commits like store_end(); after a successful commit of a transaction
+ * that destroyed secrets, checkpoints the WAL into the database and
+ * truncates it, so the old page images are gone from vault.db-wal. A
+ * checkpoint that cannot complete (another connection reading) is retried
+ * after the next scrubbing commit; the operation itself has succeeded.
+ */
+static int store_end_scrub(struct store *s, int r)
+{
+	if (r >= 0) {
+		int c = store_exec(s, "COMMIT");
+
+		if (c < 0) {
+			(void)store_exec(s, "ROLLBACK");
+			r = c;
+		} else {
+			(void)store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
+		}
+	} else {
+		(void)store_exec(s, "ROLLBACK");
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 int store_open(const char *path, int create, struct store **ret)
 {
 	struct store *s;
@@ -196,7 +232,14 @@ int store_open(const char *path, int create, struct store **ret)
 			       &st);
 		if (r < 0)
 			goto out;
-		r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EINVAL;
+		/* An older schema is refused, never half-used. */
+		r = sqlite3_step(st) == SQLITE_ROW &&
+			    sqlite3_column_bytes(st, 0) ==
+				(int)strlen(STORE_SCHEMA) &&
+			    memcmp(sqlite3_column_blob(st, 0), STORE_SCHEMA,
+				   strlen(STORE_SCHEMA)) == 0
+			? 0
+			: -EINVAL;
 		sqlite3_finalize(st);
 		if (r < 0)
 			goto out;
@@ -304,7 +347,7 @@ static int store_record_read(struct store *s, const char *account,
 	memset(rec, 0, sizeof(*rec));
 	r = store_prep(s,
 		       "SELECT state, attempts, blob, auth_pub, argon_ops,"
-		       " argon_mem FROM accounts WHERE account=?",
+		       " argon_mem, env_tag FROM accounts WHERE account=?",
 		       &st);
 	if (r < 0)
 		return r;
@@ -333,6 +376,12 @@ static int store_record_read(struct store *s, const char *account,
 	}
 	rec->argon_ops = (uint32_t)sqlite3_column_int64(st, 4);
 	rec->argon_mem = (uint64_t)sqlite3_column_int64(st, 5);
+	if (sqlite3_column_type(st, 6) == SQLITE_BLOB) {
+		r = store_col_blob(st, 6, rec->env_tag, STORE_TAG_LEN, NULL,
+				   1);
+		if (r < 0)
+			goto out;
+	}
 	sqlite3_finalize(st);
 	st = NULL;
 
@@ -409,29 +458,72 @@ static int store_entry_insert(struct store *s, const char *account,
 	return store_step_done(st);
 }
 
-int store_record_put(struct store *s, const struct store_record *rec,
-		     int replace)
+/* 1 if every store of rec is in old with the same k_pub. */
+static int store_same_kpubs(const struct store_record *old,
+			    const struct store_record *rec)
 {
-	struct store_record old;
+	for (unsigned i = 0; i < rec->nstores; i++) {
+		const struct store_entry *e = NULL;
+
+		for (unsigned j = 0; j < old->nstores; j++)
+			if (memcmp(old->stores[j].store_id,
+				   rec->stores[i].store_id, STORE_ID_LEN) == 0)
+				e = &old->stores[j];
+		if (!e || memcmp(e->k_pub, rec->stores[i].k_pub,
+				 STORE_PUB_LEN) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+int store_record_put(struct store *s, const struct store_record *rec,
+		     int mode)
+{
+	struct store_record *old;
 	sqlite3_stmt *st;
 	int r;
 
 	if (rec->nstores > STORE_STORES_MAX || rec->blob_len == 0 ||
-	    rec->blob_len > STORE_BLOB_MAX)
+	    rec->blob_len > STORE_BLOB_MAX ||
+	    (mode != STORE_PUT_NEW && mode != STORE_PUT_ANY &&
+	     mode != STORE_PUT_PASSWD))
 		return -EINVAL;
+	old = malloc(sizeof(*old));
+	if (!old)
+		return -ENOMEM;
 	r = store_begin(s);
-	if (r < 0)
+	if (r < 0) {
+		free(old);
 		return r;
-	r = store_record_read(s, rec->account, &old);
-	if (r == 0 && !replace) {
+	}
+	/* The checks and the write in one transaction: a tombstone made
+	 * since the caller's pending_take is never overwritten by a live
+	 * record with a fresh counter. */
+	r = store_record_read(s, rec->account, old);
+	if (r == 0 && mode == STORE_PUT_NEW) {
 		r = -EEXIST;
 		goto out;
 	}
-	if (r < 0 && r != -ENOENT)
+	if (r == -ENOENT && mode != STORE_PUT_PASSWD)
+		r = 0;
+	if (r < 0)
 		goto out;
+	if (mode == STORE_PUT_PASSWD) {
+		if (old->state != STORE_LIVE) {
+			r = -VFS_E_LOCKED;
+			goto out;
+		}
+		if (!store_same_kpubs(old, rec)) {
+			r = -EPERM;
+			goto out;
+		}
+	}
 	r = store_run1(s, "DELETE FROM stores WHERE account=?", rec->account);
 	if (r == 0)
 		r = store_run1(s, "DELETE FROM challenges WHERE account=?",
+			       rec->account);
+	if (r == 0)
+		r = store_run1(s, "DELETE FROM pending WHERE account=?",
 			       rec->account);
 	if (r == 0)
 		r = store_run1(s, "DELETE FROM accounts WHERE account=?",
@@ -440,21 +532,24 @@ int store_record_put(struct store *s, const struct store_record *rec,
 		goto out;
 	r = store_prep(s,
 		       "INSERT INTO accounts(account, state, attempts, blob,"
-		       " auth_pub, argon_ops, argon_mem)"
-		       " VALUES(?, 0, 0, ?, ?, ?, ?)",
+		       " auth_pub, env_tag, argon_ops, argon_mem)"
+		       " VALUES(?, 0, 0, ?, ?, ?, ?, ?)",
 		       &st);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, rec->account, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, rec->blob, (int)rec->blob_len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, rec->auth_pub, STORE_PUB_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, rec->argon_ops);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->argon_mem);
+	sqlite3_bind_blob(st, 4, rec->env_tag, STORE_TAG_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, rec->argon_ops);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)rec->argon_mem);
 	r = store_step_done(st);
 	for (unsigned i = 0; r == 0 && i < rec->nstores; i++)
 		r = store_entry_insert(s, rec->account, &rec->stores[i]);
 out:
-	return store_end(s, r);
+	sodium_memzero(old, sizeof(*old));
+	free(old);
+	return store_end_scrub(s, r);
 }
 
 int store_record_delete(struct store *s, const char *account)
@@ -475,7 +570,7 @@ int store_record_delete(struct store *s, const char *account)
 		r = store_run1(s, sql[i], account);
 	if (r == 0 && sqlite3_changes(s->db) == 0)
 		r = -ENOENT;
-	return store_end(s, r);
+	return store_end_scrub(s, r);
 }
 
 int store_entry_add(struct store *s, const char *account,
@@ -538,8 +633,8 @@ static int store_open_challenges(struct store *s, const char *account,
 static int store_tombstone(struct store *s, const char *account)
 {
 	static const char *const sql[] = {
-	    "UPDATE accounts SET state=1, blob=NULL, auth_pub=NULL"
-	    " WHERE account=?",
+	    "UPDATE accounts SET state=1, blob=NULL, auth_pub=NULL,"
+	    " env_tag=NULL WHERE account=?",
 	    "UPDATE stores SET enc_k=NULL WHERE account=?",
 	    "DELETE FROM challenges WHERE account=?",
 	    "DELETE FROM pending WHERE account=?",
@@ -608,7 +703,7 @@ int store_attempt_begin(struct store *s, const struct store_challenge *chal,
 			struct store_attempt *ret)
 {
 	struct store_record rec;
-	struct store_attempt a = {0, 0};
+	struct store_attempt a = {0};
 	int r, open;
 
 	if (chal->kind != STORE_CHAL_PASSWORD || max == 0)
@@ -643,7 +738,7 @@ int store_attempt_begin(struct store *s, const struct store_challenge *chal,
 		a.attempts = rec.attempts;
 		*ret = a;
 		/* Commit the tombstone, report locked. */
-		r = store_end(s, 0);
+		r = a.locked_now ? store_end_scrub(s, 0) : store_end(s, 0);
 		return r < 0 ? r : -VFS_E_LOCKED;
 	}
 	r = store_run1(s,
@@ -658,9 +753,16 @@ int store_attempt_begin(struct store *s, const struct store_challenge *chal,
 	if (r < 0)
 		goto out;
 	a.attempts = rec.attempts + 1;
+	memcpy(a.blob, rec.blob, rec.blob_len);
+	a.blob_len = rec.blob_len;
+	memcpy(a.env_tag, rec.env_tag, STORE_TAG_LEN);
+	a.argon_ops = rec.argon_ops;
+	a.argon_mem = rec.argon_mem;
 	r = store_end(s, 0);
 	if (r == 0)
 		*ret = a;
+	sodium_memzero(&a, sizeof(a));
+	sodium_memzero(&rec, sizeof(rec));
 	return r;
 out:
 	return store_end(s, r);
@@ -690,7 +792,7 @@ int store_attempt_fail(struct store *s, const char *account, uint32_t max,
 		       int64_t now, struct store_attempt *ret)
 {
 	struct store_record rec;
-	struct store_attempt a = {0, 0};
+	struct store_attempt a = {0};
 	int r, open;
 
 	r = store_begin(s);
@@ -716,7 +818,7 @@ int store_attempt_fail(struct store *s, const char *account, uint32_t max,
 				goto out;
 			a.locked_now = 1;
 			*ret = a;
-			r = store_end(s, 0);
+			r = store_end_scrub(s, 0);
 			return r < 0 ? r : -VFS_E_LOCKED;
 		}
 	}

@@ -18,6 +18,13 @@ PW='correct horse battery staple'
 out=$(probe "$TOK" --account alice --password "$PW" --key "$K1" --store "$S1" register)
 [ "$out" = registered ] || fail "register: $out"
 [ "$(attempts_of alice)" = 0 ] || fail "fresh record must have counter 0"
+[ "$(sqlite3 "$DB" "SELECT length(env_tag) FROM accounts WHERE account='alice'")" = 32 ] || fail "no env_tag stored"
+
+# The env_tag is covered by auth_sig: a swapped one is refused, and the
+# vault hands back exactly the one registered (vs_probe recover checks it).
+TOKB=$(vs_token bob)
+rc=0; out=$(probe "$TOKB" --account bob --password x --key "$K1" --store "$S1" --swap-tag register) || rc=$?
+[ $rc = 4 ] && echo "$out" | grep -q 'status=401 error=bad_proof' || fail "swapped env_tag: $rc $out"
 
 # A second registration of a live account is refused.
 rc=0; out=$(probe "$TOK" --account alice --password x --key "$K1" --store "$S1" register) || rc=$?

@@ -8,6 +8,10 @@
  *
  *   vs_probe --url URL --token TOKEN [--cacert PEM] COMMAND [options]
  *
+ * Unlike libvaultclient, it still sends a proof whose envelope tag did
+ * not match (a wrong password), so that the tests can drive the server's
+ * lockout state machine; it reports the mismatch on stderr.
+ *
  * Exit: 0 ok, 2 wrong_password, 3 locked, 4 other HTTP error, 1 local
  * failure. Error lines on stdout: "status=N error=CODE [attempts_left=N]".
  */
@@ -293,7 +297,7 @@ static void unblind(const char *pw, struct blind *b, const uint8_t ev[32],
 }
 
 struct pwkeys {
-	uint8_t auth_pk[32], auth_sk[64], wrap[32];
+	uint8_t auth_pk[32], auth_sk[64], wrap[32], env[32];
 };
 
 static void pw_keys(const char *pw, const uint8_t out[32], uint64_t ops,
@@ -310,6 +314,19 @@ static void pw_keys(const char *pw, const uint8_t out[32], uint64_t ops,
 	crypto_kdf_derive_from_key(seed, 32, 1, "vfspwd01", rwd_key);
 	crypto_sign_seed_keypair(k->auth_pk, k->auth_sk, seed);
 	crypto_kdf_derive_from_key(k->wrap, 32, 2, "vfspwd01", rwd_key);
+	crypto_kdf_derive_from_key(k->env, 32, 3, "vfspwd01", rwd_key);
+}
+
+/* HMAC-SHA-256(env key, T("vaultfs-v1-envelope", account, auth_pub)). */
+static void env_tag(const struct pwkeys *k, const char *account,
+		    uint8_t tag[32])
+{
+	struct tr t = {.n = 0};
+
+	tr_str(&t, "vaultfs-v1-envelope");
+	tr_str(&t, account);
+	tr_add(&t, k->auth_pk, 32);
+	crypto_auth_hmacsha256(tag, t.b, t.n, k->env);
 }
 
 struct kkeys {
@@ -376,11 +393,14 @@ struct store_arg {
 	uint8_t K[32];
 };
 
+static int o_swap_tag;
+
 /* Completes a registration (any kind) with new password pw. */
 static void reg_finish(const char *account, const char *pw, struct blind *b,
 		       cJSON *startresp, struct store_arg *st, size_t nst)
 {
 	uint8_t reg_id[16], ev[32], out[32], sig[64], ops4[4], mem8[8];
+	uint8_t tag[32];
 	struct pwkeys pk;
 	struct tr t = {.n = 0};
 	cJSON *req = cJSON_CreateObject(), *arr, *argon;
@@ -392,12 +412,14 @@ static void reg_finish(const char *account, const char *pw, struct blind *b,
 	ops4[0] = OPS;
 	ops4[1] = ops4[2] = ops4[3] = 0;
 	le64(mem8, MEM);
+	env_tag(&pk, account, tag);
 	tr_str(&t, "vaultfs-v1-register");
 	tr_str(&t, account);
 	tr_add(&t, reg_id, 16);
 	tr_add(&t, pk.auth_pk, 32);
 	tr_add(&t, ops4, 4);
 	tr_add(&t, mem8, 8);
+	tr_add(&t, tag, 32);
 	sign(pk.auth_sk, &t, sig);
 	cJSON_AddStringToObject(req, "account", account);
 	b64_add(req, "reg_id", reg_id, 16);
@@ -406,6 +428,10 @@ static void reg_finish(const char *account, const char *pw, struct blind *b,
 	cJSON_AddNumberToObject(argon, "ops", OPS);
 	cJSON_AddNumberToObject(argon, "mem", (double)MEM);
 	b64_add(req, "auth_sig", sig, 64);
+	/* --swap-tag: another env_tag than the one auth_sig covers */
+	if (o_swap_tag)
+		tag[0] ^= 1;
+	b64_add(req, "env_tag", tag, 32);
 	arr = cJSON_AddArrayToObject(req, "stores");
 	for (size_t i = 0; i < nst; i++) {
 		cJSON *e = cJSON_CreateObject();
@@ -436,13 +462,14 @@ struct proven {
 	uint8_t sig[64];
 	struct pwkeys pk;
 	int attempts_left;
+	int env_ok;
 };
 
 static void prove(const char *account, const char *pw, const char *action,
 		  const uint8_t *sid, int wrong_sig, struct proven *p)
 {
 	struct blind b;
-	uint8_t ch[32], ev[32], out[32];
+	uint8_t ch[32], ev[32], out[32], tag[32], mytag[32];
 	struct tr t = {.n = 0};
 	cJSON *req = cJSON_CreateObject(), *resp, *argon;
 
@@ -456,6 +483,7 @@ static void prove(const char *account, const char *pw, const char *action,
 	b64_get(resp, "chal_id", p->chal_id, 16);
 	b64_get(resp, "challenge", ch, 32);
 	b64_get(resp, "evaluated", ev, 32);
+	b64_get(resp, "env_tag", tag, 32);
 	argon = cJSON_GetObjectItem(resp, "argon");
 	p->attempts_left = cJSON_GetObjectItem(resp, "attempts_left")->valueint;
 	if (wrong_sig) {
@@ -468,6 +496,11 @@ static void prove(const char *account, const char *pw, const char *action,
 		    (uint64_t)cJSON_GetObjectItem(argon, "ops")->valuedouble,
 		    (uint64_t)cJSON_GetObjectItem(argon, "mem")->valuedouble,
 		    &p->pk);
+		env_tag(&p->pk, account, mytag);
+		p->env_ok = sodium_memcmp(tag, mytag, 32) == 0;
+		if (!p->env_ok)
+			fprintf(stderr, "vs_probe: env_tag mismatch (wrong "
+					"password); sending the proof anyway\n");
 		tr_str(&t, "vaultfs-v1-proof");
 		tr_str(&t, action);
 		tr_str(&t, account);
@@ -549,6 +582,9 @@ static void cmd_recover(void)
 	cJSON_Delete(resp);
 	if (dec_k(p.pk.wrap, o_account, sid, ek, K) != 0)
 		die("enc_k does not open with the wrap key");
+	/* The vault must hand back the tag stored at registration. */
+	if (!p.env_ok)
+		die("the right password, but env_tag does not match");
 	k_keys(K, &kk);
 	if (sodium_memcmp(kk.pk, kpub, 32) != 0)
 		die("k_pub does not match K");
@@ -970,6 +1006,7 @@ int main(int argc, char **argv)
 	    {"replay", no_argument, NULL, 'r'},
 	    {"fast-wrong", no_argument, NULL, 'f'},
 	    {"tamper", no_argument, NULL, 'T'},
+	    {"swap-tag", no_argument, NULL, 'W'},
 	    {"tokens", required_argument, NULL, 'F'},
 	    {"clients", required_argument, NULL, 'c'},
 	    {"seconds", required_argument, NULL, 'S'},
@@ -1018,6 +1055,9 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			o_tamper = 1;
+			break;
+		case 'W':
+			o_swap_tag = 1;
 			break;
 		case 'F':
 			o_tokens = optarg;

@@ -55,3 +55,12 @@ tests_unit_test_lease_SOURCES = tests/unit/test_lease.c $(FS_UNIT_SOURCES)
 tests_unit_test_lease_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
 tests_unit_test_lease_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_lease_LDADD = $(FS_UNIT_LDADD)
+# Regressions for the security review of the store (time() wrapped).
+check_PROGRAMS += tests/unit/test_store_review
+TESTS += tests/unit/test_store_review
+tests_unit_test_store_review_SOURCES = tests/unit/test_store_review.c \
+	$(FS_UNIT_SOURCES)
+tests_unit_test_store_review_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
+tests_unit_test_store_review_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_review_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=time
+tests_unit_test_store_review_LDADD = $(FS_UNIT_LDADD)

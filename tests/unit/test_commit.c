@@ -422,10 +422,36 @@ static void test_fail_rename(void **state)
 
 static void test_fail_fsync_dir(void **state)
 {
+	struct env *e = env_new();
+	struct fault f = {.crash_at = -1, .fail_step = OBJSTORE_STEP_FSYNC_DIR};
+	struct objstore *os = NULL;
+	struct store *s = NULL;
+	uint64_t gen;
+	char *d;
+
 	(void)state;
-	/* the object is in place but not known durable: the retry must
-	 * use a new segment number */
-	fail_once(OBJSTORE_STEP_FSYNC_DIR, 0);
+	/* the commit is in place but not known durable: the caller sees the
+	 * error, yet it is the head (a second commit with the same
+	 * generation and parent would fork the history); the retry only
+	 * syncs the folder */
+	assert_int_equal(objstore_new(e->cloud, &os), 0);
+	assert_int_equal(store_open_os(os, e->key, e->state, 0, &s), 0);
+	phase_a(s);
+	gen = store_generation(s);
+	phase_b(s, 0);
+	objstore_set_fault(os, hook, &f);
+	assert_int_equal(store_commit(s), -EIO);
+	assert_true(f.failed);
+	assert_int_equal(store_generation(s), gen + 1);
+	assert_int_equal(store_dirty_bytes(s), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_generation(s), gen + 1);
+	assert_int_equal(store_close(s), 0);
+	objstore_free(os);
+	d = reopen_dump(e);
+	assert_string_equal(d, state_b);
+	free(d);
+	env_free(e);
 }
 
 /* ---- freshness ---- */

@@ -148,11 +148,13 @@ static void test_transcript_golden(void **state)
 		bufw_release(&w);
 	}
 
-	/* registration binding: ops as le32, mem as le64 (64 MiB) */
+	/* registration binding: ops as le32, mem as le64 (64 MiB), then
+	 * the envelope tag */
 	{
 		static const uint8_t tail[] = {
 			4, 0, 0, 0, 3, 0, 0, 0,
 			8, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0,
+			32, 0, 0, 0,
 		};
 		static const uint8_t head[] = {
 			19, 0, 0, 0, 'v', 'a', 'u', 'l', 't', 'f', 's', '-',
@@ -162,14 +164,17 @@ static void test_transcript_golden(void **state)
 			32, 0, 0, 0,
 		};
 		bufw_init(&w, VCRYPTO_TRANSCRIPT_MAX, 0);
-		assert_int_equal(vcrypto_t_register(&w, "a", (const uint8_t *)"r-1", 3, pub, 3,
-						    64ULL << 20),
+		assert_int_equal(vcrypto_t_register(&w, "a",
+						    (const uint8_t *)"r-1", 3,
+						    pub, 3, 64ULL << 20, ev),
 				 0);
-		assert_int_equal(w.len, sizeof(head) + 32 + sizeof(tail));
+		assert_int_equal(w.len, sizeof(head) + 32 + sizeof(tail) + 32);
 		assert_memory_equal(w.data, head, sizeof(head));
 		assert_memory_equal(w.data + sizeof(head), pub, 32);
 		assert_memory_equal(w.data + sizeof(head) + 32, tail,
 				    sizeof(tail));
+		assert_memory_equal(w.data + sizeof(head) + 32 + sizeof(tail),
+				    ev, 32);
 		bufw_release(&w);
 	}
 
@@ -204,8 +209,10 @@ static void test_pwkeys(void **state)
 	struct vcrypto_pwkeys *a = sodium_malloc(sizeof(*a));
 	struct vcrypto_pwkeys *b = sodium_malloc(sizeof(*b));
 	struct vcrypto_kkeys kk;
-	uint8_t out[32], rwd[64], rk[32], seed[32], wrap[32];
-	uint8_t pk[32], sk[64];
+	uint8_t out[32], rwd[64], rk[32], seed[32], wrap[32], env[32];
+	uint8_t pk[32], sk[64], tag[32], tag2[32];
+	uint8_t t[4 + 19 + 4 + 5 + 4 + 32];
+	size_t o = 0;
 
 	assert_non_null(a);
 	assert_non_null(b);
@@ -229,6 +236,27 @@ static void test_pwkeys(void **state)
 	assert_memory_equal(a->auth_sk, sk, 64);
 	assert_memory_equal(a->wrap, wrap, 32);
 	assert_memory_not_equal(a->wrap, seed, 32);
+	/* envelope key: kdf(3, "vfspwd01"); tag = HMAC-SHA-256(env key,
+	 * T("vaultfs-v1-envelope", account, auth_pub)) */
+	assert_int_equal(crypto_kdf_derive_from_key(env, 32, 3, "vfspwd01",
+						    rk),
+			 0);
+	assert_memory_equal(a->env, env, 32);
+	assert_memory_not_equal(a->env, wrap, 32);
+	t[o++] = 19, t[o++] = 0, t[o++] = 0, t[o++] = 0;
+	memcpy(t + o, "vaultfs-v1-envelope", 19), o += 19;
+	t[o++] = 5, t[o++] = 0, t[o++] = 0, t[o++] = 0;
+	memcpy(t + o, "alice", 5), o += 5;
+	t[o++] = 32, t[o++] = 0, t[o++] = 0, t[o++] = 0;
+	memcpy(t + o, pk, 32), o += 32;
+	assert_int_equal(o, sizeof(t));
+	crypto_auth_hmacsha256(tag, t, o, env);
+	assert_int_equal(vcrypto_env_tag(a->env, "alice", a->auth_pub, tag2),
+			 0);
+	assert_memory_equal(tag, tag2, 32);
+	assert_int_equal(vcrypto_env_tag(a->env, "alicf", a->auth_pub, tag2),
+			 0);
+	assert_memory_not_equal(tag, tag2, 32);
 
 	/* another OPRF output, other keys */
 	out[31] ^= 1;
@@ -236,6 +264,7 @@ static void test_pwkeys(void **state)
 			 0);
 	assert_memory_not_equal(a->auth_pub, b->auth_pub, 32);
 	assert_memory_not_equal(a->wrap, b->wrap, 32);
+	assert_memory_not_equal(a->env, b->env, 32);
 
 	/* bounds, checked before any work */
 	assert_int_equal(vcrypto_pwkeys(out, pw, 9, 1, mem, b), -ERANGE);

@@ -16,7 +16,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 #include <sodium.h>
 
 #include "vaultclient/http.h"
@@ -30,6 +34,8 @@
 /* x = 1: x^3 - 3x + b is not a square mod p, no such point */
 #define EV_OFFCURVE "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE="
 #define CHAL "qqqqqqqqqqqqqqqqqqqqqg=="
+/* some envelope tag (32 bytes): never the client's own */
+#define TAG "u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7s="
 
 static const uint8_t sid[16] = { 1, 2, 3, 4, 5, 6, 7, 8,
 				 9, 10, 11, 12, 13, 14, 15, 16 };
@@ -230,21 +236,29 @@ static int recover_with(const char *start_body, size_t start_len,
 	return r;
 }
 
-#define START(ev, chal, ops, mem, left)                                    \
+#define STARTT(ev, chal, ops, mem, left, tag)                              \
 	"{\"chal_id\":\"c1\",\"challenge\":\"" chal "\",\"evaluated\":\"" ev \
-	"\",\"argon\":{\"ops\":" ops ",\"mem\":" mem "},"                  \
-	"\"attempts_left\":" left "}"
+	"\",\"env_tag\":\"" tag "\",\"argon\":{\"ops\":" ops             \
+	",\"mem\":" mem "},\"attempts_left\":" left "}"
+#define START(ev, chal, ops, mem, left) STARTT(ev, chal, ops, mem, left, TAG)
 #define MEM32 "33554432"
 
 static void test_control_reply(void **state)
 {
 	int left = -2;
 
-	/* well formed: the proof is sent and the vault says wrong password */
+	/* well formed, but the envelope tag is not the one this password
+	 * and this evaluation give: wrong password, and no proof is sent
+	 * (recover_with's finish route would answer attempts_left 7) */
 	assert_int_equal(recover_with(START(EV_OK, CHAL, "2", MEM32, "9"), 0,
 				      200, &left),
 			 -VFS_E_PASSWORD);
-	assert_int_equal(left, 7);
+	assert_int_equal(left, 9);
+	/* the last attempt: locked */
+	assert_int_equal(recover_with(START(EV_OK, CHAL, "2", MEM32, "0"), 0,
+				      200, &left),
+			 -VFS_E_LOCKED);
+	assert_int_equal(left, 0);
 }
 
 static void test_hostile_start(void **state)
@@ -286,6 +300,16 @@ static void test_hostile_start(void **state)
 		      "2", MEM32, "9"),
 		START("qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqg==", CHAL, "2",
 		      MEM32, "9"),
+		/* env_tag missing, short, long, not a string */
+		"{\"chal_id\":\"c1\",\"challenge\":\"" CHAL "\",\"evaluated\":\"" EV_OK
+		"\",\"argon\":{\"ops\":2,\"mem\":" MEM32 "},\"attempts_left\":9}",
+		STARTT(EV_OK, CHAL, "2", MEM32, "9",
+		       "u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7s"),
+		STARTT(EV_OK, CHAL, "2", MEM32, "9",
+		       "u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7uw=="),
+		STARTT(EV_OK, CHAL, "2", MEM32, "9",
+		       "u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7"),
+		STARTT(EV_OK, CHAL, "2", MEM32, "9", "") ,
 		/* challenge too short (8 bytes) */
 		START(EV_OK, "qqqqqqqqqqo=", "2", MEM32, "9"),
 		/* off-curve evaluated, and x >= p */
@@ -372,6 +396,220 @@ static void test_error_mapping(void **state)
 	}
 }
 
+/*
+ * A fake vault: one account, an OPRF key k (a P-256 scalar, as the HSM's),
+ * the record a registration leaves (auth_pub, env_tag, one store). With
+ * mitm set, recover/start is answered by a "front end" that evaluates
+ * under its own key instead (it forwards the real env_tag).
+ */
+struct fake {
+	BIGNUM *k, *mitm;
+	char env_tag[64], auth_pub[64], enc_k[128], k_pub[64];
+	int left;	    /* attempts_left in recover/start */
+	int nfinish;	    /* requests after recover/start */
+	int fin_status;	    /* 0: answer enc_k and k_pub */
+	const char *fin_body;
+	char last_sig[128]; /* sig of the last recover/finish */
+};
+
+/* x(k·blinded) for the base64 point in req's "blinded", as base64. */
+static void fake_eval(const BIGNUM *k, const cJSON *req, char out[64])
+{
+	const cJSON *b = cJSON_GetObjectItem(req, "blinded");
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	EC_POINT *m = EC_POINT_new(g), *z = EC_POINT_new(g);
+	BIGNUM *x = BN_new();
+	uint8_t pt[65], xb[32];
+	size_t n = 0;
+
+	assert_true(cJSON_IsString(b));
+	assert_int_equal(sodium_base642bin(pt, sizeof(pt), b->valuestring,
+					   strlen(b->valuestring), NULL, &n,
+					   NULL,
+					   sodium_base64_VARIANT_ORIGINAL),
+			 0);
+	assert_int_equal(n, 65);
+	assert_true(EC_POINT_oct2point(g, m, pt, 65, NULL));
+	assert_true(EC_POINT_mul(g, z, NULL, m, k, NULL));
+	assert_true(EC_POINT_get_affine_coordinates(g, z, x, NULL, NULL));
+	assert_int_equal(BN_bn2binpad(x, xb, 32), 32);
+	sodium_bin2base64(out, 64, xb, 32, sodium_base64_VARIANT_ORIGINAL);
+	BN_free(x);
+	EC_POINT_free(m);
+	EC_POINT_free(z);
+	EC_GROUP_free(g);
+}
+
+static void copy_str(const cJSON *o, const char *key, char *out, size_t cap)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	assert_true(cJSON_IsString(v));
+	assert_true(strlen(v->valuestring) < cap);
+	strcpy(out, v->valuestring);
+}
+
+static void fake_vault(struct responder *s, const char *path,
+		       const char *body, size_t len, int *status,
+		       char **ret_body, size_t *ret_len)
+{
+	struct fake *f = s->arg;
+	cJSON *req = cJSON_ParseWithLength(body, len);
+	char ev[64], *out;
+
+	assert_non_null(req);
+	*status = 200;
+	out = malloc(1024);
+	assert_non_null(out);
+	if (strcmp(path, "/v1/register/start") == 0) {
+		fake_eval(f->k, req, ev);
+		snprintf(out, 1024,
+			 "{\"reg_id\":\"AAECAwQFBgcICQoLDA0ODw==\","
+			 "\"evaluated\":\"%s\"}",
+			 ev);
+	} else if (strcmp(path, "/v1/register/finish") == 0) {
+		const cJSON *st = cJSON_GetArrayItem(
+		    cJSON_GetObjectItem(req, "stores"), 0);
+
+		copy_str(req, "env_tag", f->env_tag, sizeof(f->env_tag));
+		copy_str(req, "auth_pub", f->auth_pub, sizeof(f->auth_pub));
+		copy_str(st, "enc_k", f->enc_k, sizeof(f->enc_k));
+		copy_str(st, "k_pub", f->k_pub, sizeof(f->k_pub));
+		*status = 201;
+		snprintf(out, 1024, "{\"ok\":true}");
+	} else if (strcmp(path, "/v1/recover/start") == 0) {
+		fake_eval(f->mitm ? f->mitm : f->k, req, ev);
+		snprintf(out, 1024,
+			 "{\"chal_id\":\"c1\",\"challenge\":\"" CHAL "\","
+			 "\"evaluated\":\"%s\",\"env_tag\":\"%s\","
+			 "\"argon\":{\"ops\":2,\"mem\":" MEM32 "},"
+			 "\"attempts_left\":%d}",
+			 ev, f->env_tag, f->left);
+	} else {
+		/* anything that follows a recover/start carries the proof */
+		f->nfinish++;
+		if (cJSON_IsString(cJSON_GetObjectItem(req, "sig")))
+			copy_str(req, "sig", f->last_sig, sizeof(f->last_sig));
+		if (f->fin_status) {
+			*status = f->fin_status;
+			snprintf(out, 1024, "%s", f->fin_body);
+		} else {
+			snprintf(out, 1024,
+				 "{\"enc_k\":\"%s\",\"k_pub\":\"%s\"}",
+				 f->enc_k, f->k_pub);
+		}
+	}
+	cJSON_Delete(req);
+	*ret_body = out;
+	*ret_len = strlen(out);
+}
+
+static BIGNUM *fake_key(void)
+{
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	BIGNUM *k = BN_new();
+
+	do {
+		assert_true(BN_rand_range(k, EC_GROUP_get0_order(g)));
+	} while (BN_is_zero(k));
+	EC_GROUP_free(g);
+	return k;
+}
+
+static const uint8_t the_k[32] = { 0x4b, 0x4b, 0x4b, 1, 2, 3 };
+
+/* Registers "alice" with password "right" at a fresh fake vault. */
+static struct responder *fake_registered(struct fake *f, struct vc_client **c)
+{
+	struct vc_store_key st = { { 0 }, the_k };
+	struct responder *s;
+
+	memset(f, 0, sizeof(*f));
+	f->k = fake_key();
+	f->left = 9;
+	s = responder_start(fake_vault, f);
+	assert_non_null(s);
+	*c = client_for(s->url);
+	assert_int_equal(vc_set_argon(*c, 2, 32ULL << 20), 0);
+	memcpy(st.store_id, sid, sizeof(sid));
+	assert_int_equal(vc_register(*c, "alice", (const uint8_t *)"right", 5,
+				     &st, 1),
+			 0);
+	return s;
+}
+
+static void fake_done(struct fake *f, struct responder *s, struct vc_client *c)
+{
+	vc_client_free(c);
+	responder_stop(s);
+	BN_free(f->k);
+	BN_free(f->mitm);
+}
+
+/*
+ * The envelope check: a front end between the client and the vault (TLS
+ * terminated in front of the HSM) that evaluates under a key of its own
+ * must get no signature (it could test password guesses against one
+ * offline); nor does a wrong password send one.
+ */
+static void test_envelope(void **state)
+{
+	struct vc_client *c;
+	struct fake f;
+	struct responder *s = fake_registered(&f, &c);
+	uint8_t k[32];
+	int left = -2;
+
+	/* control: the real vault and the right password open K */
+	assert_int_equal(vc_recover(c, "alice", sid, (const uint8_t *)"right",
+				    5, k, &left),
+			 0);
+	assert_memory_equal(k, the_k, 32);
+	assert_int_equal(f.nfinish, 1);
+	assert_int_equal(left, 9);
+
+	/* a wrong password: refused before any proof */
+	assert_int_equal(vc_recover(c, "alice", sid, (const uint8_t *)"wrong",
+				    5, k, &left),
+			 -VFS_E_PASSWORD);
+	assert_int_equal(left, 9);
+	assert_int_equal(f.nfinish, 1);
+	assert_string_equal(s->path, "/v1/recover/start");
+
+	/* the right password through a substituting front end: the same
+	 * outcome, and nothing derived from the password leaves */
+	f.mitm = fake_key();
+	assert_int_equal(vc_recover(c, "alice", sid, (const uint8_t *)"right",
+				    5, k, &left),
+			 -VFS_E_PASSWORD);
+	assert_int_equal(vc_delete(c, "alice", (const uint8_t *)"right", 5,
+				   &left),
+			 -VFS_E_PASSWORD);
+	assert_int_equal(vc_passwd(c, "alice", (const uint8_t *)"right", 5,
+				   (const uint8_t *)"new", 3, &left),
+			 -VFS_E_PASSWORD);
+	assert_int_equal(f.nfinish, 1);
+	assert_string_equal(s->path, "/v1/recover/start");
+
+	/* the last attempt: locked, still nothing sent */
+	f.left = 0;
+	assert_int_equal(vc_recover(c, "alice", sid, (const uint8_t *)"right",
+				    5, k, &left),
+			 -VFS_E_LOCKED);
+	assert_int_equal(left, 0);
+	assert_int_equal(f.nfinish, 1);
+
+	/* the real vault again: the proof is sent */
+	BN_free(f.mitm);
+	f.mitm = NULL;
+	f.left = 8;
+	assert_int_equal(vc_recover(c, "alice", sid, (const uint8_t *)"right",
+				    5, k, &left),
+			 0);
+	assert_int_equal(f.nfinish, 2);
+	fake_done(&f, s, c);
+}
+
 static void test_finish_hostile(void **state)
 {
 	/* recover/finish answers 200 with something unusable */
@@ -380,26 +618,25 @@ static void test_finish_hostile(void **state)
 		"{\"enc_k\":5}",
 		"{}",
 	};
+	struct vc_client *c;
+	struct fake f;
+	struct responder *s = fake_registered(&f, &c);
 
 	for (size_t i = 0; i < sizeof(fin) / sizeof(fin[0]); i++) {
-		struct route routes[] = {
-			{ "/v1/recover/start", 200,
-			  START(EV_OK, CHAL, "2", MEM32, "9"), 0 },
-			{ "/v1/recover/finish", 200, fin[i], 0 },
-			{ NULL, 0, NULL, 0 },
-		};
-		struct responder *s = responder_start(routed, routes);
-		struct vc_client *c = client_for(s->url);
 		uint8_t k[32];
 		int left;
 
+		f.fin_status = 200;
+		f.fin_body = fin[i];
 		assert_int_equal(vc_recover(c, "alice", sid,
-					    (const uint8_t *)"pw", 2, k, &left),
+					    (const uint8_t *)"right", 5, k,
+					    &left),
 				 -VFS_E_PROTOCOL);
 		assert_int_equal(left, 9);
-		vc_client_free(c);
-		responder_stop(s);
+		/* the proof was sent: the hostile part is the finish */
+		assert_int_equal(f.nfinish, (int)i + 1);
 	}
+	fake_done(&f, s, c);
 }
 
 static void test_bad_arguments(void **state)
@@ -442,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_oversized_and_nul),
 		cmocka_unit_test(test_error_mapping),
 		cmocka_unit_test(test_finish_hostile),
+		cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_bad_arguments),
 	};
 

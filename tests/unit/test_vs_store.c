@@ -2,7 +2,9 @@
  * test_vs_store.c - the store interface on SQLite, above all the lockout
  * state machine: spending the budget, reset on success, abandoned last
  * attempts, failures while others are in flight, and concurrency (threads
- * on one handle and on separate connections never count past max).
+ * on one handle and on separate connections never count past max); a
+ * record write drops every pending registration and checks the state in
+ * its own transaction; secrets leave the files (WAL included).
  */
 #include "config.h"
 
@@ -66,6 +68,7 @@ static void make_record(struct store_record *r, const char *account,
 	r->blob_len = 80;
 	memset(r->blob, 0xb1, r->blob_len);
 	memset(r->auth_pub, 0xa1, sizeof(r->auth_pub));
+	memset(r->env_tag, 0x7a, sizeof(r->env_tag));
 	r->argon_ops = 3;
 	r->argon_mem = 64 << 20;
 	r->nstores = nstores;
@@ -472,6 +475,212 @@ static void test_concurrent_connections(void **state)
 	run_storm(*state, 1);
 }
 
+/* 1 if the file at path contains the bytes m. */
+static int file_has(const char *path, const void *m, size_t n)
+{
+	FILE *fp = fopen(path, "rb");
+	uint8_t *buf;
+	size_t len = 0, cap = 1 << 16;
+	int found = 0;
+
+	if (!fp)
+		return 0; /* no WAL file: nothing in it */
+	buf = malloc(cap);
+	assert_non_null(buf);
+	for (;;) {
+		size_t k;
+
+		if (len == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+		k = fread(buf + len, 1, cap - len, fp);
+		if (k == 0)
+			break;
+		len += k;
+	}
+	fclose(fp);
+	for (size_t i = 0; !found && i + n <= len; i++)
+		found = memcmp(buf + i, m, n) == 0;
+	free(buf);
+	return found;
+}
+
+static int store_files_have(const struct fx *f, const void *m, size_t n)
+{
+	char wal[128];
+
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	return file_has(f->path, m, n) || file_has(wal, m, n);
+}
+
+static void marker_record(struct store_record *r, const char *account,
+			  const char *mark)
+{
+	make_record(r, account, 1);
+	for (size_t i = 0; i < 72; i++)
+		r->stores[0].enc_k[i] = (uint8_t)mark[i % strlen(mark)];
+	for (size_t i = 0; i < r->blob_len; i++)
+		r->blob[i] = (uint8_t)mark[(i + 3) % strlen(mark)];
+}
+
+/* A tombstone, a replace and a delete leave no enc_k or wrapped key in
+ * vault.db or vault.db-wal. */
+static void test_secrets_leave_the_files(void **state)
+{
+	struct fx *f = *state;
+	struct store_record r;
+	struct store_challenge c;
+	struct store_attempt a;
+	static const char m1[] = "MARKERENCK-one-", m2[] = "MARKERENCK-two-",
+			  m3[] = "MARKERENCK-three-";
+	uint8_t probe[40];
+
+	/* lockout by failures */
+	marker_record(&r, "carol", m1);
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_NEW), 0);
+	memcpy(probe, r.stores[0].enc_k, sizeof(probe));
+	/* the probe is sound: the secret is on disk before */
+	assert_true(store_files_have(f, probe, sizeof(probe)));
+	assert_int_equal(attempt(f->s, "carol", 1, 1000, &c, &a), 0);
+	assert_int_equal(store_challenge_take(f->s, c.id, "carol", 1000, &c),
+			 0);
+	assert_int_equal(store_attempt_fail(f->s, "carol", 1, 1000, &a),
+			 -VFS_E_LOCKED);
+	assert_int_equal(a.locked_now, 1);
+	assert_false(store_files_have(f, probe, sizeof(probe)));
+	memcpy(probe, r.blob, sizeof(probe));
+	assert_false(store_files_have(f, probe, sizeof(probe)));
+
+	/* a rearm's replace of a live record */
+	marker_record(&r, "dave", m2);
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_NEW), 0);
+	memcpy(probe, r.stores[0].enc_k, sizeof(probe));
+	assert_true(store_files_have(f, probe, sizeof(probe)));
+	make_record(&r, "dave", 1);
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_ANY), 0);
+	assert_false(store_files_have(f, probe, sizeof(probe)));
+
+	/* an abandoned last attempt, found by the next begin */
+	marker_record(&r, "erin", m3);
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_NEW), 0);
+	memcpy(probe, r.stores[0].enc_k, sizeof(probe));
+	assert_int_equal(attempt(f->s, "erin", 1, 1000, &c, &a), 0);
+	assert_int_equal(attempt(f->s, "erin", 1, 2000, &c, &a),
+			 -VFS_E_LOCKED);
+	assert_int_equal(a.locked_now, 1);
+	assert_false(store_files_have(f, probe, sizeof(probe)));
+
+	/* delete */
+	marker_record(&r, "fred", m1);
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_NEW), 0);
+	memcpy(probe, r.stores[0].enc_k, sizeof(probe));
+	assert_true(store_files_have(f, probe, sizeof(probe)));
+	assert_int_equal(store_record_delete(f->s, "fred"), 0);
+	assert_false(store_files_have(f, probe, sizeof(probe)));
+}
+
+/* An unfinished passwd (or rearm) does not outlive a later record
+ * write: every pending registration of the account is dropped. */
+static void test_put_drops_pending(void **state)
+{
+	struct fx *f = *state;
+	struct store_record r;
+	struct store_pending p, q, got;
+
+	make_record(&r, "alice", 1);
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_NEW), 0);
+	memset(&p, 0, sizeof(p));
+	randombytes_buf(p.id, 16);
+	snprintf(p.account, sizeof(p.account), "alice");
+	p.kind = STORE_PENDING_PASSWD;
+	p.blob_len = 80;
+	memset(p.blob, 0x55, 80);
+	p.expires = 2000;
+	assert_int_equal(store_pending_put(f->s, &p), 0);
+	q = p;
+	randombytes_buf(q.id, 16);
+	snprintf(q.account, sizeof(q.account), "bob");
+	assert_int_equal(store_pending_put(f->s, &q), 0);
+	/* the owner re-arms (or changes the password) */
+	make_record(&r, "alice", 1);
+	r.blob[0] = 0x01;
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_ANY), 0);
+	assert_int_equal(store_pending_take(f->s, p.id, "alice", 1000, &got),
+			 -ENOENT);
+	/* another account's pending key is not touched */
+	assert_int_equal(store_pending_take(f->s, q.id, "bob", 1000, &got), 0);
+}
+
+/* passwd's checks are made in the write's transaction. */
+static void test_put_passwd_rules(void **state)
+{
+	struct fx *f = *state;
+	struct store_record r, got;
+	struct store_challenge c;
+	struct store_attempt a;
+
+	make_record(&r, "alice", 2);
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_PASSWD), -ENOENT);
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_NEW), 0);
+	/* dropping a store is fine, changing a k_pub or adding one is not */
+	r.nstores = 1;
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_PASSWD), 0);
+	r.stores[0].k_pub[0] ^= 1;
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_PASSWD), -EPERM);
+	r.stores[0].k_pub[0] ^= 1;
+	r.nstores = 2;
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_PASSWD), -EPERM);
+	r.nstores = 1;
+	/* locked meanwhile (between pending_take and the write): the
+	 * tombstone stays, no live record with a fresh counter */
+	assert_int_equal(attempt(f->s, "alice", 1, 1000, &c, &a), 0);
+	assert_int_equal(store_challenge_take(f->s, c.id, "alice", 1000, &c),
+			 0);
+	assert_int_equal(store_attempt_fail(f->s, "alice", 1, 1000, &a),
+			 -VFS_E_LOCKED);
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_PASSWD),
+			 -VFS_E_LOCKED);
+	assert_int_equal(store_record_get(f->s, "alice", &got), 0);
+	assert_int_equal(got.state, STORE_LOCKED);
+	assert_int_equal(got.blob_len, 0);
+	/* a rearm may */
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_ANY), 0);
+	assert_int_equal(store_record_get(f->s, "alice", &got), 0);
+	assert_int_equal(got.state, STORE_LIVE);
+	assert_memory_equal(got.env_tag, r.env_tag, 32);
+}
+
+/* attempt_begin hands out the key it counted against. */
+static void test_begin_returns_counted_key(void **state)
+{
+	struct fx *f = *state;
+	struct store_record r;
+	struct store_challenge c;
+	struct store_attempt a;
+
+	make_record(&r, "alice", 1);
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_NEW), 0);
+	assert_int_equal(attempt(f->s, "alice", 10, 1000, &c, &a), 0);
+	assert_int_equal(a.blob_len, 80);
+	assert_memory_equal(a.blob, r.blob, 80);
+	assert_memory_equal(a.env_tag, r.env_tag, 32);
+	assert_int_equal(a.argon_ops, 3);
+	assert_int_equal(a.argon_mem, 64 << 20);
+	/* replaced (a rearm): the next attempt counts and hands out the new
+	 * key, never the one read before */
+	r.blob_len = 96;
+	memset(r.blob, 0xc2, 96);
+	memset(r.env_tag, 0x11, 32);
+	assert_int_equal(store_record_put(f->s, &r, STORE_PUT_ANY), 0);
+	assert_int_equal(attempt(f->s, "alice", 10, 1000, &c, &a), 0);
+	assert_int_equal(a.attempts, 1);
+	assert_int_equal(a.blob_len, 96);
+	assert_memory_equal(a.blob, r.blob, 96);
+	assert_memory_equal(a.env_tag, r.env_tag, 32);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +704,14 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_connections, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_secrets_leave_the_files, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_put_drops_pending, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_put_passwd_rules, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_begin_returns_counted_key,
+					    setup, teardown),
 	};
 
 	if (sodium_init() < 0)
