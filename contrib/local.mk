@@ -7,3 +7,4 @@ EXTRA_DIST += contrib/bench/sync-cost.sh
 bench-sync: vaultfs$(EXEEXT)
 	$(SHELL) '$(abs_top_srcdir)/contrib/bench/sync-cost.sh' '$(abs_top_builddir)'
 .PHONY: bench-sync
+include contrib/install.mk
