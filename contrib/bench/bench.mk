@@ -25,3 +25,12 @@ bench-vault: contrib/bench/vault_bench$(EXEEXT) vaultsrv/vaultsrv$(EXEEXT)
 	SOFTHSM_MODULE='$(SOFTHSM_MODULE)' \
 	$(SHELL) '$(abs_top_srcdir)/contrib/bench/vault-bench.sh' $(BENCH_ARGS)
 .PHONY: bench-vault
+
+# vaultfs against gocryptfs, CryFS, securefs and a plain directory, on this
+# machine, interleaved (contrib/bench/peers.sh; root: installs the peers with
+# apt-get if missing, drops the page cache for cold reads). Not in `make
+# check`. make bench-peers BENCH_ARGS='--quick' is a smoke run.
+EXTRA_DIST += contrib/bench/peers.sh
+bench-peers: vaultfs$(EXEEXT)
+	bash '$(abs_top_srcdir)/contrib/bench/peers.sh' '$(abs_top_builddir)' $(BENCH_ARGS)
+.PHONY: bench-peers
