@@ -122,6 +122,9 @@ enum {
 	OPT_PASSWORD_FILE,
 	OPT_NEW_PASSWORD_FILE,
 	OPT_NO_RECOVERY_KEY,
+	OPT_SHOW,
+	OPT_OUTPUT,
+	OPT_NEW_KEY_FILE,
 };
 
 struct cli_cmd_desc {
@@ -176,6 +179,37 @@ static const struct option passwd_opts[] = {
 };
 
 static const struct option umount_opts[] = {
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option recovery_key_opts[] = {
+    {"show", no_argument, NULL, OPT_SHOW},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
+    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"vault", required_argument, NULL, OPT_VAULT},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option rekey_opts[] = {
+    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
+    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"vault", required_argument, NULL, OPT_VAULT},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"new-password-file", required_argument, NULL, OPT_NEW_PASSWORD_FILE},
+    {"new-recovery-key-file", required_argument, NULL, OPT_NEW_KEY_FILE},
+    {"no-recovery-key", no_argument, NULL, OPT_NO_RECOVERY_KEY},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -265,6 +299,62 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "  --log-level LEVEL         error, warn, info (default), debug\n"
      "  -h, --help                this text\n"
      "      --version             print the version\n"},
+    {"recovery-key", CLI_CMD_RECOVERY_KEY, ":h", recovery_key_opts, 1,
+     "usage: vaultfs recovery-key --show [--output FILE]\n"
+     "                            [--password-file P] [--vault URL]\n"
+     "                            [--account ID] [--account-token-file F]\n"
+     "                            CLOUD_DIR\n"
+     "\n"
+     "Shows the 64-digit recovery key of the store in CLOUD_DIR again,\n"
+     "after getting the key with the password through the vault (or a\n"
+     "64-digit key option) and checking it against the store header.\n"
+     "\n"
+     "  --show                    show the key (required)\n"
+     "  --output FILE             write it to FILE (new, mode 0600; never\n"
+     "                            overwritten). Without it the key is\n"
+     "                            printed, and only when standard output\n"
+     "                            is a terminal.\n"
+     "  --password-file P         the password is line 1 of P (else it is\n"
+     "                            asked on the terminal)\n"
+     "  --recovery-key, --recovery-key-file FILE  check a 64-digit key\n"
+     "                            instead of using the password\n"
+     "  --vault, --account, --account-token-file  as for mount\n"
+     "  --log-level LEVEL         error, warn, info (default), debug\n"
+     "  -h, --help                this text\n"
+     "      --version             print the version\n"},
+    {"rekey", CLI_CMD_REKEY, ":h", rekey_opts, 1,
+     "usage: vaultfs rekey [--recovery-key | --recovery-key-file FILE |\n"
+     "                      --password-file P] [--vault URL] [--account ID]\n"
+     "                     [--account-token-file F] [--new-password-file N]\n"
+     "                     [--new-recovery-key-file FILE | --no-recovery-key]\n"
+     "                     CLOUD_DIR\n"
+     "\n"
+     "Changes the backup key of the store in CLOUD_DIR (which must not be\n"
+     "mounted read-write): re-encrypts everything under a new random key,\n"
+     "switches the store to it in one atomic step, registers the password\n"
+     "at the vault for the new key (when the store has a vault), removes\n"
+     "the old key's objects and shows the new 64-digit key. Interrupted,\n"
+     "it is resumed by running it again with the old or the new key; the\n"
+     "old key keeps opening the store until it is finished.\n"
+     "\n"
+     "  --recovery-key            ask for the current 64-digit key\n"
+     "  --recovery-key-file FILE  read the current 64-digit key from FILE\n"
+     "  --password-file P         the current password is line 1 of P (else\n"
+     "                            it is asked on the terminal)\n"
+     "  --new-password-file N     the password to register for the new key\n"
+     "                            is line 1 of N (default: the --password-\n"
+     "                            file, else it is asked twice)\n"
+     "  --new-recovery-key-file FILE  write the new 64-digit key to FILE\n"
+     "                            (new, mode 0600) before anything depends\n"
+     "                            on it. Without it the key is printed,\n"
+     "                            and only when standard output is a\n"
+     "                            terminal.\n"
+     "  --no-recovery-key         no 64-digit key for the new key: the\n"
+     "                            password is then the only way in\n"
+     "  --vault, --account, --account-token-file  as for mount\n"
+     "  --log-level LEVEL         error, warn, info (default), debug\n"
+     "  -h, --help                this text\n"
+     "      --version             print the version\n"},
 };
 
 static const char cli_usage[] =
@@ -277,6 +367,8 @@ static const char cli_usage[] =
     "  mount   mount a store (asks for the key, starts the daemon)\n"
     "  umount  commit, unmount and wait for the daemon to exit\n"
     "  passwd  set a new vault password (old password or 64-digit key)\n"
+    "  recovery-key  show the 64-digit key again (--show)\n"
+    "  rekey   change the backup key (re-encrypts everything)\n"
     "\n"
     "Run 'vaultfs COMMAND --help' for the options of a command.\n"
     "Exit codes are listed in docs/cli.md.\n";
@@ -357,8 +449,17 @@ static int cli_check_vault_opts(const struct cli_cmd_desc *d,
 					       "--vault needs --account ID and "
 					       "--account-token-file FILE");
 	}
-	if (d->cmd == CLI_CMD_MOUNT && a->password_file &&
-	    (a->key_file || a->ask_key))
+	if (d->cmd == CLI_CMD_RECOVERY_KEY && !a->show)
+		return cli_usage_error(err, d->name, "%s",
+				       "recovery-key needs --show");
+	if (d->cmd == CLI_CMD_REKEY && a->new_key_file &&
+	    a->no_recovery_key)
+		return cli_usage_error(err, d->name, "%s",
+				       "--new-recovery-key-file and "
+				       "--no-recovery-key exclude each other");
+	if ((d->cmd == CLI_CMD_MOUNT || d->cmd == CLI_CMD_RECOVERY_KEY ||
+	     d->cmd == CLI_CMD_REKEY) &&
+	    a->password_file && (a->key_file || a->ask_key))
 		return cli_usage_error(err, d->name, "%s",
 				       "--password-file and a 64-digit key "
 				       "option exclude each other");
@@ -434,6 +535,15 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 		case OPT_NO_RECOVERY_KEY:
 			a->no_recovery_key = 1;
 			break;
+		case OPT_SHOW:
+			a->show = 1;
+			break;
+		case OPT_OUTPUT:
+			SET_ONCE(a->output, "--output");
+			break;
+		case OPT_NEW_KEY_FILE:
+			SET_ONCE(a->new_key_file, "--new-recovery-key-file");
+			break;
 		case OPT_LOG_LEVEL:
 			if (log_level_parse(optarg, &a->log_level) < 0)
 				return cli_usage_error(
@@ -489,6 +599,8 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 	switch (d->cmd) {
 	case CLI_CMD_INIT:
 	case CLI_CMD_PASSWD:
+	case CLI_CMD_RECOVERY_KEY:
+	case CLI_CMD_REKEY:
 		a->cloud_dir = argv[optind];
 		break;
 	case CLI_CMD_MOUNT:

@@ -57,6 +57,8 @@ enum cli_cmd {
 	CLI_CMD_MOUNT,
 	CLI_CMD_UMOUNT,
 	CLI_CMD_PASSWD,
+	CLI_CMD_RECOVERY_KEY,
+	CLI_CMD_REKEY,
 };
 
 /* Parsed command line. Strings point into argv except fuse_opts. */
@@ -76,7 +78,11 @@ struct cli_args {
 	const char *token_file;	       /* --account-token-file */
 	const char *password_file;     /* --password-file */
 	const char *new_password_file; /* --new-password-file (passwd) */
-	int no_recovery_key;	       /* --no-recovery-key (init) */
+	int no_recovery_key;	       /* --no-recovery-key (init, rekey) */
+	/* Key care (recovery-key, rekey). */
+	int show;		      /* --show (recovery-key) */
+	const char *output;	      /* --output FILE (recovery-key) */
+	const char *new_key_file;     /* --new-recovery-key-file (rekey) */
 };
 
 /* cli_parse returned this after printing --help or --version. */

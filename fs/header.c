@@ -39,13 +39,18 @@ int header_encode(const struct store_info *info, const uint8_t hdr_key[32],
 	    !is_printable(info->account, alen))
 		return -EINVAL;
 	bufw_put(w, HDR_MAGIC, sizeof(HDR_MAGIC));
-	bufw_u32(w, HEADER_FORMAT_VERSION);
+	bufw_u32(w, info->key_epoch ? HEADER_FORMAT_VERSION_EPOCH
+				    : HEADER_FORMAT_VERSION);
 	bufw_u32(w, 0); /* body length, patched below */
 	body_at = w->len;
 	bufw_put(w, info->store_id, STORE_ID_BYTES);
 	bufw_str(w, HEADER_AEAD_NAME, strlen(HEADER_AEAD_NAME));
 	bufw_str(w, info->vault_url, ulen);
 	bufw_str(w, info->account, alen);
+	if (info->key_epoch) {
+		bufw_u32(w, info->key_epoch);
+		bufw_u64(w, info->epoch_seg);
+	}
 	if (bufw_error(w))
 		return bufw_error(w);
 	put_le32(w->data + body_at - 4, (uint32_t)(w->len - body_at));
@@ -91,7 +96,8 @@ static int parse_frame(const uint8_t *p, size_t n, uint32_t *ret_version,
 	    memcmp(p, HDR_MAGIC, sizeof(HDR_MAGIC)) != 0)
 		return -VFS_E_NOTSTORE;
 	version = get_le32(p + 8);
-	if (version != HEADER_FORMAT_VERSION)
+	if (version != HEADER_FORMAT_VERSION &&
+	    version != HEADER_FORMAT_VERSION_EPOCH)
 		return -VFS_E_VERSION;
 	blen = get_le32(p + 12);
 	if (n > HEADER_MAX || blen > n || n - blen != 16 + 2 * HASH_BYTES)
@@ -122,8 +128,14 @@ int header_parse(const uint8_t *p, size_t n, struct store_info *ret)
 	if (bufr_get(&r, info.store_id, STORE_ID_BYTES) < 0 ||
 	    get_cstr(&r, info.aead, sizeof(info.aead)) < 0 ||
 	    get_cstr(&r, info.vault_url, sizeof(info.vault_url)) < 0 ||
-	    get_cstr(&r, info.account, sizeof(info.account)) < 0 ||
-	    bufr_left(&r) != 0)
+	    get_cstr(&r, info.account, sizeof(info.account)) < 0)
+		return -VFS_E_DAMAGED;
+	if (version == HEADER_FORMAT_VERSION_EPOCH &&
+	    (bufr_u32(&r, &info.key_epoch) < 0 ||
+	     bufr_u64(&r, &info.epoch_seg) < 0 || info.key_epoch == 0 ||
+	     info.epoch_seg == 0))
+		return -VFS_E_DAMAGED;
+	if (bufr_left(&r) != 0)
 		return -VFS_E_DAMAGED;
 	if (strcmp(info.aead, HEADER_AEAD_NAME) != 0)
 		return -VFS_E_VERSION;

@@ -16,12 +16,16 @@
 
 #define HEADER_WUR __attribute__((warn_unused_result))
 #define HEADER_FORMAT_VERSION 1
+/* Written when the key epoch is above 0 (after a rekey); adds the epoch
+ * and its first segment to the body. */
+#define HEADER_FORMAT_VERSION_EPOCH 2
 #define HEADER_AEAD_NAME "xchacha20poly1305"
 #define HEADER_MAX 4096
 
-/* Encodes info (store_id, hints) into w, with the key check made with
- * hdr_key. The version and aead fields of info are ignored (always the
- * current ones). -EINVAL if a hint is too long or holds a byte outside
+/* Encodes info (store_id, hints, key epoch) into w, with the key check
+ * made with hdr_key. The version and aead fields of info are ignored:
+ * version 1 when info->key_epoch is 0, else 2; always the current AEAD.
+ * -EINVAL if a hint is too long or holds a byte outside
  * printable ASCII (0x20-0x7e). */
 int header_encode(const struct store_info *info, const uint8_t hdr_key[32],
 		  struct bufw *w) HEADER_WUR;

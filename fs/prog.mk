@@ -1,12 +1,13 @@
 # The vaultfs program: CLI (cli.c), FUSE layer (fsops.c), commands (main.c).
 noinst_LIBRARIES += fs/libvfscli.a
 fs_libvfscli_a_SOURCES = fs/cli.c fs/cli.h fs/fsops.c fs/fsops.h \
-	fs/cmdutil.c fs/cmdutil.h
+	fs/cmdutil.c fs/cmdutil.h \
+	fs/cmd_recoverykey.c fs/cmd_keycare.h
 fs_libvfscli_a_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(SODIUM_CFLAGS)
 VAULTFS_LIBS = $(FUSE_LIBS) $(SODIUM_LIBS) -lpthread
 
 bin_PROGRAMS += vaultfs
-vaultfs_SOURCES = fs/main.c
+vaultfs_SOURCES = fs/main.c fs/cmd_rekey.c
 vaultfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(SODIUM_CFLAGS)
 vaultfs_LDADD = fs/libvfscli.a fs/libvfsstore.a $(VC_LDADD) \
 	common/libvfscommon.a $(VAULTFS_LIBS)

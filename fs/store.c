@@ -27,6 +27,7 @@
 #include "lease.h"
 #include "meta.h"
 #include "objstore.h"
+#include "rekey.h"
 #include "segment.h"
 #include "store.h"
 #include "store_priv.h"
@@ -84,6 +85,8 @@ struct store {
 	uint64_t next_seg;
 	uint64_t next_ino;
 	int force_ckpt;
+	/* Segments below this were sealed under an earlier key (rekey). */
+	uint64_t epoch_seg;
 
 	struct bufw pend; /* pending records (names: secret) */
 	int meta_dirty;	  /* pending records or attr changes */
@@ -1541,6 +1544,17 @@ static int check_fresh(struct store *s, const struct chain *ch)
 	cur.parent_seg = ch->v[0].parent_seg;
 	memcpy(cur.parent_hash, ch->v[0].parent_hash, COMMIT_HASH_BYTES);
 	while (cur.gen > h.gen + 0 && cur.parent_seg) {
+		if (cur.parent_seg < s->epoch_seg) {
+			/* The parent was sealed under an earlier key (a
+			 * rekey): only the hash its child names can be
+			 * compared; older history cannot be told. */
+			if (cur.gen == h.gen + 1)
+				return sodium_memcmp(cur.parent_hash, h.hash,
+						     COMMIT_HASH_BYTES)
+					   ? -VFS_E_FORK
+					   : 0;
+			return 0;
+		}
 		r = commit_read(s->os, s->keys, s->store_id, cur.parent_seg,
 				&parent);
 		if (r == -ENOENT)
@@ -1618,6 +1632,8 @@ static int load_newest(struct store *s, int remove_tmp, struct chain *ret_ch,
 		struct meta *m = NULL;
 		int e;
 
+		if (segs[i] < s->epoch_seg)
+			break; /* older key: cannot authenticate */
 		e = commit_read(s->os, s->keys, s->store_id, segs[i], &c);
 		if (e == -ENODATA || e == -EBADMSG || e == -ENOENT)
 			continue; /* data-only, damaged, or gone meanwhile */
@@ -1697,9 +1713,21 @@ int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 	if (r < 0)
 		goto out;
 	r = header_check_key(hdr, hlen, s->keys->hdr);
+	if (r == -VFS_E_WRONGKEY) {
+		/* The old key of an unfinished rekey past its switch still
+		 * opens the store through the rekey journal (rekey.h). */
+		struct keys *k2 = NULL;
+
+		if (rekey_follow(os, key, &info, hdr, hlen, &k2) == 0) {
+			keys_free(s->keys);
+			s->keys = k2;
+			r = 0;
+		}
+	}
 	if (r < 0)
 		goto out;
 	memcpy(s->store_id, info.store_id, STORE_ID_BYTES);
+	s->epoch_seg = info.epoch_seg;
 	if (!(flags & STORE_READ_ONLY)) {
 		r = lease_acquire(os, s->keys->lease, s->store_id,
 				  !!(flags & STORE_BREAK_LEASE), &s->lease);
@@ -1800,6 +1828,33 @@ static int refresh(struct store *s)
 out:
 	meta_free(m);
 	chain_release(&ch);
+	return r;
+}
+
+int store_check_key(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES])
+{
+	struct store_info info;
+	struct objstore *os;
+	struct keys *k = NULL;
+	uint8_t *h = NULL;
+	size_t n;
+	int r;
+
+	if (sodium_init() < 0)
+		return -EIO;
+	r = objstore_new(cloud_dir, &os);
+	if (r < 0)
+		return r;
+	r = read_header(os, &h, &n);
+	if (r == 0)
+		r = header_parse(h, n, &info);
+	if (r == 0)
+		r = keys_new(key, &k);
+	if (r == 0)
+		r = header_check_key(h, n, k->hdr);
+	keys_free(k);
+	free(h);
+	objstore_free(os);
 	return r;
 }
 
@@ -2729,6 +2784,61 @@ int store_statfs(struct store *s, struct statvfs *ret)
 		ret->f_favail = ret->f_ffree;
 		ret->f_namemax = STORE_NAME_MAX;
 	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* ---- for rekey.c (store_priv.h) ---- */
+
+void store_rekey_parts(struct store *s, struct store_rekey_parts *ret)
+{
+	pthread_mutex_lock(&s->lock);
+	ret->os = s->os;
+	ret->m = s->m;
+	ret->keys = s->keys;
+	ret->store_id = s->store_id;
+	ret->gen = s->gen;
+	ret->head_seg = s->head_seg;
+	memcpy(ret->head_hash, s->head_hash, COMMIT_HASH_BYTES);
+	ret->next_seg = s->next_seg;
+	ret->dirty = is_dirty(s) || s->head_unsynced || s->broken;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int store_rekey_commit(struct store *s, struct keys *k2, uint64_t min_seg)
+{
+	char *state_dir;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->flags & STORE_READ_ONLY) {
+		keys_free(k2);
+		r = -EROFS;
+		goto out;
+	}
+	if (s->broken || is_dirty(s) || s->head_unsynced) {
+		keys_free(k2);
+		r = -EBUSY;
+		goto out;
+	}
+	keys_free(s->keys);
+	s->keys = k2;
+	cache_clear(s); /* plaintext read under the old key: drop it */
+	if (s->next_seg < min_seg)
+		s->next_seg = min_seg;
+	s->force_ckpt = 1;
+	/* No high-water mark: until the header names the new key, this
+	 * machine must still open the old head without a rollback. */
+	state_dir = s->state_dir;
+	s->state_dir = NULL;
+	r = do_commit(s);
+	s->state_dir = state_dir;
+	if (r < 0 || s->head_unsynced) {
+		s->broken = 1; /* memory now holds the new key's state */
+		if (r == 0)
+			r = -EIO;
+	}
+out:
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }

@@ -78,6 +78,11 @@ struct store_info {
 	char aead[32];		/* e.g. "xchacha20poly1305" */
 	char vault_url[512];
 	char account[256];
+	/* Key epoch: 0 for a store whose key was never changed; each
+	 * completed `vaultfs rekey` adds one. Segments numbered below
+	 * epoch_seg were sealed under an earlier key (format version 2). */
+	uint32_t key_epoch;
+	uint64_t epoch_seg;
 };
 
 /*
@@ -94,6 +99,15 @@ int store_create(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
  * -VFS_E_NOTSTORE if there is none, -VFS_E_VERSION, -VFS_E_DAMAGED.
  */
 int store_read_info(const char *cloud_dir, struct store_info *ret) STORE_WUR;
+
+/*
+ * Checks key against the header of the store in cloud_dir only (no
+ * lease, no state): 0, -VFS_E_WRONGKEY, or as store_read_info. A key of
+ * an unfinished key change (docs/format.md, rekey journal) is not
+ * followed here: this answers "is this THE key of the store".
+ */
+int store_check_key(const char *cloud_dir,
+		    const uint8_t key[STORE_KEY_BYTES]) STORE_WUR;
 
 /*
  * Opens the store: checks the key against the header (-VFS_E_WRONGKEY),

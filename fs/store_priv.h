@@ -7,6 +7,9 @@
 #ifndef VFS_STORE_PRIV_H
 #define VFS_STORE_PRIV_H
 
+#include "chunk.h"
+#include "commit.h"
+#include "meta.h"
 #include "objstore.h"
 #include "store.h"
 
@@ -59,5 +62,36 @@ void store_get_stats(struct store *s, struct store_stats *ret);
  */
 int store_clean(struct store *s) STORE_WUR;
 void store_set_clean(struct store *s, unsigned grace_sec, unsigned interval_ms);
+
+/*
+ * For the key change (rekey.c) only. store_rekey_parts lends the open
+ * store's pieces: they stay the store's, valid until the next call into
+ * it; the caller changes only extents and the segment table of m (to the
+ * new key's copies) before store_rekey_commit. dirty: anything not yet
+ * committed (rekey needs a store with none).
+ */
+struct store_rekey_parts {
+	struct objstore *os;
+	struct meta *m;
+	const struct keys *keys;
+	const uint8_t *store_id;
+	uint64_t gen;
+	uint64_t head_seg;
+	uint8_t head_hash[COMMIT_HASH_BYTES];
+	uint64_t next_seg;
+	int dirty;
+};
+void store_rekey_parts(struct store *s, struct store_rekey_parts *ret);
+
+/*
+ * Makes k2 the store's keys (taken in every case) and commits the
+ * whole state as a checkpoint sealed under k2, in a segment numbered at
+ * least min_seg, as the child of the current head, WITHOUT raising the
+ * high-water mark (the header still names the old key). -EBUSY when
+ * something is uncommitted, -EROFS read-only. On any failure the store is
+ * unusable (memory holds the new key's state): free it.
+ */
+int store_rekey_commit(struct store *s, struct keys *k2,
+		       uint64_t min_seg) STORE_WUR;
 
 #endif

@@ -785,6 +785,17 @@ int vc_rearm(struct vc_client *c, const char *account,
 	     const struct vc_store_key *stores, size_t n, const uint8_t *new_pw,
 	     size_t newlen)
 {
+	if (!stores || n == 0)
+		return -EINVAL;
+	return vc_rearm_rekey(c, account, &stores[0], stores, n, new_pw,
+			      newlen);
+}
+
+int vc_rearm_rekey(struct vc_client *c, const char *account,
+		   const struct vc_store_key *prove,
+		   const struct vc_store_key *stores, size_t n,
+		   const uint8_t *new_pw, size_t newlen)
+{
 	struct secrets *sec = NULL;
 	struct oprf_blind *nb = NULL;
 	struct json *req = NULL, *rep = NULL;
@@ -796,6 +807,8 @@ int vc_rearm(struct vc_client *c, const char *account,
 	int r;
 
 	bufw_init(&w, VCRYPTO_TRANSCRIPT_MAX, 0);
+	if (!prove || !prove->key)
+		return -EINVAL;
 	if ((r = proto_account_check(account)) < 0 ||
 	    (r = pw_check(new_pw, newlen)) < 0 ||
 	    (r = stores_check(stores, n)) < 0)
@@ -807,7 +820,7 @@ int vc_rearm(struct vc_client *c, const char *account,
 	if (r < 0)
 		goto out;
 	if ((r = json_add_str(req, "account", account)) < 0 ||
-	    (r = json_add_hex(req, "store_id", stores[0].store_id,
+	    (r = json_add_hex(req, "store_id", prove->store_id,
 			      VC_STORE_ID_LEN)) < 0 ||
 	    (r = json_add_str(req, "action", "rearm")) < 0)
 		goto out;
@@ -823,8 +836,8 @@ int vc_rearm(struct vc_client *c, const char *account,
 	json_free(rep);
 	req = rep = NULL;
 
-	vcrypto_kkeys(stores[0].key, &sec->kk);
-	r = vcrypto_t_kproof(&w, "rearm", account, stores[0].store_id, chal,
+	vcrypto_kkeys(prove->key, &sec->kk);
+	r = vcrypto_t_kproof(&w, "rearm", account, prove->store_id, chal,
 			     chal_len);
 	if (r < 0)
 		goto out;

@@ -123,6 +123,19 @@ int vc_rearm(struct vc_client *c, const char *account,
 	     const struct vc_store_key *stores, size_t n, const uint8_t *new_pw,
 	     size_t newlen) __attribute__((warn_unused_result));
 
+/*
+ * As vc_rearm, but proven with prove (a store the vault holds, with the
+ * key K the vault knows for it) while the new record holds exactly
+ * stores: replaces a store's key after `vaultfs rekey` (prove = the old
+ * K, stores = the same store id with the new K). Stores not listed are
+ * dropped, as with vc_rearm.
+ */
+int vc_rearm_rekey(struct vc_client *c, const char *account,
+		   const struct vc_store_key *prove,
+		   const struct vc_store_key *stores, size_t n,
+		   const uint8_t *new_pw, size_t newlen)
+	__attribute__((warn_unused_result));
+
 /* Reports generation gen of a store, signed with its K key; *ret_max (may
  * be NULL) gets the highest generation the vault holds. */
 int vc_report_generation(struct vc_client *c, const char *account,

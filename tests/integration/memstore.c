@@ -184,6 +184,36 @@ static void mem_maybe_free(struct store *s, struct mem_inode *n)
 		mem_free_inode(s, n);
 }
 
+int store_check_key(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES])
+{
+	char path[4096], hex[65], want[80] = "";
+	FILE *f;
+
+	if (mem_marker_path(cloud_dir, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	f = fopen(path, "r");
+	if (!f)
+		return -VFS_E_NOTSTORE;
+	if (!fgets(want, sizeof(want), f))
+		want[0] = '\0';
+	fclose(f);
+	want[strcspn(want, "\n")] = '\0';
+	mem_keyhash(key, hex);
+	return strcmp(hex, want) == 0 ? 0 : -VFS_E_WRONGKEY;
+}
+
+/* `vaultfs rekey` re-encrypts the objects of the real store (fs/rekey.c);
+ * this double has none. The command exists so the CLI links the same. */
+struct cli_args;
+int cmd_rekey(const struct cli_args *a);
+int cmd_rekey(const struct cli_args *a)
+{
+	(void)a;
+	fprintf(stderr, "vaultfs: rekey is not available in the in-memory "
+			"test double\n");
+	return 1;
+}
+
 int store_open(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
 	       const char *state_dir, unsigned flags, struct store **ret)
 {
