@@ -752,16 +752,19 @@ int rekey_switch(struct rekey *rk, rekey_progress_fn progress, void *ctx)
 	if (r == 0)
 		r = store_open_os(rk->os, rk->new_key, rk->state_dir,
 				  rk->flags, &rk->s);
-	if (r < 0) {
-		/* K2 does not open what was written: put K's header back
-		 * (K's objects are all still there). */
+	if (r == -VFS_E_DAMAGED) {
+		/* K2 does not load what was written (no high-water mark was
+		 * raised then): put K's header back; K's objects are all
+		 * still there. Other errors (I/O) leave the switch for a
+		 * rerun to pick up. */
 		int e = objstore_replace(rk->os, OBJSTORE_HEADER_NAME, rk->hdr,
 					 rk->hlen);
 
 		if (e < 0)
 			r = e;
-		goto out;
 	}
+	if (r < 0)
+		goto out;
 	rk->info = ninfo;
 	rk->switched = 1;
 	r = 0;

@@ -12,3 +12,13 @@ fs_libvfsstore_a_SOURCES = \
 	fs/segment.c fs/segment.h \
 	fs/store.c fs/store_priv.h
 fs_libvfsstore_a_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+
+# The key change (fs/rekey.c): unit test with a crash at every step.
+check_PROGRAMS += tests/unit/test_rekey
+TESTS += tests/unit/test_rekey
+tests_unit_test_rekey_SOURCES = tests/unit/test_rekey.c tests/unit/fsutil.c \
+	tests/unit/fsutil.h
+tests_unit_test_rekey_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
+tests_unit_test_rekey_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_rekey_LDADD = fs/libvfsstore.a common/libvfscommon.a \
+	$(CMOCKA_LIBS) $(SODIUM_LIBS)
