@@ -215,6 +215,14 @@ int cmd_rekey(const struct cli_args *a)
 	/* The new key is saved before anything depends on it. */
 	if (a->new_key_file) {
 		code = cmd_write_key_file(a->new_key_file, rekey_new_key(rk), 1);
+		if (code && rekey_fresh(rk)) {
+			r = rekey_abandon(rk);
+			if (r < 0)
+				fprintf(stderr,
+					"vaultfs: cannot remove the journal "
+					"of the change not started: %s\n",
+					vfs_strerror(r));
+		}
 		if (code)
 			goto out;
 	}

@@ -22,3 +22,12 @@ tests_unit_test_cli_LDADD = fs/libvfscli.a common/libvfscommon.a \
 	$(CMOCKA_LIBS) $(SODIUM_LIBS)
 
 dist_doc_DATA += docs/cli.md
+
+# Key care (recovery-key, rekey): integration tests 45-48.
+KEYCARE_IT = \
+	tests/integration/45-recovery-key.sh \
+	tests/integration/46-rekey.sh \
+	tests/integration/47-rekey-vault.sh \
+	tests/integration/48-rekey-kill9.sh
+TESTS += $(KEYCARE_IT)
+EXTRA_DIST += $(KEYCARE_IT)

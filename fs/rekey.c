@@ -63,6 +63,7 @@ struct rekey {
 	struct journal j;
 	int switched;
 	int fresh;
+	int copied; /* rekey_switch began writing */
 	struct store *s; /* open with K before the switch, K2 after */
 };
 
@@ -720,6 +721,7 @@ int rekey_switch(struct rekey *rk, rekey_progress_fn progress, void *ctx)
 
 	if (rk->switched)
 		return 0;
+	rk->copied = 1;
 	bufw_init(&w, HEADER_MAX, 0);
 	r = keys_new(rk->new_key, &k2);
 	if (r < 0)
@@ -799,4 +801,11 @@ int rekey_finish(struct rekey *rk)
 out:
 	free(segs);
 	return r;
+}
+
+int rekey_abandon(struct rekey *rk)
+{
+	if (!rk->fresh || rk->switched || rk->copied)
+		return -EINVAL;
+	return objstore_remove(rk->os, REKEY_JOURNAL_NAME);
 }

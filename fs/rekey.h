@@ -80,6 +80,13 @@ uint64_t rekey_generation(const struct rekey *rk);
  */
 int rekey_finish(struct rekey *rk) REKEY_WUR;
 
+/*
+ * Gives up a change rekey_begin has just started (rekey_fresh, nothing
+ * copied yet): removes the journal, so K2 is forgotten. -EINVAL for any
+ * other change (a resumed one may have copies or a user-saved K2).
+ */
+int rekey_abandon(struct rekey *rk) REKEY_WUR;
+
 /* Closes the store, wipes the keys, frees. NULL does nothing. */
 int rekey_free(struct rekey *rk);
 
