@@ -23,27 +23,38 @@
 #include "store.h"
 #include "vfs_error.h"
 
+/* Checks whether the file at path holds exactly key. */
+static int key_file_holds(const char *path, const uint8_t *key)
+{
+	uint8_t *have = sodium_malloc(STORE_KEY_BYTES);
+	char why[160];
+	int r;
+
+	if (!have)
+		return 0;
+	r = cli_key_from_file(path, have, why, sizeof(why)) == 0 &&
+	    sodium_memcmp(have, key, STORE_KEY_BYTES) == 0;
+	sodium_free(have);
+	return r;
+}
+
 int cmd_write_key_file(const char *path, const uint8_t *key, int same_ok)
 {
-	char *text = NULL;
-	uint8_t *have = NULL;
+	char *text = NULL, *tmp = NULL;
 	size_t n;
 	int fd = -1, code, r;
 
+	/* Written under a temporary name and linked into place, so the
+	 * name never holds a partial key (a rekey killed while writing it
+	 * must find either nothing or the whole key on its rerun). */
 	text = sodium_malloc(KEYTEXT_FORMAT_LEN + 1);
-	have = sodium_malloc(STORE_KEY_BYTES);
-	if (!text || !have) {
-		code = main_fail(-ENOMEM, "cannot allocate secure memory");
+	tmp = malloc(strlen(path) + 16);
+	if (!text || !tmp) {
+		code = main_fail(-ENOMEM, "cannot allocate memory");
 		goto out;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0 && errno == EEXIST) {
-		char why[160];
-
-		if (same_ok &&
-		    cli_key_from_file(path, have, why, sizeof(why)) == 0 &&
-		    sodium_memcmp(have, key, STORE_KEY_BYTES) == 0) {
+	if (access(path, F_OK) == 0 || errno != ENOENT) {
+		if (same_ok && key_file_holds(path, key)) {
 			code = CLI_EXIT_OK;
 			goto out;
 		}
@@ -54,7 +65,11 @@ int cmd_write_key_file(const char *path, const uint8_t *key, int same_ok)
 		code = CLI_EXIT_USAGE;
 		goto out;
 	}
+	sprintf(tmp, "%s.tmp-XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
 	if (fd < 0) {
+		free(tmp);
+		tmp = NULL;
 		code = main_fail(-errno, "cannot create '%s'", path);
 		goto out;
 	}
@@ -67,8 +82,18 @@ int cmd_write_key_file(const char *path, const uint8_t *key, int same_ok)
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	fd = -1;
+	if (r == 0 && link(tmp, path) < 0)
+		r = -errno;
+	unlink(tmp);
+	if (r == -EEXIST) {
+		fprintf(stderr,
+			"vaultfs: '%s' exists: refusing to overwrite it (it "
+			"may hold another key)\n",
+			path);
+		code = CLI_EXIT_USAGE;
+		goto out;
+	}
 	if (r < 0) {
-		unlink(path);
 		code = main_fail(r, "cannot write '%s'", path);
 		goto out;
 	}
@@ -81,7 +106,7 @@ out:
 		sodium_memzero(text, KEYTEXT_FORMAT_LEN + 1);
 		sodium_free(text);
 	}
-	sodium_free(have);
+	free(tmp);
 	return code;
 }
 
