@@ -10,7 +10,7 @@ _vaultfs()
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		init|mount|umount|unmount|passwd)
+		init|mount|umount|unmount|passwd|recovery-key|rekey)
 			cmd=${COMP_WORDS[i]}
 			break
 			;;
@@ -18,7 +18,8 @@ _vaultfs()
 	done
 
 	case $prev in
-	--recovery-key-file|--password-file|--new-password-file|--account-token-file)
+	--recovery-key-file|--password-file|--new-password-file|--account-token-file|\
+	--output|--new-recovery-key-file)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
@@ -50,7 +51,7 @@ _vaultfs()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'init mount umount passwd' -- "$cur"))
+			COMPREPLY=($(compgen -W 'init mount umount passwd recovery-key rekey' -- "$cur"))
 		fi
 		return
 		;;
@@ -71,6 +72,17 @@ _vaultfs()
 		opts='--password-file --recovery-key-file --new-password-file
 			--vault --account --account-token-file --log-level --help
 			--version'
+		;;
+	recovery-key)
+		opts='--show --output --recovery-key --recovery-key-file
+			--password-file --vault --account --account-token-file
+			--log-level --help --version'
+		;;
+	rekey)
+		opts='--recovery-key --recovery-key-file --password-file
+			--new-password-file --new-recovery-key-file
+			--no-recovery-key --vault --account --account-token-file
+			--log-level --help --version'
 		;;
 	esac
 
