@@ -701,6 +701,15 @@ static int copy_all(struct rekey *rk, struct keys *k2,
 		if (r < 0)
 			goto out;
 	}
+	/* Nothing of the new state may stay in a segment of the old key
+	 * (those are removed at the end). */
+	for (size_t i = 0; i < p.m->nsegs; i++) {
+		if (p.m->segs[i].live > 0 &&
+		    p.m->segs[i].segno < rk->j.epoch_seg) {
+			r = -EIO;
+			goto out;
+		}
+	}
 	r = store_rekey_commit(rk->s, k2, rk->j.epoch_seg + nsegs);
 	k2 = NULL; /* transferred */
 out:
