@@ -15,14 +15,21 @@
 #include "store.h"
 
 #define HEADER_WUR __attribute__((warn_unused_result))
+/* The version a new store gets. Version 2 is version 1 plus the metadata
+ * records of extended attributes and holes (docs/format.md); a store is
+ * raised to it before its first commit holding one, so a vaultfs that
+ * knows only version 1 refuses it at the header (-VFS_E_VERSION). */
 #define HEADER_FORMAT_VERSION 1
+#define HEADER_FORMAT_XATTR 2
+#define HEADER_FORMAT_MAX 2
 #define HEADER_AEAD_NAME "xchacha20poly1305"
 #define HEADER_MAX 4096
 
 /* Encodes info (store_id, hints) into w, with the key check made with
- * hdr_key. The version and aead fields of info are ignored (always the
- * current ones). -EINVAL if a hint is too long or holds a byte outside
- * printable ASCII (0x20-0x7e). */
+ * hdr_key. The version is info's format_version (0: HEADER_FORMAT_VERSION;
+ * above HEADER_FORMAT_MAX: -EINVAL); the aead field of info is ignored.
+ * -EINVAL if a hint is too long or holds a byte outside printable ASCII
+ * (0x20-0x7e). */
 int header_encode(const struct store_info *info, const uint8_t hdr_key[32],
 		  struct bufw *w) HEADER_WUR;
 

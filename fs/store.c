@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -73,6 +74,11 @@ struct store {
 	unsigned flags;
 	struct meta *m;
 	struct lease *lease; /* read-write stores */
+	/* Header as opened; the next commit first raises it to need_format
+	 * when its records need a newer format (an older vaultfs then
+	 * refuses the store at the header instead of misreading it). */
+	struct store_info info;
+	uint32_t need_format;
 
 	uint64_t gen;
 	uint64_t head_seg;
@@ -755,6 +761,35 @@ out:
 	return r;
 }
 
+/*
+ * Before a commit whose records need a newer format: replaces the header
+ * with one naming that version (durably, before the segment exists), so
+ * no vaultfs too old for the records ever reads them.
+ */
+static int raise_format(struct store *s)
+{
+	struct store_info info;
+	struct bufw w;
+	int r;
+
+	if (s->need_format <= s->info.format_version)
+		return 0;
+	if (s->lease_lost)
+		return -VFS_E_LEASE;
+	info = s->info;
+	info.format_version = s->need_format;
+	bufw_init(&w, HEADER_MAX, 0);
+	r = header_encode(&info, s->keys->hdr, &w);
+	if (r == 0)
+		r = objstore_replace(s->os, OBJSTORE_HEADER_NAME, w.data,
+				     w.len);
+	bufw_release(&w);
+	if (r < 0)
+		return r;
+	s->info.format_version = s->need_format;
+	return 0;
+}
+
 static int is_dirty(struct store *s)
 {
 	return s->meta_dirty || s->nblocks || s->force_ckpt;
@@ -905,6 +940,9 @@ static int do_commit(struct store *s)
 	}
 	crypto_generichash(c.hash, sizeof(c.hash), sealed, slen, NULL, 0);
 
+	r = raise_format(s);
+	if (r < 0)
+		goto out;
 	objstore_seg_name(sw.segno, name);
 	r = objstore_put_placed(s->os, name, sw.w.data, sw.w.len, &placed);
 	if (r < 0 && !placed)
@@ -1700,6 +1738,7 @@ int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 	if (r < 0)
 		goto out;
 	memcpy(s->store_id, info.store_id, STORE_ID_BYTES);
+	s->info = info;
 	if (!(flags & STORE_READ_ONLY)) {
 		r = lease_acquire(os, s->keys->lease, s->store_id,
 				  !!(flags & STORE_BREAK_LEASE), &s->lease);
@@ -1713,6 +1752,8 @@ int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		goto out;
 	meta_free(s->m);
 	s->m = m;
+	if (s->m->format2)
+		s->need_format = HEADER_FORMAT_XATTR;
 	r = check_fresh(s, &ch);
 	if (r == 0)
 		r = adopt_head(s, &ch);
@@ -2651,6 +2692,251 @@ int store_write(struct store *s, uint64_t ino, const void *buf, size_t size,
 		}
 		r = (int)done;
 	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* ---- extended attributes, fallocate (format 2) ---- */
+
+_Static_assert(STORE_XATTR_CREATE == META_XATTR_CREATE &&
+		   STORE_XATTR_REPLACE == META_XATTR_REPLACE &&
+		   STORE_XATTR_NAME_MAX == META_XATTR_NAME_MAX &&
+		   STORE_XATTR_SIZE_MAX == META_XATTR_VALUE_MAX &&
+		   STORE_XATTR_LIST_MAX == META_XATTR_LIST_MAX &&
+		   STORE_XATTR_TOTAL_MAX == META_XATTR_TOTAL_MAX,
+	       "store.h and meta.h limits differ");
+
+/* An attribute change of ip: ctime (and mtime) bumped, the inode logged
+ * at the commit unless it lost its last name (then it is never committed
+ * again). format2: the change logged a format-2 record. */
+static void xchange(struct store *s, struct minode *ip, int mtime,
+		    int format2)
+{
+	struct timespec t = now_real();
+
+	if (ip->deleted) {
+		ip->ctime = t;
+		if (mtime)
+			ip->mtime = t;
+		return;
+	}
+	if (format2)
+		s->need_format = HEADER_FORMAT_XATTR;
+	touch(s, ip, mtime);
+}
+
+static int xattr_name(const char *name, size_t *ret_len)
+{
+	size_t len = strnlen(name, STORE_XATTR_NAME_MAX + 1);
+	int r = meta_xattr_name_check(name, len);
+
+	if (r < 0)
+		return r;
+	*ret_len = len;
+	return 0;
+}
+
+int store_setxattr(struct store *s, uint64_t ino, const char *name,
+		   const void *value, size_t size, int flags)
+{
+	struct minode *ip;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	r = xattr_name(name, &len);
+	if (r < 0)
+		goto out;
+	r = writable(s);
+	if (r < 0)
+		goto out;
+	r = meta_xattr_set(ip, name, len, value, size, flags);
+	if (r < 0)
+		goto out;
+	if (!ip->deleted)
+		meta_rec_xattr_set(&s->pend, ip->ino,
+				   meta_xattr_find(ip, name, len));
+	xchange(s, ip, 0, 1);
+	r = pend_error(s);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_getxattr(struct store *s, uint64_t ino, const char *name, void *buf,
+		   size_t size)
+{
+	const struct mxattr *x;
+	struct minode *ip;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	r = xattr_name(name, &len);
+	if (r < 0)
+		goto out;
+	x = meta_xattr_find(ip, name, len);
+	if (!x) {
+		r = -ENODATA;
+		goto out;
+	}
+	r = (int)x->vlen;
+	if (size == 0)
+		goto out;
+	if (size < x->vlen) {
+		r = -ERANGE;
+		goto out;
+	}
+	if (x->vlen)
+		memcpy(buf, x->value, x->vlen);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_listxattr(struct store *s, uint64_t ino, char *buf, size_t size)
+{
+	struct minode *ip;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	r = (int)ip->xa_list;
+	if (size == 0)
+		goto out;
+	if (size < ip->xa_list) {
+		r = -ERANGE;
+		goto out;
+	}
+	for (uint32_t i = 0, at = 0; i < ip->nxa; i++) {
+		memcpy(buf + at, ip->xa[i].name, ip->xa[i].namelen + 1);
+		at += ip->xa[i].namelen + 1;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_removexattr(struct store *s, uint64_t ino, const char *name)
+{
+	struct minode *ip;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	r = xattr_name(name, &len);
+	if (r < 0)
+		goto out;
+	r = writable(s);
+	if (r < 0)
+		goto out;
+	r = meta_xattr_remove(ip, name, len);
+	if (r < 0)
+		goto out;
+	if (!ip->deleted)
+		meta_rec_xattr_del(&s->pend, ip->ino, name, len);
+	xchange(s, ip, 0, 1);
+	r = pend_error(s);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Dirty data inside [a, b) reads as zeros: blocks wholly inside go, the
+ * rest is zeroed (it stays one valid range per block). */
+static void dirty_punch(struct store *s, struct minode *ip, uint64_t a,
+			uint64_t b)
+{
+	size_t i = dblock_find(ip, a / STORE_BLOCK_SIZE);
+
+	while (i < ip->ndirty) {
+		struct dblock *blk = &ip->dirty[i];
+		uint64_t start = blk->idx * STORE_BLOCK_SIZE;
+		uint64_t lo = start + blk->lo, hi = start + blk->hi;
+		uint64_t x = lo > a ? lo : a, y = hi < b ? hi : b;
+
+		if (start >= b)
+			break;
+		if (lo >= a && hi <= b) {
+			dblock_remove(s, ip, i);
+			continue;
+		}
+		if (x < y)
+			memset(blk->data + (x - lo), 0, y - x);
+		i++;
+	}
+}
+
+int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t off,
+		    uint64_t len)
+{
+	struct minode *ip;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = writable(s);
+	if (r < 0)
+		goto out;
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	if (S_ISDIR(ip->mode)) {
+		r = -EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(ip->mode)) {
+		r = -ENODEV;
+		goto out;
+	}
+	if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE &&
+	    mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+		r = -EOPNOTSUPP;
+		goto out;
+	}
+	if (len == 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (off > INT64_MAX || len > INT64_MAX - off) {
+		r = -EFBIG;
+		goto out;
+	}
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		uint64_t end = off + len < ip->size ? off + len : ip->size;
+
+		r = 0;
+		if (off >= end)
+			goto out; /* nothing stored there */
+		dirty_punch(s, ip, off, end);
+		r = meta_punch(s->m, ip, off, end);
+		if (r < 0)
+			goto out;
+		if (!ip->deleted)
+			meta_rec_punch(&s->pend, ip->ino, off, end - off);
+		xchange(s, ip, 1, 1);
+		r = pend_error(s);
+		goto out;
+	}
+	/* Nothing to reserve: the cloud folder cannot promise space. */
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > ip->size) {
+		ip->size = off + len;
+		xchange(s, ip, 1, 0);
+	} else {
+		xchange(s, ip, 0, 0);
+	}
+	r = 0;
 out:
 	pthread_mutex_unlock(&s->lock);
 	return r;
