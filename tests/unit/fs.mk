@@ -64,3 +64,11 @@ tests_unit_test_store_review_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
 tests_unit_test_store_review_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_review_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=time
 tests_unit_test_store_review_LDADD = $(FS_UNIT_LDADD)
+# Extended attributes, fallocate, files over 4 GiB, the format-2 header.
+check_PROGRAMS += tests/unit/test_store_posix
+TESTS += tests/unit/test_store_posix
+tests_unit_test_store_posix_SOURCES = tests/unit/test_store_posix.c \
+	$(FS_UNIT_SOURCES)
+tests_unit_test_store_posix_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
+tests_unit_test_store_posix_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_posix_LDADD = $(FS_UNIT_LDADD)
