@@ -26,6 +26,7 @@ VAULTFS_IT = \
 	tests/integration/25-tamper.sh \
 	tests/integration/26-rollback.sh \
 	tests/integration/27-kill9.sh \
+	tests/integration/28-posix.sh \
 	tests/integration/61-vault-mount.sh \
 	tests/integration/62-vault-offline.sh \
 	tests/integration/63-vault-attempts.sh \

@@ -6,6 +6,7 @@
  *   vfs-probe getxattr-size PATH NAME     (size query: prints the size)
  *   vfs-probe getxattr-small PATH NAME N  (with an N-byte buffer)
  *   vfs-probe removexattr PATH NAME
+ *   vfs-probe setacl PATH                 (a valid minimal access ACL)
  *   vfs-probe setxattr PATH NAME VALUE [create|replace]
  *   vfs-probe setxattr-len PATH NAME LEN  (a value of LEN bytes 'v')
  *   vfs-probe listxattr PATH              (names, space-separated, or "-")
@@ -108,6 +109,17 @@ int main(int argc, char **argv)
 			return 2;
 		return result(
 		    getxattr(argv[2], argv[3], v, want) < 0 ? -1 : 0);
+	}
+	if (strcmp(op, "setacl") == 0 && argc == 3) {
+		/* version 2; USER_OBJ rw, GROUP_OBJ r, OTHER r (little
+		 * endian: u16 tag, u16 perm, u32 id) */
+		static const unsigned char acl[] = {
+		    2, 0, 0, 0,	   1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,
+		    4, 0, 4, 0,	   0xff, 0xff, 0xff, 0xff, 0x20, 0, 4, 0,
+		    0xff, 0xff, 0xff, 0xff};
+
+		return result(setxattr(argv[2], "system.posix_acl_access", acl,
+				       sizeof(acl), 0));
 	}
 	if (strcmp(op, "removexattr") == 0 && argc == 4)
 		return result(removexattr(argv[2], argv[3]));
