@@ -629,8 +629,7 @@ int meta_xattr_name_check(const char *name, size_t len)
 	return -EOPNOTSUPP;
 }
 
-static size_t xattr_index(const struct minode *ip, const char *name,
-			  size_t len)
+static size_t xattr_index(const struct minode *ip, const char *name, size_t len)
 {
 	size_t i;
 
@@ -641,8 +640,8 @@ static size_t xattr_index(const struct minode *ip, const char *name,
 	return i;
 }
 
-const struct mxattr *meta_xattr_find(const struct minode *ip,
-				     const char *name, size_t len)
+const struct mxattr *meta_xattr_find(const struct minode *ip, const char *name,
+				     size_t len)
 {
 	size_t i = xattr_index(ip, name, len);
 

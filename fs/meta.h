@@ -184,8 +184,8 @@ int meta_punch(struct meta *m, struct minode *ip, uint64_t off,
  */
 int meta_xattr_name_check(const char *name, size_t len) META_WUR;
 /* The attribute called name of ip, or NULL. */
-const struct mxattr *meta_xattr_find(const struct minode *ip,
-				     const char *name, size_t len);
+const struct mxattr *meta_xattr_find(const struct minode *ip, const char *name,
+				     size_t len);
 /*
  * Creates or replaces an attribute (the value is copied). flags:
  * META_XATTR_CREATE (-EEXIST if it exists), META_XATTR_REPLACE (-ENODATA
@@ -197,8 +197,7 @@ const struct mxattr *meta_xattr_find(const struct minode *ip,
 int meta_xattr_set(struct minode *ip, const char *name, size_t len,
 		   const void *value, size_t vlen, int flags) META_WUR;
 /* Removes an attribute: -ENODATA if there is none of that name. */
-int meta_xattr_remove(struct minode *ip, const char *name,
-		      size_t len) META_WUR;
+int meta_xattr_remove(struct minode *ip, const char *name, size_t len) META_WUR;
 /* Drops (and wipes) every attribute of ip. */
 void meta_xattr_clear(struct minode *ip);
 

@@ -2710,8 +2710,7 @@ _Static_assert(STORE_XATTR_CREATE == META_XATTR_CREATE &&
 /* An attribute change of ip: ctime (and mtime) bumped, the inode logged
  * at the commit unless it lost its last name (then it is never committed
  * again). format2: the change logged a format-2 record. */
-static void xchange(struct store *s, struct minode *ip, int mtime,
-		    int format2)
+static void xchange(struct store *s, struct minode *ip, int mtime, int format2)
 {
 	struct timespec t = now_real();
 

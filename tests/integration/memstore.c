@@ -899,8 +899,7 @@ static int mem_xattr_name(const char *name)
 	return -EOPNOTSUPP;
 }
 
-static struct mem_xattr **mem_xattr_find(struct mem_inode *n,
-					 const char *name)
+static struct mem_xattr **mem_xattr_find(struct mem_inode *n, const char *name)
 {
 	struct mem_xattr **pp;
 

@@ -107,16 +107,15 @@ int main(int argc, char **argv)
 
 		if (want == 0 || want > sizeof(v))
 			return 2;
-		return result(
-		    getxattr(argv[2], argv[3], v, want) < 0 ? -1 : 0);
+		return result(getxattr(argv[2], argv[3], v, want) < 0 ? -1 : 0);
 	}
 	if (strcmp(op, "setacl") == 0 && argc == 3) {
 		/* version 2; USER_OBJ rw, GROUP_OBJ r, OTHER r (little
 		 * endian: u16 tag, u16 perm, u32 id) */
 		static const unsigned char acl[] = {
-		    2, 0, 0, 0,	   1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,
-		    4, 0, 4, 0,	   0xff, 0xff, 0xff, 0xff, 0x20, 0, 4, 0,
-		    0xff, 0xff, 0xff, 0xff};
+		    2,	  0,	0, 0, 1,    0,	  6,	0,    0xff, 0xff,
+		    0xff, 0xff, 4, 0, 4,    0,	  0xff, 0xff, 0xff, 0xff,
+		    0x20, 0,	4, 0, 0xff, 0xff, 0xff, 0xff};
 
 		return result(setxattr(argv[2], "system.posix_acl_access", acl,
 				       sizeof(acl), 0));
@@ -128,7 +127,7 @@ int main(int argc, char **argv)
 
 		if (argc == 6)
 			flags = strcmp(argv[5], "create") == 0 ? XATTR_CREATE
-								: XATTR_REPLACE;
+							       : XATTR_REPLACE;
 		return result(setxattr(argv[2], argv[3], argv[4],
 				       strlen(argv[4]), flags));
 	}
@@ -172,8 +171,8 @@ int main(int argc, char **argv)
 			if (strcmp(argv[3], "keep") == 0)
 				mode = FALLOC_FL_KEEP_SIZE;
 			else if (strcmp(argv[3], "punch") == 0)
-				mode = FALLOC_FL_PUNCH_HOLE |
-				       FALLOC_FL_KEEP_SIZE;
+				mode =
+				    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 			else if (strcmp(argv[3], "collapse") == 0)
 				mode = FALLOC_FL_COLLAPSE_RANGE;
 			else if (strcmp(argv[3], "0") != 0)

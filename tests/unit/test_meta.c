@@ -437,15 +437,13 @@ static void test_xattr_ops(void **state)
 	assert_int_equal(meta_xattr_name_check(name, 256), -ERANGE);
 	/* create, replace, flags */
 	assert_int_equal(meta_xattr_set(f, "user.a", 6, "one", 3, 0), 0);
-	assert_int_equal(meta_xattr_set(f, "user.a", 6, "x", 1,
-					META_XATTR_CREATE),
-			 -EEXIST);
-	assert_int_equal(meta_xattr_set(f, "user.b", 6, "x", 1,
-					META_XATTR_REPLACE),
-			 -ENODATA);
-	assert_int_equal(meta_xattr_set(f, "user.a", 6, "four", 4,
-					META_XATTR_REPLACE),
-			 0);
+	assert_int_equal(
+	    meta_xattr_set(f, "user.a", 6, "x", 1, META_XATTR_CREATE), -EEXIST);
+	assert_int_equal(
+	    meta_xattr_set(f, "user.b", 6, "x", 1, META_XATTR_REPLACE),
+	    -ENODATA);
+	assert_int_equal(
+	    meta_xattr_set(f, "user.a", 6, "four", 4, META_XATTR_REPLACE), 0);
 	assert_int_equal(meta_xattr_set(f, "user.a", 6, "x", 1, 4), -EINVAL);
 	assert_int_equal(f->nxa, 1);
 	assert_memory_equal(meta_xattr_find(f, "user.a", 6)->value, "four", 4);
@@ -471,10 +469,9 @@ static void test_xattr_ops(void **state)
 	assert_int_equal(f->nxa, 4);
 	/* replacing with a smaller value always fits */
 	assert_int_equal(meta_xattr_set(f, "user.big3", 9, "s", 1, 0), 0);
-	assert_int_equal(
-	    meta_xattr_set(f, "user.big4", 9, big, META_XATTR_VALUE_MAX - 100,
-			   0),
-	    0);
+	assert_int_equal(meta_xattr_set(f, "user.big4", 9, big,
+					META_XATTR_VALUE_MAX - 100, 0),
+			 0);
 	/* removal keeps the order of the others */
 	assert_int_equal(meta_xattr_remove(f, "user.big", 8), 0);
 	assert_int_equal(meta_xattr_remove(f, "user.big", 8), -ENODATA);

@@ -112,8 +112,8 @@ static void test_xattr_semantics(void **state)
 			 0);
 	assert_int_equal(store_mkdir(s, 1, "d", 0700, 0, 0, &d), 0);
 	assert_int_equal(store_symlink(s, 1, "l", "f", 0, 0, &l), 0);
-	assert_int_equal(
-	    store_mknod(s, 1, "p", S_IFIFO | 0600, 0, 0, 0, &p), 0);
+	assert_int_equal(store_mknod(s, 1, "p", S_IFIFO | 0600, 0, 0, 0, &p),
+			 0);
 	assert_int_equal(store_commit(s), 0);
 	assert_int_equal(format_of(e), 1);
 
@@ -131,7 +131,8 @@ static void test_xattr_semantics(void **state)
 	assert_true(ts_after(&a.ctime, &before));
 	assert_false(ts_after(&a.mtime, &before));
 	assert_int_equal(store_setxattr(s, f.ino, "security.b", "", 0, 0), 0);
-	assert_int_equal(store_setxattr(s, f.ino, "trusted.c", "\0\1", 2, 0), 0);
+	assert_int_equal(store_setxattr(s, f.ino, "trusted.c", "\0\1", 2, 0),
+			 0);
 	get_is(s, f.ino, "user.a", "alpha");
 	assert_int_equal(store_getxattr(s, f.ino, "security.b", NULL, 0), 0);
 	assert_int_equal(store_getxattr(s, f.ino, "trusted.c", NULL, 0), 2);
@@ -140,23 +141,23 @@ static void test_xattr_semantics(void **state)
 	assert_int_equal(store_listxattr(s, f.ino, small, 2), -ERANGE);
 	list_is(s, f.ino, "user.a\0security.b\0trusted.c", 28);
 	/* flags */
-	assert_int_equal(store_setxattr(s, f.ino, "user.a", "x", 1,
-					STORE_XATTR_CREATE),
-			 -EEXIST);
-	assert_int_equal(store_setxattr(s, f.ino, "user.z", "x", 1,
-					STORE_XATTR_REPLACE),
-			 -ENODATA);
-	assert_int_equal(store_setxattr(s, f.ino, "user.a", "beta", 4,
-					STORE_XATTR_REPLACE),
-			 0);
+	assert_int_equal(
+	    store_setxattr(s, f.ino, "user.a", "x", 1, STORE_XATTR_CREATE),
+	    -EEXIST);
+	assert_int_equal(
+	    store_setxattr(s, f.ino, "user.z", "x", 1, STORE_XATTR_REPLACE),
+	    -ENODATA);
+	assert_int_equal(
+	    store_setxattr(s, f.ino, "user.a", "beta", 4, STORE_XATTR_REPLACE),
+	    0);
 	get_is(s, f.ino, "user.a", "beta");
 	/* names */
-	assert_int_equal(store_setxattr(s, f.ino, "system.posix_acl_access",
-					"x", 1, 0),
-			 -EOPNOTSUPP);
-	assert_int_equal(store_getxattr(s, f.ino, "system.posix_acl_default",
-					NULL, 0),
-			 -EOPNOTSUPP);
+	assert_int_equal(
+	    store_setxattr(s, f.ino, "system.posix_acl_access", "x", 1, 0),
+	    -EOPNOTSUPP);
+	assert_int_equal(
+	    store_getxattr(s, f.ino, "system.posix_acl_default", NULL, 0),
+	    -EOPNOTSUPP);
 	assert_int_equal(store_setxattr(s, f.ino, "os2.x", "x", 1, 0),
 			 -EOPNOTSUPP);
 	assert_int_equal(store_setxattr(s, f.ino, "user.", "x", 1, 0), -EINVAL);
@@ -177,9 +178,9 @@ static void test_xattr_semantics(void **state)
 	{
 		static char big[STORE_XATTR_SIZE_MAX + 1];
 
-		assert_int_equal(store_setxattr(s, f.ino, "user.big", big,
-						sizeof(big), 0),
-				 -E2BIG);
+		assert_int_equal(
+		    store_setxattr(s, f.ino, "user.big", big, sizeof(big), 0),
+		    -E2BIG);
 		assert_int_equal(store_setxattr(s, f.ino, "user.big", big,
 						STORE_XATTR_SIZE_MAX, 0),
 				 0);
@@ -324,9 +325,9 @@ static void test_xattr_checkpoint_clean(void **state)
 	{
 		uint8_t back[4096];
 
-		assert_int_equal(store_read(s, g.ino, back, sizeof(back),
-					    39 * 4096),
-				 (int)sizeof(back));
+		assert_int_equal(
+		    store_read(s, g.ino, back, sizeof(back), 39 * 4096),
+		    (int)sizeof(back));
 		assert_memory_equal(back, data, sizeof(back));
 	}
 	assert_int_equal(store_close(s), 0);
@@ -475,21 +476,21 @@ static void test_fallocate(void **state)
 	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &f),
 			 0);
 	assert_int_equal(store_mkdir(s, 1, "d", 0700, 0, 0, &d), 0);
-	assert_int_equal(
-	    store_mknod(s, 1, "p", S_IFIFO | 0600, 0, 0, 0, &p), 0);
+	assert_int_equal(store_mknod(s, 1, "p", S_IFIFO | 0600, 0, 0, 0, &p),
+			 0);
 	assert_int_equal(store_write(s, f.ino, data, 200000, 0), 200000);
 	assert_int_equal(store_commit(s), 0);
 
 	/* errors */
-	assert_int_equal(store_fallocate(s, f.ino, FALLOC_FL_COLLAPSE_RANGE, 0,
-					 4096),
-			 -EOPNOTSUPP);
-	assert_int_equal(store_fallocate(s, f.ino, FALLOC_FL_ZERO_RANGE, 0,
-					 4096),
-			 -EOPNOTSUPP);
-	assert_int_equal(store_fallocate(s, f.ino, FALLOC_FL_PUNCH_HOLE, 0,
-					 4096),
-			 -EOPNOTSUPP); /* punching needs KEEP_SIZE */
+	assert_int_equal(
+	    store_fallocate(s, f.ino, FALLOC_FL_COLLAPSE_RANGE, 0, 4096),
+	    -EOPNOTSUPP);
+	assert_int_equal(
+	    store_fallocate(s, f.ino, FALLOC_FL_ZERO_RANGE, 0, 4096),
+	    -EOPNOTSUPP);
+	assert_int_equal(
+	    store_fallocate(s, f.ino, FALLOC_FL_PUNCH_HOLE, 0, 4096),
+	    -EOPNOTSUPP); /* punching needs KEEP_SIZE */
 	assert_int_equal(store_fallocate(s, f.ino, 0, 0, 0), -EINVAL);
 	assert_int_equal(store_fallocate(s, f.ino, 0, INT64_MAX, 1), -EFBIG);
 	assert_int_equal(store_fallocate(s, d.ino, 0, 0, 1), -EISDIR);
@@ -520,35 +521,35 @@ static void test_fallocate(void **state)
 	read_is(s, f.ino, 0, want, 300000);
 
 	/* punch: committed data across extent ends, then dirty data */
-	assert_int_equal(store_fallocate(s, f.ino,
-					 FALLOC_FL_PUNCH_HOLE |
-					     FALLOC_FL_KEEP_SIZE,
-					 1000, 70000),
-			 0);
+	assert_int_equal(
+	    store_fallocate(s, f.ino,
+			    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 1000,
+			    70000),
+	    0);
 	memset(want + 1000, 0, 70000);
 	assert_int_equal(store_write(s, f.ino, data + 100000, 50000, 100000),
 			 50000);
-	assert_int_equal(store_fallocate(s, f.ino,
-					 FALLOC_FL_PUNCH_HOLE |
-					     FALLOC_FL_KEEP_SIZE,
-					 110000, 20000),
-			 0);
+	assert_int_equal(
+	    store_fallocate(s, f.ino,
+			    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 110000,
+			    20000),
+	    0);
 	memset(want + 110000, 0, 20000);
 	/* a whole dirty block inside the hole goes */
 	assert_int_equal(store_write(s, f.ino, data, 65536, 131072), 65536);
 	memcpy(want + 131072, data, 65536);
-	assert_int_equal(store_fallocate(s, f.ino,
-					 FALLOC_FL_PUNCH_HOLE |
-					     FALLOC_FL_KEEP_SIZE,
-					 131072, 65536),
-			 0);
+	assert_int_equal(
+	    store_fallocate(s, f.ino,
+			    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 131072,
+			    65536),
+	    0);
 	memset(want + 131072, 0, 65536);
 	/* beyond the end: nothing, the size stays */
-	assert_int_equal(store_fallocate(s, f.ino,
-					 FALLOC_FL_PUNCH_HOLE |
-					     FALLOC_FL_KEEP_SIZE,
-					 290000, 100000),
-			 0);
+	assert_int_equal(
+	    store_fallocate(s, f.ino,
+			    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 290000,
+			    100000),
+	    0);
 	memset(want + 290000, 0, 10000);
 	assert_int_equal(store_getattr(s, f.ino, &a), 0);
 	assert_int_equal(a.size, 300000);
