@@ -451,6 +451,76 @@ static void test_format_unknown(void **state)
 	env_free(e);
 }
 
+static void file_bytes(const char *path, uint8_t *buf, size_t *n, int put)
+{
+	FILE *f = fopen(path, put ? "wb" : "rb");
+
+	assert_non_null(f);
+	if (put)
+		assert_int_equal(fwrite(buf, 1, *n, f), *n);
+	else
+		*n = fread(buf, 1, 4096, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Someone puts the format-1 header back (it still checks with the key):
+ * the store opens, and its next commit raises the header again, because
+ * the loaded records need format 2. */
+static void test_format_header_put_back(void **state)
+{
+	struct env *e = env_new();
+	char *h = tu_join(e->cloud, OBJSTORE_HEADER_NAME);
+	uint8_t v1[4096];
+	size_t n;
+	struct store *s;
+	struct store_attr a;
+
+	(void)state;
+	file_bytes(h, v1, &n, 0);
+	s = xopen(e, 0);
+	assert_int_equal(store_mknod(s, 1, "f", S_IFREG | 0600, 0, 0, 0, &a),
+			 0);
+	assert_int_equal(store_setxattr(s, a.ino, "user.x", "1", 1, 0), 0);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(format_of(e), 2);
+	file_bytes(h, v1, &n, 1);
+	assert_int_equal(format_of(e), 1);
+	s = xopen(e, 0);
+	get_is(s, a.ino, "user.x", "1");
+	assert_int_equal(store_mknod(s, 1, "g", S_IFREG | 0600, 0, 0, 0, &a),
+			 0);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(format_of(e), 2);
+	free(h);
+	env_free(e);
+}
+
+/* A read-only store follows a writer's attribute changes. */
+static void test_xattr_readonly_follows(void **state)
+{
+	struct env *e = env_new();
+	struct store *w = xopen(e, 0), *r = xopen(e, STORE_READ_ONLY);
+	struct store_attr a;
+
+	(void)state;
+	assert_int_equal(store_mknod(w, 1, "f", S_IFREG | 0600, 0, 0, 0, &a),
+			 0);
+	assert_int_equal(store_setxattr(w, a.ino, "user.x", "one", 3, 0), 0);
+	assert_int_equal(store_commit(w), 0);
+	assert_int_equal(store_tick(r, 0), 1);
+	get_is(r, a.ino, "user.x", "one");
+	assert_int_equal(store_setxattr(w, a.ino, "user.x", "two", 3, 0), 0);
+	assert_int_equal(store_setxattr(w, a.ino, "user.y", "y", 1, 0), 0);
+	assert_int_equal(store_removexattr(w, a.ino, "user.x"), 0);
+	assert_int_equal(store_commit(w), 0);
+	assert_int_equal(store_tick(r, 0), 1);
+	assert_int_equal(store_getxattr(r, a.ino, "user.x", NULL, 0), -ENODATA);
+	get_is(r, a.ino, "user.y", "y");
+	assert_int_equal(store_close(r), 0);
+	assert_int_equal(store_close(w), 0);
+	env_free(e);
+}
+
 /* ---- fallocate ---- */
 
 static void read_is(struct store *s, uint64_t ino, uint64_t off,
@@ -627,6 +697,8 @@ int main(void)
 	    cmocka_unit_test(test_xattr_checkpoint_clean),
 	    cmocka_unit_test(test_format_raise),
 	    cmocka_unit_test(test_format_unknown),
+	    cmocka_unit_test(test_format_header_put_back),
+	    cmocka_unit_test(test_xattr_readonly_follows),
 	    cmocka_unit_test(test_fallocate),
 	    cmocka_unit_test(test_big_sparse),
 	};
