@@ -1140,19 +1140,8 @@ static const char *seg_unusable(struct fsck *f, const struct segent *se,
 			 p->size);
 		return buf;
 	}
-	switch (p->status) {
-	case P_MISSING:
-	case P_IOERR:
-	case P_NOTSEG:
-	case P_MOVED:
+	if (p->status == P_MISSING || p->status == P_IOERR)
 		return probe_text(p, buf, size);
-	default:
-		break;
-	}
-	if (sodium_memcmp(p->rid, se->rid, CHUNK_RID_BYTES) != 0)
-		return "is not the segment the metadata names (its random id "
-		       "differs: replaced by another object with the same "
-		       "number)";
 	if (p->size < se->size) {
 		snprintf(buf, size,
 			 "is shorter (%" PRIu64 " bytes) than its data "
@@ -1161,6 +1150,31 @@ static const char *seg_unusable(struct fsck *f, const struct segent *se,
 		return buf;
 	}
 	return NULL;
+}
+
+/* A segment holding data whose plaintext header is not what the
+ * metadata says: its chunks may still be the right ones (readers take the
+ * id from the metadata), so they are checked one by one after this. */
+static void seg_header_note(struct fsck *f, const struct segent *se)
+{
+	struct probe *p = probe_find(f, se->segno);
+	char obj[OBJSTORE_NAME_MAX], tbuf[200];
+
+	if (!p || p->role == R_CHAIN)
+		return; /* the chain's segments authenticated already */
+	seg_obj(se->segno, obj);
+	if (p->status == P_NOTSEG || p->status == P_MOVED)
+		say(f, FSCK_DAMAGE, obj, "%s; its data chunks are checked "
+		    "one by one", probe_text(p, tbuf, sizeof(tbuf)));
+	else if (p->size >= SEG_HDR_BYTES &&
+		 sodium_memcmp(p->rid, se->rid, CHUNK_RID_BYTES) != 0)
+		say(f, FSCK_DAMAGE, obj,
+		    "its header does not carry the random id the metadata "
+		    "names (damaged, or replaced by another object with the "
+		    "same number); its data chunks are checked one by one");
+	else if (p->status == P_BADLAST || p->status == P_TORN)
+		say(f, FSCK_DAMAGE, obj, "%s; it holds file data",
+		    probe_text(p, tbuf, sizeof(tbuf)));
 }
 
 static int check_data(struct fsck *f)
@@ -1201,6 +1215,8 @@ static int check_data(struct fsck *f)
 			continue;
 		}
 		why = seg_unusable(f, se, tbuf, sizeof(tbuf));
+		if (!why)
+			seg_header_note(f, se);
 		if (why) {
 			size_t nref = 0;
 

@@ -4,7 +4,6 @@ noinst_LIBRARIES += fs/libvfsstore.a
 fs_libvfsstore_a_SOURCES = \
 	fs/chunk.c fs/chunk.h \
 	fs/commit.c fs/commit.h \
-	fs/fsck.c fs/fsck.h \
 	fs/header.c fs/header.h \
 	fs/lease.c fs/lease.h \
 	fs/meta.c fs/meta.h \
