@@ -731,6 +731,90 @@ static void test_foreign_and_repair(void **state)
 	env_free(e);
 }
 
+/*
+ * Random single-bit damage anywhere in any object: fsck picks the same
+ * newest commit as store_open on a machine with no record, says damage
+ * when the store refuses to open (telling a damaged key check from a
+ * wrong key), and when it finds no damage every file of that state reads
+ * back completely.
+ */
+static void test_random_damage_agrees(void **state)
+{
+	struct env *e = env_new();
+	char *files[8], *pristine, *fresh;
+	int nfiles = 0, agreed = 0, clean = 0;
+	uint64_t x = 12345;
+
+	(void)state;
+	populate(e, 0);
+	pristine = tu_join(e->top, "pristine");
+	fresh = tu_join(e->top, "fresh");
+	assert_int_equal(tu_copytree(e->cloud, pristine), 0);
+	files[nfiles++] = tu_join(e->cloud, OBJSTORE_HEADER_NAME);
+	for (uint64_t n = 1; n <= 3; n++)
+		files[nfiles++] = seg_path(e, n);
+	for (int it = 0; it < 120; it++) {
+		struct fsck_result res;
+		struct rep rep = {0};
+		struct store *s = NULL;
+		struct stat sb;
+		char *dump = NULL;
+		const char *path;
+		long off;
+		int r, fr;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		path = files[x % (uint64_t)nfiles];
+		assert_int_equal(stat(path, &sb), 0);
+		off = (long)((x >> 8) % (uint64_t)sb.st_size);
+		assert_int_equal(tu_flip(path, off), 0);
+
+		fr = run(e, e->key, 0, 0, 0, &rep, &res);
+		tu_rmrf(fresh);
+		r = store_open(e->cloud, e->key, fresh, STORE_READ_ONLY, &s);
+		if (r == 0) {
+			assert_int_equal(fr, 0);
+			assert_int_equal(res.generation, store_generation(s));
+			if (res.damage == 0) {
+				assert_int_equal(tu_dump_try(s, 0, &dump), 0);
+				clean++;
+			} else if (tu_dump_try(s, 0, &dump) < 0) {
+				agreed++;
+			}
+			free(dump);
+			assert_int_equal(store_close(s), 0);
+		} else if (r == -VFS_E_WRONGKEY) {
+			/* the right key: fsck sees that commits open, so
+			 * the header's key check is what is damaged */
+			assert_int_equal(fr, 0);
+			assert_true(rep_has(&rep, FSCK_DAMAGE, "vaultfs.hdr",
+					    "key check fails"));
+			agreed++;
+		} else if (r == -VFS_E_VERSION) {
+			/* a flipped version: a newer format, for both */
+			assert_int_equal(fr, r);
+			agreed++;
+		} else {
+			/* refused: damaged header or no loadable commit */
+			assert_int_equal(fr, 0);
+			assert_true(res.damage > 0);
+			agreed++;
+		}
+		rep_reset(&rep);
+		/* undo */
+		assert_int_equal(tu_flip(path, off), 0);
+	}
+	print_message("random damage: %d refused or unreadable, %d clean\n",
+		      agreed, clean);
+	for (int i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(pristine);
+	free(fresh);
+	env_free(e);
+}
+
 /* ---- the tree checks on hand-made states ---- */
 
 static void add_inode(struct meta *m, uint64_t ino, uint32_t mode,
@@ -818,6 +902,7 @@ int main(void)
 	    cmocka_unit_test(test_header),
 	    cmocka_unit_test(test_fork),
 	    cmocka_unit_test(test_foreign_and_repair),
+	    cmocka_unit_test(test_random_damage_agrees),
 	    cmocka_unit_test(test_tree),
 	};
 
