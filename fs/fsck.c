@@ -1189,7 +1189,8 @@ static int check_data(struct fsck *f)
 	r = meta_foreach(f->m, collect_refs, &rs);
 	if (r < 0)
 		goto out;
-	qsort(rs.v, rs.n, sizeof(*rs.v), cmp_dref);
+	if (rs.n)
+		qsort(rs.v, rs.n, sizeof(*rs.v), cmp_dref);
 	for (size_t i = 0; i < rs.n; i++)
 		if (i == 0 || rs.v[i].seg != rs.v[i - 1].seg ||
 		    rs.v[i].coff != rs.v[i - 1].coff)
