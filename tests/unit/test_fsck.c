@@ -753,7 +753,7 @@ static void test_random_damage_agrees(void **state)
 	files[nfiles++] = tu_join(e->cloud, OBJSTORE_HEADER_NAME);
 	for (uint64_t n = 1; n <= 3; n++)
 		files[nfiles++] = seg_path(e, n);
-	for (int it = 0; it < 120; it++) {
+	for (int it = 0; it < 80; it++) {
 		struct fsck_result res;
 		struct rep rep = {0};
 		struct store *s = NULL;
