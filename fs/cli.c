@@ -122,6 +122,7 @@ enum {
 	OPT_PASSWORD_FILE,
 	OPT_NEW_PASSWORD_FILE,
 	OPT_NO_RECOVERY_KEY,
+	OPT_REPAIR,
 };
 
 struct cli_cmd_desc {
@@ -169,6 +170,20 @@ static const struct option passwd_opts[] = {
     {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"new-password-file", required_argument, NULL, OPT_NEW_PASSWORD_FILE},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option fsck_opts[] = {
+    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
+    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"vault", required_argument, NULL, OPT_VAULT},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"repair", no_argument, NULL, OPT_REPAIR},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -265,6 +280,33 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "  --log-level LEVEL         error, warn, info (default), debug\n"
      "  -h, --help                this text\n"
      "      --version             print the version\n"},
+    {"fsck", CLI_CMD_FSCK, ":h", fsck_opts, 1,
+     "usage: vaultfs fsck [--recovery-key | --recovery-key-file FILE]\n"
+     "                    [--vault URL] [--account ID]\n"
+     "                    [--account-token-file F] [--password-file P]\n"
+     "                    [--repair] CLOUD_DIR\n"
+     "\n"
+     "Checks the store in CLOUD_DIR: the header and the key, every segment,\n"
+     "the commit chain, the metadata, the tree, and every data chunk a file\n"
+     "refers to. Says what is wrong in words (which objects; for data, which\n"
+     "files and byte ranges). Read-only: takes no lease, changes nothing\n"
+     "(a mounted store may be checked). Exit 0 when sound (debris alone is\n"
+     "sound), 6 on damage, 7 on a rollback or fork.\n"
+     "\n"
+     "  --repair                  also remove what the store never needs:\n"
+     "                            temporaries left by a crash, garbage\n"
+     "                            segments past the grace period; only when\n"
+     "                            nothing is damaged; takes the lease.\n"
+     "                            Damaged files are listed, never changed.\n"
+     "  --recovery-key            ask for the 64-digit key on the terminal\n"
+     "  --recovery-key-file FILE  read the 64-digit key from FILE\n"
+     "                            ('-' = standard input)\n"
+     "  --vault, --account, --account-token-file, --password-file\n"
+     "                            the password through the vault, as for\n"
+     "                            mount\n"
+     "  --log-level LEVEL         error, warn, info (default), debug\n"
+     "  -h, --help                this text\n"
+     "      --version             print the version\n"},
 };
 
 static const char cli_usage[] =
@@ -277,6 +319,7 @@ static const char cli_usage[] =
     "  mount   mount a store (asks for the key, starts the daemon)\n"
     "  umount  commit, unmount and wait for the daemon to exit\n"
     "  passwd  set a new vault password (old password or 64-digit key)\n"
+    "  fsck    check a store (and --repair what needs no guessing)\n"
     "\n"
     "Run 'vaultfs COMMAND --help' for the options of a command.\n"
     "Exit codes are listed in docs/cli.md.\n";
@@ -357,7 +400,8 @@ static int cli_check_vault_opts(const struct cli_cmd_desc *d,
 					       "--vault needs --account ID and "
 					       "--account-token-file FILE");
 	}
-	if (d->cmd == CLI_CMD_MOUNT && a->password_file &&
+	if ((d->cmd == CLI_CMD_MOUNT || d->cmd == CLI_CMD_FSCK) &&
+	    a->password_file &&
 	    (a->key_file || a->ask_key))
 		return cli_usage_error(err, d->name, "%s",
 				       "--password-file and a 64-digit key "
@@ -434,6 +478,9 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 		case OPT_NO_RECOVERY_KEY:
 			a->no_recovery_key = 1;
 			break;
+		case OPT_REPAIR:
+			a->repair = 1;
+			break;
 		case OPT_LOG_LEVEL:
 			if (log_level_parse(optarg, &a->log_level) < 0)
 				return cli_usage_error(
@@ -489,6 +536,7 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 	switch (d->cmd) {
 	case CLI_CMD_INIT:
 	case CLI_CMD_PASSWD:
+	case CLI_CMD_FSCK:
 		a->cloud_dir = argv[optind];
 		break;
 	case CLI_CMD_MOUNT:

@@ -57,6 +57,7 @@ enum cli_cmd {
 	CLI_CMD_MOUNT,
 	CLI_CMD_UMOUNT,
 	CLI_CMD_PASSWD,
+	CLI_CMD_FSCK,
 };
 
 /* Parsed command line. Strings point into argv except fuse_opts. */
@@ -77,6 +78,7 @@ struct cli_args {
 	const char *password_file;     /* --password-file */
 	const char *new_password_file; /* --new-password-file (passwd) */
 	int no_recovery_key;	       /* --no-recovery-key (init) */
+	int repair;		       /* --repair (fsck) */
 };
 
 /* cli_parse returned this after printing --help or --version. */

@@ -334,3 +334,37 @@ void lease_release(struct lease *l)
 	sodium_free(l->key);
 	free(l);
 }
+
+int lease_inspect(struct objstore *os, const uint8_t mac_key[32],
+		  const uint8_t store_id[STORE_ID_BYTES],
+		  struct lease_info *ret)
+{
+	struct lease l;
+	struct lease_rec rec;
+	uint64_t size;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = objstore_size(os, OBJSTORE_LEASE_NAME, &size);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	ret->present = 1;
+	memset(&l, 0, sizeof(l));
+	l.os = os;
+	l.key = (uint8_t *)mac_key; /* only read */
+	r = read_lease(&l, &rec);
+	if (r <= 0)
+		return r;
+	hashed_id("/etc/machine-id", store_id, l.holder);
+	hashed_id("/proc/sys/kernel/random/boot_id", store_id, l.boot);
+	ret->valid = 1;
+	ret->this_machine = sodium_memcmp(rec.holder, l.holder, ID_BYTES) == 0;
+	ret->this_boot =
+	    ret->this_machine && sodium_memcmp(rec.boot, l.boot, ID_BYTES) == 0;
+	ret->alive = ret->this_boot && holder_alive(&rec);
+	ret->pid = rec.pid;
+	ret->expires = rec.expires;
+	return 0;
+}

@@ -43,4 +43,23 @@ int lease_renew(struct lease *l) LEASE_WUR;
  * nothing. */
 void lease_release(struct lease *l);
 
+/* What a lease object says, for reports (fsck). */
+struct lease_info {
+	int present;	  /* an object named vaultfs.lease exists */
+	int valid;	  /* it verifies under the key */
+	int this_machine; /* held by this machine */
+	int this_boot;	  /* ... since its current boot */
+	int alive;	  /* this machine and boot, and the process runs */
+	uint32_t pid;
+	uint64_t expires; /* unix seconds */
+};
+
+/*
+ * Reads the lease of store_id in os without changing anything.
+ * Returns 0 with *ret filled (present 0 when there is none), or -errno.
+ */
+int lease_inspect(struct objstore *os, const uint8_t mac_key[32],
+		  const uint8_t store_id[STORE_ID_BYTES],
+		  struct lease_info *ret) LEASE_WUR;
+
 #endif

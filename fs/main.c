@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "cmd_fsck.h"
 #include "cmdutil.h"
 #include "fsops.h"
 #include "keytext.h"
@@ -1249,6 +1250,10 @@ int main(int argc, char **argv)
 	case CLI_CMD_PASSWD:
 		main_no_dumps();
 		code = cmd_passwd(&a);
+		break;
+	case CLI_CMD_FSCK:
+		main_no_dumps();
+		code = cmd_fsck(&a);
 		break;
 	default:
 		code = CLI_EXIT_USAGE;

@@ -9,7 +9,7 @@ tests_integration_vaultfs_memstore_SOURCES = fs/main.c \
 tests_integration_vaultfs_memstore_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) \
 	$(SODIUM_CFLAGS)
 tests_integration_vaultfs_memstore_LDADD = fs/libvfscli.a $(VC_LDADD) \
-	common/libvfscommon.a $(VAULTFS_LIBS)
+	fs/libvfsstore.a common/libvfscommon.a $(VAULTFS_LIBS)
 
 # Small helper for system calls the shell cannot make (renameat2, xattrs).
 check_PROGRAMS += tests/integration/vfs-probe
