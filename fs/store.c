@@ -115,6 +115,7 @@ struct store {
 	unsigned clean_grace_sec;
 	unsigned clean_interval_ms;
 	struct timespec last_clean; /* CLOCK_MONOTONIC */
+	int clean_more; /* the last pass made progress: next one soon */
 	uint64_t compactions, removed;
 };
 
@@ -1038,12 +1039,15 @@ static int move_extents(void *ctx, struct minode *ip)
 	return 0;
 }
 
+/* Emptiest first: moving those frees the most per byte copied. */
 static int cmp_live(const void *a, const void *b)
 {
 	const struct segent *x = *(const struct segent *const *)a;
 	const struct segent *y = *(const struct segent *const *)b;
+	double fx = (double)x->live / (double)(x->size ? x->size : 1);
+	double fy = (double)y->live / (double)(y->size ? y->size : 1);
 
-	return x->live < y->live ? -1 : x->live > y->live;
+	return fx < fy ? -1 : fx > fy;
 }
 
 static int cmp_seg(const void *a, const void *b)
@@ -1056,7 +1060,11 @@ static int cmp_seg(const void *a, const void *b)
 /*
  * Rewrites the live data of sparse or small segments into one new
  * data-only segment, logged for the next commit, so the old ones hold
- * nothing the state needs. Returns the bytes moved.
+ * nothing the state needs. Runs when many segments are small or half
+ * empty, or when dead bytes exceed STORE_CLEAN_DEAD_PCT of the live ones
+ * (the space bound); then takes the emptiest segments first (any that is
+ * small or less than STORE_CLEAN_FULL_PCT live) up to STORE_CLEAN_STEP
+ * bytes, so one pass under the lock stays short. Returns the bytes moved.
  */
 static int compact(struct store *s, uint64_t *ret_moved)
 {
@@ -1070,7 +1078,7 @@ static int compact(struct store *s, uint64_t *ret_moved)
 	const uint8_t *sealed;
 	uint32_t slen;
 	uint64_t live = 0, dead = 0, moved = 0, segno;
-	size_t npick = 0;
+	size_t npick = 0, nsparse = 0;
 	int r;
 
 	*ret_moved = 0;
@@ -1091,16 +1099,20 @@ static int compact(struct store *s, uint64_t *ret_moved)
 			    ? e->size - e->live - SEG_HDR_BYTES
 			    : 0;
 		if (e->live * 2 < e->size || e->size < STORE_CLEAN_SMALL)
+			nsparse++;
+		if (e->size < STORE_CLEAN_SMALL ||
+		    e->live * 100 < e->size * STORE_CLEAN_FULL_PCT)
 			pick[npick++] = e;
 	}
-	/* Worth it: many small/sparse segments, or dead bytes above 30 %. */
+	/* Worth it: many small/sparse segments, or too many dead bytes. */
 	r = 0;
-	if (npick < STORE_CLEAN_MIN_SEGS && dead * 10 <= live * 3)
+	if (nsparse < STORE_CLEAN_MIN_SEGS &&
+	    dead * 100 <= live * STORE_CLEAN_DEAD_PCT)
 		goto out0;
 	if (npick == 0)
 		goto out0;
 	qsort(pick, npick, sizeof(*pick), cmp_live);
-	for (size_t i = 0; i < npick && moved < STORE_SEG_TARGET; i++) {
+	for (size_t i = 0; i < npick && moved < STORE_CLEAN_STEP; i++) {
 		cand.segs[cand.n++] = pick[i]->segno;
 		moved += pick[i]->live;
 	}
@@ -1179,12 +1191,16 @@ static int remove_dead(struct store *s)
 	r = objstore_list_segments(s->os, 1, &segs, &n, NULL);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n && segs[i] < s->ckpt_seg; i++) {
+	for (size_t i = 0, k = 0; i < n && segs[i] < s->ckpt_seg; i++) {
 		struct segent *se = meta_seg(s->m, segs[i]);
 		char name[OBJSTORE_NAME_MAX];
 
 		if (se && se->live > 0)
 			continue;
+		if (k++ == STORE_CLEAN_REMOVE_MAX) {
+			s->clean_more = 1; /* the rest in the next pass */
+			break;
+		}
 		objstore_seg_name(segs[i], name);
 		r = objstore_remove(s->os, name);
 		if (r < 0)
@@ -1209,6 +1225,7 @@ static int do_clean(struct store *s)
 	int r, committed = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &s->last_clean);
+	s->clean_more = 0;
 	if (s->broken)
 		return -EIO;
 	if (s->lease_lost)
@@ -1216,6 +1233,7 @@ static int do_clean(struct store *s)
 	r = compact(s, &moved);
 	if (r < 0)
 		return r;
+	s->clean_more = moved > 0;
 	/* Dead segments a new checkpoint would let go (older ones only
 	 * wait for the grace period). */
 	for (size_t i = 0; i < s->m->nsegs; i++)
@@ -1884,7 +1902,8 @@ out:
 		since = (uint64_t)(now2.tv_sec - s->last_clean.tv_sec) * 1000 +
 			(uint64_t)((now2.tv_nsec - s->last_clean.tv_nsec) /
 				   1000000);
-		if (since >= s->clean_interval_ms) {
+		if (since >= s->clean_interval_ms ||
+		    (s->clean_more && since >= STORE_CLEAN_AGAIN_MS)) {
 			int c = do_clean(s);
 
 			if (c < 0)
