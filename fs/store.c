@@ -1412,6 +1412,45 @@ int store_read_info(const char *cloud_dir, struct store_info *ret)
 	return r;
 }
 
+int store_lease_info(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
+		     struct store_lease *ret)
+{
+	struct store_info info;
+	struct lease_info li;
+	struct objstore *os;
+	struct keys *k = NULL;
+	uint8_t *h = NULL;
+	size_t n;
+	int r;
+
+	r = objstore_new(cloud_dir, &os);
+	if (r < 0)
+		return r;
+	r = read_header(os, &h, &n);
+	if (r == 0)
+		r = header_parse(h, n, &info);
+	if (r == 0)
+		r = keys_new(key, &k);
+	if (r == 0)
+		r = header_check_key(h, n, k->hdr);
+	if (r == 0)
+		r = lease_peek(os, k->lease, info.store_id, &li);
+	if (r == 1) {
+		memset(ret, 0, sizeof(*ret));
+		ret->this_machine = li.this_machine;
+		ret->alive = li.alive;
+		ret->expired = li.expires < (uint64_t)time(NULL);
+		ret->pid = li.pid;
+		ret->since = li.since;
+		ret->expires = li.expires;
+		memcpy(ret->host, li.host, sizeof(ret->host));
+	}
+	keys_free(k);
+	free(h);
+	objstore_free(os);
+	return r;
+}
+
 struct chain {
 	struct commit *v; /* v[0] is the checkpoint, v[n-1] the head */
 	size_t n;

@@ -33,8 +33,8 @@
 #define STORE_CLEAN_STEP (4u << 20)
 #define STORE_CLEAN_AGAIN_MS 1000
 #define STORE_CLEAN_REMOVE_MAX 256
-#define STORE_CLEAN_GRACE_SEC 3600
-#define STORE_CLEAN_INTERVAL_MS 60000
+#define STORE_CLEAN_GRACE_SEC STORE_CLEAN_GRACE_DEFAULT
+#define STORE_CLEAN_INTERVAL_MS STORE_CLEAN_INTERVAL_DEFAULT_MS
 
 /* As store_create / store_open, over os (which stays the caller's and
  * must outlive the store). */
@@ -67,6 +67,5 @@ void store_get_stats(struct store *s, struct store_stats *ret);
  * if it committed, 0, or -errno; -EROFS on a read-only store.
  */
 int store_clean(struct store *s) STORE_WUR;
-void store_set_clean(struct store *s, unsigned grace_sec, unsigned interval_ms);
 
 #endif

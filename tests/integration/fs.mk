@@ -15,6 +15,15 @@ tests_integration_vaultfs_memstore_LDADD = fs/libvfscli.a $(VC_LDADD) \
 check_PROGRAMS += tests/integration/vfs-probe
 tests_integration_vfs_probe_SOURCES = tests/integration/vfs-probe.c
 
+# Plays another machine's writer: writes a lease with the real encoder
+# under a chosen identity (tests 30-33).
+check_PROGRAMS += tests/integration/vfs-lease
+tests_integration_vfs_lease_SOURCES = tests/integration/vfs-lease.c
+tests_integration_vfs_lease_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
+tests_integration_vfs_lease_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+tests_integration_vfs_lease_LDADD = fs/libvfsstore.a common/libvfscommon.a \
+	$(SODIUM_LIBS) -lpthread
+
 VAULTFS_IT = \
 	tests/integration/10-cli.sh \
 	tests/integration/11-fsops.sh \
@@ -26,6 +35,7 @@ VAULTFS_IT = \
 	tests/integration/25-tamper.sh \
 	tests/integration/26-rollback.sh \
 	tests/integration/27-kill9.sh \
+	tests/integration/30-lease.sh \
 	tests/integration/61-vault-mount.sh \
 	tests/integration/62-vault-offline.sh \
 	tests/integration/63-vault-attempts.sh \
