@@ -24,6 +24,18 @@ tests_integration_vfs_lease_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
 tests_integration_vfs_lease_LDADD = fs/libvfsstore.a common/libvfscommon.a \
 	$(SODIUM_LIBS) -lpthread
 
+# Times foreground writes while the daemon cleans (31).
+check_PROGRAMS += tests/integration/vfs-stall
+tests_integration_vfs_stall_SOURCES = tests/integration/vfs-stall.c
+
+# The cleaner's space bound with the 64 MiB workload of issue #3 (about
+# twice as long as the 32 MiB version in make check).
+check-clean-long: vaultfs$(EXEEXT) tests/integration/vfs-stall$(EXEEXT)
+	VFS_CLEAN_MIB=64 top_builddir='$(abs_top_builddir)' \
+	  top_srcdir='$(abs_top_srcdir)' \
+	  $(SHELL) '$(abs_top_srcdir)/tests/integration/31-clean-space.sh'
+.PHONY: check-clean-long
+
 VAULTFS_IT = \
 	tests/integration/10-cli.sh \
 	tests/integration/11-fsops.sh \
@@ -36,6 +48,7 @@ VAULTFS_IT = \
 	tests/integration/26-rollback.sh \
 	tests/integration/27-kill9.sh \
 	tests/integration/30-lease.sh \
+	tests/integration/31-clean-space.sh \
 	tests/integration/61-vault-mount.sh \
 	tests/integration/62-vault-offline.sh \
 	tests/integration/63-vault-attempts.sh \
