@@ -334,6 +334,10 @@ static int cache_get(struct store *s, const struct extent *e,
 	victim->seg = 0;
 	n = seg_read_chunk(s->os, s->keys->data, s->store_id, e->seg, se->rid,
 			   e->coff, e->sealed, CHUNK_DATA, 0, victim->data);
+	/* A missing segment: damage, or (read-only) a commit older than the
+	 * writer's cleaning grace period, until this store follows. */
+	if (n == -ENOENT)
+		return -VFS_E_DAMAGED;
 	if (n < 0)
 		return n == -EBADMSG ? n : -EIO;
 	victim->seg = e->seg;
@@ -1080,9 +1084,11 @@ static int cmp_seg(const void *a, const void *b)
 /*
  * Step 1 (locked): decides whether compaction is worth it - many segments
  * small (< STORE_CLEAN_SMALL) or half empty, or dead bytes above
- * STORE_CLEAN_DEAD_PCT of the live ones (the space bound) - and picks the
+ * STORE_CLEAN_DEAD_PCT of the live ones and STORE_CLEAN_DEAD_MIN (the
+ * space bound; below that, chunk and segment overheads alone would make
+ * a tiny store rewrite its last segment forever) - and picks the
  * emptiest segments first (any small one or less than STORE_CLEAN_FULL_PCT
- * live) up to STORE_CLEAN_STEP live bytes. p->segno is 0 when there is
+ * live) until STORE_CLEAN_STEP live bytes are reached. p->segno is 0 when there is
  * nothing to do.
  */
 static int compact_plan(struct store *s, struct cplan *p)
@@ -1117,14 +1123,15 @@ static int compact_plan(struct store *s, struct cplan *p)
 	}
 	r = 0;
 	if (nsparse < STORE_CLEAN_MIN_SEGS &&
-	    dead * 100 <= live * STORE_CLEAN_DEAD_PCT)
+	    (dead * 100 <= live * STORE_CLEAN_DEAD_PCT ||
+	     dead < STORE_CLEAN_DEAD_MIN))
 		goto out;
 	if (npick == 0)
 		goto out;
 	qsort(pick, npick, sizeof(*pick), cmp_live);
-	for (size_t i = 0; i < npick; i++) {
-		if (p->nsegs > 0 && moved + pick[i]->live > STORE_CLEAN_STEP)
-			break;
+	/* up to one segment beyond the step: a tiny first pick must not
+	 * keep the next one out, or the pass would move just that one */
+	for (size_t i = 0; i < npick && moved < STORE_CLEAN_STEP; i++) {
 		p->segs[p->nsegs++] = pick[i]->segno;
 		moved += pick[i]->live;
 	}

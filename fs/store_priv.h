@@ -20,8 +20,9 @@
 #define STORE_CKPT_MIN_BYTES (64u << 10)
 /* Cleaner: segments smaller than this are merged; compaction runs when
  * at least STORE_CLEAN_MIN_SEGS are small or sparse (< 50 % live), or dead
- * bytes exceed STORE_CLEAN_DEAD_PCT % of live ones, and moves at most
- * STORE_CLEAN_STEP bytes per pass out of segments less than
+ * bytes exceed STORE_CLEAN_DEAD_PCT % of live ones (and at least
+ * STORE_CLEAN_DEAD_MIN), and moves about STORE_CLEAN_STEP bytes per
+ * pass (copied without the store's lock) out of segments less than
  * STORE_CLEAN_FULL_PCT % live (emptiest first); while it makes progress
  * the next pass follows STORE_CLEAN_AGAIN_MS later. Dead segments are
  * removed (at most STORE_CLEAN_REMOVE_MAX per pass) once the checkpoint
@@ -29,6 +30,7 @@
 #define STORE_CLEAN_SMALL (1u << 20)
 #define STORE_CLEAN_MIN_SEGS 16
 #define STORE_CLEAN_DEAD_PCT 15
+#define STORE_CLEAN_DEAD_MIN (1u << 20)
 #define STORE_CLEAN_FULL_PCT 90
 #define STORE_CLEAN_STEP (4u << 20)
 #define STORE_CLEAN_AGAIN_MS 1000

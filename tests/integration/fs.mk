@@ -49,6 +49,8 @@ VAULTFS_IT = \
 	tests/integration/27-kill9.sh \
 	tests/integration/30-lease.sh \
 	tests/integration/31-clean-space.sh \
+	tests/integration/32-clean-kill9.sh \
+	tests/integration/33-ro-follow.sh \
 	tests/integration/61-vault-mount.sh \
 	tests/integration/62-vault-offline.sh \
 	tests/integration/63-vault-attempts.sh \
