@@ -99,7 +99,8 @@ const char *cli_hint(int r)
 		return "the store was written by a newer vaultfs; upgrade";
 	case VFS_E_LEASE:
 		return "another vaultfs holds the store read-write; unmount "
-		       "it there, or mount here with --read-only";
+		       "it there, or mount here with --read-only (or, once "
+		       "another machine's lease has expired, --take-over)";
 	default:
 		return NULL;
 	}
@@ -123,6 +124,9 @@ enum {
 	OPT_NEW_PASSWORD_FILE,
 	OPT_NO_RECOVERY_KEY,
 	OPT_REPAIR,
+	OPT_TAKE_OVER,
+	OPT_CLEAN_GRACE,
+	OPT_CLEAN_INTERVAL,
 };
 
 struct cli_cmd_desc {
@@ -152,6 +156,9 @@ static const struct option mount_opts[] = {
     {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
     {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"take-over", no_argument, NULL, OPT_TAKE_OVER},
+    {"clean-grace", required_argument, NULL, OPT_CLEAN_GRACE},
+    {"clean-interval", required_argument, NULL, OPT_CLEAN_INTERVAL},
     {"vault", required_argument, NULL, OPT_VAULT},
     {"account", required_argument, NULL, OPT_ACCOUNT},
     {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
@@ -227,8 +234,9 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "usage: vaultfs mount [--recovery-key | --recovery-key-file FILE]\n"
      "                     [--vault URL] [--account ID]\n"
      "                     [--account-token-file F] [--password-file P]\n"
-     "                     [--read-only] [-f] [-o FUSE_OPTIONS]\n"
-     "                     CLOUD_DIR MOUNTPOINT\n"
+     "                     [--read-only | --take-over]\n"
+     "                     [--clean-grace S] [--clean-interval S]\n"
+     "                     [-f] [-o FUSE_OPTIONS] CLOUD_DIR MOUNTPOINT\n"
      "\n"
      "Mounts the store in CLOUD_DIR at MOUNTPOINT. Returns once the mount\n"
      "is ready; the daemon keeps running until 'vaultfs umount'. Without\n"
@@ -244,7 +252,16 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "                            terminal (not echoed)\n"
      "  --recovery-key-file FILE  read the 64-digit key from FILE\n"
      "                            ('-' = standard input)\n"
-     "  --read-only               mount read-only (other writers allowed)\n"
+     "  --read-only               mount read-only (other writers allowed;\n"
+     "                            follows the writer's commits)\n"
+     "  --take-over               take the writer's lease of another\n"
+     "                            machine once it has expired (that\n"
+     "                            machine no longer uses the store)\n"
+     "  --clean-grace SECONDS     keep segments the cleaner freed this\n"
+     "                            long for devices still reading older\n"
+     "                            commits (default 3600; 0 for a single\n"
+     "                            device)\n"
+     "  --clean-interval SECONDS  run the cleaner this often (default 60)\n"
      "  -f, --foreground          stay in the foreground, log to stderr\n"
      "  -o OPT[,OPT...]           extra FUSE mount options (allow_other,\n"
      "                            ...); may be repeated\n"
@@ -419,6 +436,24 @@ static int cli_check_vault_opts(const struct cli_cmd_desc *d,
 	return 0;
 }
 
+/* A number of seconds in [min, max]: decimal digits only. */
+static int cli_seconds(const char *text, long min, long max, long *ret)
+{
+	long v = 0;
+
+	if (!*text || strlen(text) > 12)
+		return -EINVAL;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < min || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
 static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 			 struct cli_args *a, FILE *out, FILE *err)
 {
@@ -459,6 +494,27 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 			break;
 		case OPT_READ_ONLY:
 			a->read_only = 1;
+			break;
+		case OPT_TAKE_OVER:
+			a->take_over = 1;
+			break;
+		case OPT_CLEAN_GRACE:
+			if (cli_seconds(optarg, 0, CLI_CLEAN_GRACE_MAX,
+					&a->clean_grace) < 0)
+				return cli_usage_error(
+				    err, d->name,
+				    "--clean-grace wants seconds, 0 to %ld; "
+				    "not '%s'",
+				    CLI_CLEAN_GRACE_MAX, optarg);
+			break;
+		case OPT_CLEAN_INTERVAL:
+			if (cli_seconds(optarg, 1, CLI_CLEAN_INTERVAL_MAX,
+					&a->clean_interval) < 0)
+				return cli_usage_error(
+				    err, d->name,
+				    "--clean-interval wants seconds, 1 to %ld; "
+				    "not '%s'",
+				    CLI_CLEAN_INTERVAL_MAX, optarg);
 			break;
 		case OPT_VAULT:
 			SET_ONCE(a->vault_url, "--vault");
@@ -516,6 +572,10 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 		return cli_usage_error(err, d->name, "%s",
 				       "--recovery-key and --recovery-key-file "
 				       "exclude each other");
+	if (a->read_only && a->take_over)
+		return cli_usage_error(err, d->name, "%s",
+				       "--take-over is for read-write mounts; "
+				       "a --read-only mount needs no lease");
 	r = cli_check_vault_opts(d, a, err);
 	if (r < 0)
 		return r;
@@ -559,6 +619,8 @@ int cli_parse(int argc, char **argv, struct cli_args *ret, FILE *out, FILE *err)
 
 	memset(ret, 0, sizeof(*ret));
 	ret->log_level = LOG_LVL_INFO;
+	ret->clean_grace = -1;
+	ret->clean_interval = -1;
 
 	/* Options before the command: only --help and --version. */
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {

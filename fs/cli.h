@@ -79,7 +79,16 @@ struct cli_args {
 	const char *new_password_file; /* --new-password-file (passwd) */
 	int no_recovery_key;	       /* --no-recovery-key (init) */
 	int repair;		       /* --repair (fsck) */
+	/* mount: the single-writer lease and the cleaner */
+	int take_over;	      /* --take-over: break another machine's
+				 expired lease */
+	long clean_grace;     /* --clean-grace SECONDS; -1: default */
+	long clean_interval;  /* --clean-interval SECONDS; -1: default */
 };
+
+/* Bounds of --clean-grace and --clean-interval, in seconds. */
+#define CLI_CLEAN_GRACE_MAX (366L * 24 * 3600)
+#define CLI_CLEAN_INTERVAL_MAX (24L * 3600)
 
 /* cli_parse returned this after printing --help or --version. */
 #define CLI_DONE 1

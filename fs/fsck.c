@@ -1415,22 +1415,27 @@ static int foreign_one(void *ctx, const char *name, int is_tmp)
 static void check_lease(struct fsck *f)
 {
 	struct lease_info li;
+	const char *who;
+	uint64_t size;
 	int r;
 
-	r = lease_inspect(f->os, f->keys->lease, f->store_id, &li);
+	r = objstore_size(f->os, OBJSTORE_LEASE_NAME, &size);
+	if (r == -ENOENT)
+		return;
+	if (r == 0)
+		r = lease_peek(f->os, f->keys->lease, f->store_id, &li);
 	if (r < 0) {
 		say(f, FSCK_NOTE, OBJSTORE_LEASE_NAME, "cannot be read (%s)",
 		    strerror(-r));
 		return;
 	}
-	if (!li.present)
-		return;
-	if (!li.valid) {
+	if (r == 0) {
 		say(f, FSCK_NOTE, OBJSTORE_LEASE_NAME,
 		    "does not verify with this key (garbage, or planted); "
 		    "the store treats it as absent");
 		return;
 	}
+	who = li.host[0] ? li.host : "another machine";
 	if (li.this_machine) {
 		if (li.alive) {
 			f->res->writer = 1;
@@ -1450,15 +1455,15 @@ static void check_lease(struct fsck *f)
 	if (li.expires > f->now) {
 		f->res->writer = 1;
 		say(f, FSCK_INFO, OBJSTORE_LEASE_NAME,
-		    "held by another machine for %" PRIu64 " more seconds: "
-		    "a writer may be active there, so this check shows "
-		    "the last commit synced here",
-		    li.expires - f->now);
+		    "held by %s (process %" PRIu32 ") for %" PRIu64
+		    " more seconds: a writer may be active there, so this "
+		    "check shows the last commit synced here",
+		    who, li.pid, li.expires - f->now);
 	} else {
 		say(f, FSCK_INFO, OBJSTORE_LEASE_NAME,
-		    "held by another machine, expired %" PRIu64
+		    "held by %s (process %" PRIu32 "), expired %" PRIu64
 		    " seconds ago: its writer is gone or cut off",
-		    f->now - li.expires);
+		    who, li.pid, f->now - li.expires);
 	}
 }
 

@@ -251,8 +251,8 @@ static int put(struct objstore *os, const char *name, const void *data,
 	}
 	have_tmp = 0;
 	*placed = 1;
-	os->stats.puts++;
-	os->stats.put_bytes += len;
+	__atomic_fetch_add(&os->stats.puts, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&os->stats.put_bytes, len, __ATOMIC_RELAXED);
 	r = fsync_dirat(os, dir);
 out:
 	if (fd >= 0)
@@ -362,8 +362,8 @@ int objstore_read(struct objstore *os, const char *name, uint64_t off,
 	r = read_fd(fd, off, buf, len);
 	close(fd);
 	if (r == 0) {
-		os->stats.reads++;
-		os->stats.read_bytes += len;
+		__atomic_fetch_add(&os->stats.reads, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&os->stats.read_bytes, len, __ATOMIC_RELAXED);
 	}
 	return r;
 }
@@ -398,8 +398,8 @@ int objstore_get(struct objstore *os, const char *name, size_t max,
 	r = read_fd(fd, 0, buf, (size_t)st.st_size);
 	if (r < 0)
 		goto out;
-	os->stats.reads++;
-	os->stats.read_bytes += (uint64_t)st.st_size;
+	__atomic_fetch_add(&os->stats.reads, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&os->stats.read_bytes, (uint64_t)st.st_size, __ATOMIC_RELAXED);
 	*ret = buf;
 	*ret_len = (size_t)st.st_size;
 	buf = NULL; /* transferred */

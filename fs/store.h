@@ -136,6 +136,37 @@ int store_commit(struct store *s) STORE_WUR;
  */
 int store_tick(struct store *s, unsigned max_age_ms) STORE_WUR;
 
+/*
+ * Cleaner settings of a read-write store: dead segments are removed
+ * grace_sec after the checkpoint that made them unneeded (readers still
+ * on older commits, such as another device whose sync client lags, keep
+ * working that long); a cleaner pass runs every interval_ms, and sooner
+ * while the last pass made progress. Defaults 3600 s and 60000 ms.
+ */
+void store_set_clean(struct store *s, unsigned grace_sec, unsigned interval_ms);
+#define STORE_CLEAN_GRACE_DEFAULT 3600
+#define STORE_CLEAN_INTERVAL_DEFAULT_MS 60000
+
+/* Who holds a store's single-writer lease (store_lease_info). */
+struct store_lease {
+	int this_machine; /* a process of this machine holds it */
+	int alive;	  /* that process runs (always 1 for another machine) */
+	int expired;	  /* its expiry has passed */
+	uint32_t pid;	  /* the holder's process id */
+	uint64_t since;	  /* unix seconds it was taken; 0 when not recorded */
+	uint64_t expires; /* unix seconds */
+	char host[65];	  /* host name, printable ASCII; "" when not recorded */
+};
+
+/*
+ * Reads who holds the writer's lease of the store in cloud_dir (the key
+ * checks the header and opens the lease's encrypted host name). Returns 1
+ * with *ret filled, 0 when there is no valid lease, -VFS_E_NOTSTORE,
+ * -VFS_E_WRONGKEY, -VFS_E_DAMAGED, -errno.
+ */
+int store_lease_info(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
+		     struct store_lease *ret) STORE_WUR;
+
 /* Generation of the last commit, and bytes written but not yet committed. */
 uint64_t store_generation(struct store *s);
 uint64_t store_dirty_bytes(struct store *s);

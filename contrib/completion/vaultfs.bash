@@ -61,7 +61,8 @@ _vaultfs()
 		;;
 	mount)
 		opts='--recovery-key --recovery-key-file --vault --account
-			--account-token-file --password-file --read-only -f
+			--account-token-file --password-file --read-only
+			--take-over --clean-grace --clean-interval -f
 			--foreground -o --log-level --help --version'
 		;;
 	umount|unmount)

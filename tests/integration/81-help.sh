@@ -71,7 +71,8 @@ documented "vaultfs init --help" "$T/vaultfs.man" "$VCOMP"
 run0 "vaultfs mount --help" "$VAULTFS" mount --help
 mentions "vaultfs mount --help" '^usage: vaultfs mount' --recovery-key \
 	--recovery-key-file --vault --account --account-token-file \
-	--password-file --read-only --foreground ' -f' ' -o ' --log-level \
+	--password-file --read-only --take-over --clean-grace --clean-interval \
+	--foreground ' -f' ' -o ' --log-level \
 	--help --version CLOUD_DIR MOUNTPOINT
 documented "vaultfs mount --help" "$T/vaultfs.man" "$VCOMP"
 

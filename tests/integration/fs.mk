@@ -15,6 +15,27 @@ tests_integration_vaultfs_memstore_LDADD = fs/libvfscli.a $(VC_LDADD) \
 check_PROGRAMS += tests/integration/vfs-probe
 tests_integration_vfs_probe_SOURCES = tests/integration/vfs-probe.c
 
+# Plays another machine's writer: writes a lease with the real encoder
+# under a chosen identity (tests 30-33).
+check_PROGRAMS += tests/integration/vfs-lease
+tests_integration_vfs_lease_SOURCES = tests/integration/vfs-lease.c
+tests_integration_vfs_lease_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
+tests_integration_vfs_lease_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+tests_integration_vfs_lease_LDADD = fs/libvfsstore.a common/libvfscommon.a \
+	$(SODIUM_LIBS) -lpthread
+
+# Times foreground writes while the daemon cleans (31).
+check_PROGRAMS += tests/integration/vfs-stall
+tests_integration_vfs_stall_SOURCES = tests/integration/vfs-stall.c
+
+# The cleaner's space bound with the 64 MiB workload of issue #3 (about
+# twice as long as the 32 MiB version in make check).
+check-clean-long: vaultfs$(EXEEXT) tests/integration/vfs-stall$(EXEEXT)
+	VFS_CLEAN_MIB=64 top_builddir='$(abs_top_builddir)' \
+	  top_srcdir='$(abs_top_srcdir)' \
+	  $(SHELL) '$(abs_top_srcdir)/tests/integration/31-clean-space.sh'
+.PHONY: check-clean-long
+
 VAULTFS_IT = \
 	tests/integration/10-cli.sh \
 	tests/integration/11-fsops.sh \
@@ -27,6 +48,10 @@ VAULTFS_IT = \
 	tests/integration/26-rollback.sh \
 	tests/integration/27-kill9.sh \
 	tests/integration/28-posix.sh \
+	tests/integration/30-lease.sh \
+	tests/integration/31-clean-space.sh \
+	tests/integration/32-clean-kill9.sh \
+	tests/integration/33-ro-follow.sh \
 	tests/integration/61-vault-mount.sh \
 	tests/integration/62-vault-offline.sh \
 	tests/integration/63-vault-attempts.sh \
