@@ -33,3 +33,11 @@ VAULTFS_IT = \
 TESTS += $(VAULTFS_IT)
 # Helpers of the vaultfs + vault tests (61-69).
 EXTRA_DIST += tests/integration/vint-lib.sh
+
+# Randomized model-based test through the real mount (34-model.sh; a long
+# run with `make check-model`). vfs-model.c applies random operations to the
+# mount and to an in-memory model and compares them (docs/testing.md).
+check_PROGRAMS += tests/integration/vfs-model
+tests_integration_vfs_model_SOURCES = tests/integration/vfs-model.c
+tests_integration_vfs_model_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+tests_integration_vfs_model_LDADD = $(SODIUM_LIBS)

@@ -1,0 +1,55 @@
+#!/bin/sh
+# 34-model.sh - randomized model-based test through the real mount
+# (tests/integration/vfs-model.c): random operations applied to a vaultfs
+# mount and to an in-memory model, each result compared; the whole tree
+# compared at every remount; kill -9 after fsync must keep the fsync-ed
+# state. Runs a fresh random seed (printed) and a fixed one.
+#   VFS_MODEL_SEED=N   replay seed N (only that run)
+#   VFS_MODEL_OPS=N    operations per run (default 2500; make check-model
+#                      runs 100000)
+#   VFS_MODEL_ARGS     more vfs-model options (e.g. --verbose)
+. "${top_srcdir}/tests/integration/lib.sh"
+MODEL="$top_builddir/tests/integration/vfs-model"
+vfs_require_fuse
+[ -x "$MODEL" ] || fail "'$MODEL' missing (make check builds it)"
+vfs_setup
+cd "$T"
+
+ops=${VFS_MODEL_OPS:-2500}
+# Let the cleaner run often (and wait for it now and then) once the mount
+# has the options for it.
+clean=""
+if "$VAULTFS" mount --help 2>&1 | grep -q -e '--clean-grace'; then
+	clean="--mount-arg --clean-grace --mount-arg 0"
+	clean="$clean --mount-arg --clean-interval --mount-arg 1"
+	clean="$clean --clean-every 400 --clean-wait 1200"
+fi
+
+# The model first on a plain directory: the kernel's own file system must
+# agree with it, so a difference on vaultfs is vaultfs's.
+mkdir plain
+"$MODEL" --plain --ops 500 --seed 7 ${VFS_MODEL_ARGS:-} "$T/plain" ||
+	fail "the model disagrees with the kernel's file system in $T"
+
+# run NAME SEED
+run() {
+	vfs_init "cloud-$1" "key-$1"
+	vfs_mount "cloud-$1" "mnt-$1" "key-$1"
+	# shellcheck disable=SC2086
+	"$MODEL" --vaultfs "$VAULTFS" --cloud "$T/cloud-$1" \
+		--key "$T/key-$1" --seed "$2" --ops "$ops" \
+		--remount-every 300 --kill-every 700 $clean \
+		${VFS_MODEL_ARGS:-} "$T/mnt-$1" ||
+		fail "model run '$1' (seed $2) failed; replay with" \
+			"VFS_MODEL_SEED=$2 VFS_MODEL_OPS=$ops"
+	vfs_umount "mnt-$1"
+	echo "objects in the cloud folder: $(find "cloud-$1" -type f | wc -l)"
+}
+
+if [ -n "${VFS_MODEL_SEED:-}" ]; then
+	run replay "$VFS_MODEL_SEED"
+else
+	run random "$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')"
+	run fixed 20261129
+fi
+echo "PASS: 34-model"
