@@ -41,3 +41,13 @@ check_PROGRAMS += tests/integration/vfs-model
 tests_integration_vfs_model_SOURCES = tests/integration/vfs-model.c
 tests_integration_vfs_model_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
 tests_integration_vfs_model_LDADD = $(SODIUM_LIBS)
+TESTS += tests/integration/34-model.sh
+EXTRA_DIST += tests/integration/34-model.sh
+
+# The long run: 100000 operations per seed (VFS_MODEL_OPS and
+# VFS_MODEL_SEED as for 34-model.sh).
+check-model: tests/integration/vfs-model$(EXEEXT) vaultfs$(EXEEXT)
+	VFS_MODEL_OPS=$${VFS_MODEL_OPS:-100000} \
+	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	$(SHELL) '$(abs_top_srcdir)/tests/integration/34-model.sh'
+.PHONY: check-model

@@ -169,6 +169,8 @@ struct ctx {
 	/* counts */
 	long n_ok, n_err, n_remount, n_kill, n_clean, n_mismatch_nlink;
 	long cnt_ok[32], cnt_err[32];
+	long cnt_errno[32][160];
+	unsigned kill_sleep_ms;
 	uint8_t *buf; /* scratch for data */
 	size_t bufsz;
 };
@@ -751,7 +753,8 @@ static void manifest_walk(struct model *m, int dir, const char *path,
 {
 	struct node *d = &m->n[dir];
 
-	qsort(d->ents, d->nents, sizeof(*d->ents), cmp_dent);
+	if (d->nents > 1)
+		qsort(d->ents, d->nents, sizeof(*d->ents), cmp_dent);
 	for (size_t i = 0; i < d->nents; i++) {
 		int ni = d->ents[i].node;
 		struct node *n = &m->n[ni];
@@ -1109,7 +1112,7 @@ static void ents_build(struct ctx *c)
 	c->nents = 1;
 	/* sorted walk: the same tree gives the same picks */
 	for (size_t i = 0; i < c->m.nn; i++)
-		if (c->m.n[i].type == T_DIR)
+		if (c->m.n[i].type == T_DIR && c->m.n[i].nents > 1)
 			qsort(c->m.n[i].ents, c->m.n[i].nents,
 			      sizeof(struct dent), cmp_dent);
 	ents_walk(c, 0, "", 0);
@@ -1234,7 +1237,7 @@ enum op_kind {
 	K_WRITE, K_READ, K_TRUNC, K_MKDIR, K_RMDIR, K_UNLINK, K_RENAME,
 	K_LINK, K_SYMLINK, K_READLINK, K_CHMOD, K_STAT, K_READDIR, K_FSYNC,
 	K_FDOPEN, K_FDWRITE, K_FDREAD, K_FDTRUNC, K_FDCLOSE, K_SETX, K_GETX,
-	K_REMOVEX, K_LISTX, K_NKINDS
+	K_REMOVEX, K_LISTX, K_RENAME_NOREPLACE, K_RENAME_EXCHANGE, K_NKINDS
 };
 
 static const char *const kind_name[K_NKINDS] = {
@@ -1242,6 +1245,7 @@ static const char *const kind_name[K_NKINDS] = {
 	"link", "symlink", "readlink", "chmod", "stat", "readdir", "fsync",
 	"fd-open", "fd-write", "fd-read", "fd-truncate", "fd-close",
 	"setxattr", "getxattr", "removexattr", "listxattr",
+	"rename-noreplace", "rename-exchange",
 };
 
 /* r: the call's return (-1 with errno, or a value); want: 0 or -errno
@@ -1253,10 +1257,13 @@ static int check(struct ctx *c, int kind, long r, int err, int want)
 	if (got != want)
 		fail(c, "%s returned %s, the model expects %s", kind_name[kind],
 		     ename(got), ename(want));
-	if (want == 0)
+	if (want == 0) {
 		c->cnt_ok[kind]++;
-	else
+	} else {
 		c->cnt_err[kind]++;
+		if (-want < 160)
+			c->cnt_errno[kind][-want]++;
+	}
 	return want == 0;
 }
 
@@ -1697,7 +1704,10 @@ static void op_rename(struct ctx *c)
 			goto out;
 	}
 	r = (int)renameat2(AT_FDCWD, p1, AT_FDCWD, p2, flags);
-	if (check(c, K_RENAME, r, errno, want)) {
+	if (check(c, flags == RENAME_NOREPLACE	 ? K_RENAME_NOREPLACE
+		     : flags == RENAME_EXCHANGE ? K_RENAME_EXCHANGE
+						: K_RENAME,
+		  r, errno, want)) {
 		rename_apply(&c->m, &o, &n, flags);
 		snap(c);
 	}
@@ -1712,7 +1722,10 @@ static void op_link(struct ctx *c)
 {
 	char nb1[M_NAME_MAX + 2], nb2[M_NAME_MAX + 2];
 	char *r1 = pick_path(c, one_in(c, 4) ? T_LNK : T_REG),
-	     *r2 = pick_path(c, 0), *p1 = abspath(c, r1), *p2 = abspath(c, r2);
+	     *r2 = one_in(c, 3) ? pick_path(c, 0)
+				: join(pick_ent(c, T_DIR, 1)->path,
+				       pick_name(c)),
+	     *p1 = abspath(c, r1), *p2 = abspath(c, r2);
 	struct res o, n;
 	int want, r;
 
@@ -2081,6 +2094,10 @@ static void op_xattr(struct ctx *c, int kind)
 	want = rs.err ? rs.err : rs.lerr ? rs.lerr : rs.node < 0 ? -ENOENT : 0;
 	if (want == 0) {
 		n = &c->m.n[rs.node];
+		/* often a name the entry has */
+		for (size_t i = 0; i < n->nxa && kind != K_SETX; i++)
+			if (one_in(c, 2))
+				name = n->xa[i].name;
 		x = xattr_find(n, name);
 	}
 	switch (kind) {
@@ -2315,7 +2332,7 @@ static void do_kill(struct ctx *c)
 	struct model got;
 	struct lines lg = {0}, lw = {0};
 	uint8_t d[32];
-	int extra = (int)rnd(c, 12), match = -1, fd;
+	int extra = (int)rnd(c, 12), match = -1, fd, slept = -1;
 	pid_t pid;
 
 	fds_close_all(c);
@@ -2330,6 +2347,17 @@ static void do_kill(struct ctx *c)
 	for (int i = 0; i < extra; i++) {
 		c->opno++;
 		op_random(c, 1);
+		if (i == extra / 2 && c->kill_sleep_ms) {
+			/* long enough for an automatic commit to land in
+			 * the window (once per run: it costs time) */
+			struct timespec ts = {c->kill_sleep_ms / 1000,
+					      (long)(c->kill_sleep_ms % 1000) *
+						      1000000};
+
+			nanosleep(&ts, NULL);
+			c->kill_sleep_ms = 0;
+			slept = c->nsnaps - 1;
+		}
 	}
 	c->opno++;
 	pid = daemon_pid(c);
@@ -2371,9 +2399,12 @@ static void do_kill(struct ctx *c)
 		lines_diff(&lw, &lg, "last   ", "got    ");
 		fail(c, "kill -9 lost or invented changes (see above)");
 	}
-	if (c->verbose)
-		printf("kill -9: recovered state %d of %d\n", match,
-		       c->nsnaps - 1);
+	printf("vfs-model: op %ld: kill -9 %d operations after an fsync: the "
+	       "mount has state %d of %d since the fsync%s\n",
+	       c->opno, extra, match, c->nsnaps - 1,
+	       slept > 0 && match >= slept
+		       ? " (an automatic commit landed in the window)"
+		       : "");
 	/* go on from what the mount has (it is one of the model's states) */
 	model_free(&c->m);
 	c->m = got;
@@ -2517,6 +2548,9 @@ static void usage(FILE *f)
 		"(default 400, 0 = never)\n"
 		"  --kill-every N      about every N ops a kill -9 check "
 		"(default 1000, 0 = never)\n"
+		"  --kill-sleep MS     in the first kill window, wait MS "
+		"between operations\n"
+		"                      (lets an automatic commit land in it)\n"
 		"  --clean-every N     about every N ops wait for the "
 		"cleaner (default 0)\n"
 		"  --clean-wait MS     how long (default 1500)\n"
@@ -2596,6 +2630,8 @@ static int parse(struct ctx *c, int argc, char **argv)
 			c->kill_every = num(v);
 		else if (strcmp(a, "--clean-every") == 0)
 			c->clean_every = num(v);
+		else if (strcmp(a, "--kill-sleep") == 0)
+			c->kill_sleep_ms = (unsigned)num(v);
 		else if (strcmp(a, "--clean-wait") == 0)
 			c->clean_wait_ms = (unsigned)num(v);
 		else if (strcmp(a, "--max-bytes") == 0)
@@ -2634,12 +2670,16 @@ static void summary(struct ctx *c)
 	       "cleaner waits; final tree %zu entries, %zu bytes\n",
 	       c->opno, c->n_remount, c->n_kill, c->n_clean, c->nents - 1,
 	       c->m.bytes);
-	printf("  ok/expected-error:");
-	for (int k = 0; k < K_NKINDS; k++)
-		if (c->cnt_ok[k] || c->cnt_err[k])
-			printf(" %s %ld/%ld", kind_name[k], c->cnt_ok[k],
-			       c->cnt_err[k]);
-	printf("\n");
+	for (int k = 0; k < K_NKINDS; k++) {
+		if (!c->cnt_ok[k] && !c->cnt_err[k])
+			continue;
+		printf("  %-12s %5ld ok", kind_name[k], c->cnt_ok[k]);
+		for (int e = 1; e < 160; e++)
+			if (c->cnt_errno[k][e])
+				printf(", %ld %s", c->cnt_errno[k][e],
+				       ename(e));
+		printf("\n");
+	}
 }
 
 /* A run long enough to mean something must have done the main things,
@@ -2723,7 +2763,11 @@ int main(int argc, char **argv)
 		op_random(&c, 0);
 	}
 	c.opno = c.nops;
-	/* the end: always a remount and, if asked for, one kill */
+	/* the end: at least one kill if asked for, always a remount */
+	if (c.kill_every && c.n_kill == 0) {
+		ents_build(&c);
+		do_kill(&c);
+	}
 	do_remount(&c);
 	ents_build(&c);
 	sanity(&c);
