@@ -5,7 +5,7 @@
 # compared at every remount; kill -9 after fsync must keep the fsync-ed
 # state. Runs a fresh random seed (printed) and a fixed one.
 #   VFS_MODEL_SEED=N   replay seed N (only that run)
-#   VFS_MODEL_OPS=N    operations per run (default 2500; make check-model
+#   VFS_MODEL_OPS=N    operations per run (default 2000; make check-model
 #                      runs 100000)
 #   VFS_MODEL_ARGS     more vfs-model options (e.g. --verbose)
 . "${top_srcdir}/tests/integration/lib.sh"
@@ -20,7 +20,7 @@ cd "$T"
 if ldd "$VAULTFS" 2>/dev/null | grep -q libasan; then
 	ops=${VFS_MODEL_OPS:-1200}
 else
-	ops=${VFS_MODEL_OPS:-2500}
+	ops=${VFS_MODEL_OPS:-2000}
 fi
 # Let the cleaner run often (and wait for it now and then) once the mount
 # has the options for it.
@@ -37,25 +37,29 @@ mkdir plain
 "$MODEL" --plain --ops 500 --seed 7 ${VFS_MODEL_ARGS:-} "$T/plain" ||
 	fail "the model disagrees with the kernel's file system in $T"
 
-# run NAME SEED
+# run NAME SEED [OPTIONS...]
 run() {
-	vfs_init "cloud-$1" "key-$1"
-	vfs_mount "cloud-$1" "mnt-$1" "key-$1"
+	_name=$1 _seed=$2
+	shift 2
+	vfs_init "cloud-$_name" "key-$_name"
+	vfs_mount "cloud-$_name" "mnt-$_name" "key-$_name"
 	# shellcheck disable=SC2086
-	"$MODEL" --vaultfs "$VAULTFS" --cloud "$T/cloud-$1" \
-		--key "$T/key-$1" --seed "$2" --ops "$ops" \
-		--remount-every 300 --kill-every 700 --kill-sleep 4500 $clean \
-		${VFS_MODEL_ARGS:-} "$T/mnt-$1" ||
-		fail "model run '$1' (seed $2) failed; replay with" \
-			"VFS_MODEL_SEED=$2 VFS_MODEL_OPS=$ops"
-	vfs_umount "mnt-$1"
-	echo "objects in the cloud folder: $(find "cloud-$1" -type f | wc -l)"
+	"$MODEL" --vaultfs "$VAULTFS" --cloud "$T/cloud-$_name" \
+		--key "$T/key-$_name" --seed "$_seed" --ops "$ops" \
+		--remount-every 350 --kill-every 700 $clean "$@" \
+		${VFS_MODEL_ARGS:-} "$T/mnt-$_name" ||
+		fail "model run '$_name' (seed $_seed) failed; replay with" \
+			"VFS_MODEL_SEED=$_seed VFS_MODEL_OPS=$ops"
+	vfs_umount "mnt-$_name"
+	echo "objects in the cloud folder: $(find "cloud-$_name" -type f |
+		wc -l)"
 }
 
 if [ -n "${VFS_MODEL_SEED:-}" ]; then
-	run replay "$VFS_MODEL_SEED"
+	run replay "$VFS_MODEL_SEED" --kill-sleep 4500
 else
 	run random "$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')"
-	run fixed 20261129
+	# in its first kill window an automatic commit lands (a sleep)
+	run fixed 20261129 --kill-sleep 4500
 fi
 echo "PASS: 34-model"
