@@ -28,7 +28,7 @@ clean=""
 if "$VAULTFS" mount --help 2>&1 | grep -q -e '--clean-grace'; then
 	clean="--mount-arg --clean-grace --mount-arg 0"
 	clean="$clean --mount-arg --clean-interval --mount-arg 1"
-	clean="$clean --clean-every 400 --clean-wait 1200"
+	clean="$clean --clean-every 500 --clean-wait 1100"
 fi
 
 # The model first on a plain directory: the kernel's own file system must
@@ -46,7 +46,8 @@ run() {
 	# shellcheck disable=SC2086
 	"$MODEL" --vaultfs "$VAULTFS" --cloud "$T/cloud-$_name" \
 		--key "$T/key-$_name" --seed "$_seed" --ops "$ops" \
-		--remount-every 350 --kill-every 700 $clean "$@" \
+		--remount-every 400 --kill-every 700 --max-bytes 4194304 \
+		$clean "$@" \
 		${VFS_MODEL_ARGS:-} "$T/mnt-$_name" ||
 		fail "model run '$_name' (seed $_seed) failed; replay with" \
 			"VFS_MODEL_SEED=$_seed VFS_MODEL_OPS=$ops"

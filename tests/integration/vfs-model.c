@@ -170,6 +170,7 @@ struct ctx {
 	long n_ok, n_err, n_remount, n_kill, n_clean, n_mismatch_nlink;
 	long cnt_ok[32], cnt_err[32];
 	long cnt_errno[32][160];
+	double t_start, t_remount, t_kill;
 	unsigned kill_sleep_ms;
 	uint8_t *buf; /* scratch for data */
 	size_t bufsz;
@@ -298,6 +299,14 @@ static void shorten(const char *s, char *out, size_t outsz)
 		}
 	}
 	out[o] = '\0';
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- failure reporting ---- */
@@ -1137,6 +1146,34 @@ static const struct ent *pick_ent(struct ctx *c, int t, int root_ok)
 	return NULL;
 }
 
+/* A random entry whose node passes want(), or NULL. */
+static const struct ent *pick_ent_if(struct ctx *c,
+				     int (*want)(const struct node *))
+{
+	size_t cand = 0, k;
+
+	for (size_t i = 0; i < c->nents; i++)
+		if (want(&c->m.n[c->ents[i].node]))
+			cand++;
+	if (cand == 0)
+		return NULL;
+	k = rnd(c, cand);
+	for (size_t i = 0; i < c->nents; i++)
+		if (want(&c->m.n[c->ents[i].node]) && k-- == 0)
+			return &c->ents[i];
+	return NULL;
+}
+
+static int has_xattrs(const struct node *n)
+{
+	return n->nxa > 0;
+}
+
+static int is_empty_dir(const struct node *n)
+{
+	return n->type == T_DIR && n->nents == 0;
+}
+
 static const char *pick_name(struct ctx *c)
 {
 	if (one_in(c, 40))
@@ -1512,7 +1549,9 @@ out:
 static void op_rmdir(struct ctx *c)
 {
 	char nb[M_NAME_MAX + 2];
-	char *rel = pick_path(c, T_DIR), *p = abspath(c, rel);
+	const struct ent *e = one_in(c, 3) ? pick_ent_if(c, is_empty_dir) : NULL;
+	char *rel = e && e->path[0] ? xstrdup(e->path) : pick_path(c, T_DIR),
+	     *p = abspath(c, rel);
 	struct res rs;
 	int want, r;
 
@@ -2080,7 +2119,12 @@ static const char *const xnames[M_XATTR_NAMES] = {
 static void op_xattr(struct ctx *c, int kind)
 {
 	char nb[M_NAME_MAX + 2];
-	char *rel = one_in(c, 8) ? xstrdup("") : pick_path(c, 0),
+	const struct ent *e = kind != K_SETX && one_in(c, 2)
+				      ? pick_ent_if(c, has_xattrs)
+				      : NULL;
+	char *rel = e		 ? xstrdup(e->path)
+		    : one_in(c, 8) ? xstrdup("")
+				   : pick_path(c, 0),
 	     *p = abspath(c, rel);
 	const char *name = xnames[rnd(c, M_XATTR_NAMES)];
 	struct res rs;
@@ -2307,6 +2351,8 @@ static int pid_gone(pid_t pid)
 
 static void do_remount(struct ctx *c)
 {
+	double t0 = now_s();
+
 	fds_close_all(c);
 	desc(c, "remount");
 	record(c);
@@ -2319,6 +2365,7 @@ static void do_remount(struct ctx *c)
 	do_mount(c);
 	compare_tree(c, "after unmounting and mounting again");
 	c->n_remount++;
+	c->t_remount += now_s() - t0;
 }
 
 static void op_random(struct ctx *c, int mutating_only);
@@ -2333,8 +2380,11 @@ static void do_kill(struct ctx *c)
 	struct lines lg = {0}, lw = {0};
 	uint8_t d[32];
 	int extra = (int)rnd(c, 12), match = -1, fd, slept = -1;
+	double t0 = now_s();
 	pid_t pid;
 
+	if (c->kill_sleep_ms && extra < 2)
+		extra = 2 + (int)rnd(c, 10);
 	fds_close_all(c);
 	c->track = 1;
 	desc(c, "kill window: fsync('') then %d operations, kill -9", extra);
@@ -2425,6 +2475,7 @@ static void do_kill(struct ctx *c)
 	c->snap0 = NULL;
 	c->nsnap0 = 0;
 	c->n_kill++;
+	c->t_kill += now_s() - t0;
 }
 
 static void do_clean(struct ctx *c)
@@ -2667,9 +2718,10 @@ static int parse(struct ctx *c, int argc, char **argv)
 static void summary(struct ctx *c)
 {
 	printf("vfs-model: %ld operations, %ld remounts, %ld kill -9, %ld "
-	       "cleaner waits; final tree %zu entries, %zu bytes\n",
+	       "cleaner waits; final tree %zu entries, %zu bytes; %.1f s "
+	       "(remounts %.1f s, kill windows %.1f s)\n",
 	       c->opno, c->n_remount, c->n_kill, c->n_clean, c->nents - 1,
-	       c->m.bytes);
+	       c->m.bytes, now_s() - c->t_start, c->t_remount, c->t_kill);
 	for (int k = 0; k < K_NKINDS; k++) {
 		if (!c->cnt_ok[k] && !c->cnt_err[k])
 			continue;
@@ -2721,6 +2773,7 @@ int main(int argc, char **argv)
 	       "VFS_MODEL_SEED=%" PRIu64 ")\n",
 	       c.seed, c.nops, c.plain ? " plain" : "", c.seed);
 	c.rs = c.seed;
+	c.t_start = now_s();
 	c.root = geteuid() == 0;
 	memset(long_name, 'L', M_NAME_MAX);
 	memset(too_long_name, 'M', M_NAME_MAX + 1);
