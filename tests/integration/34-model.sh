@@ -31,6 +31,11 @@ if "$VAULTFS" mount --help 2>&1 | grep -q -e '--clean-grace'; then
 	clean="$clean --clean-every 500 --clean-wait 1100"
 fi
 
+# xattrs: required once the store has them (ENOTSUP is then a failure),
+# else tried and left out if the mount answers ENOTSUP.
+xattr=auto
+grep -q 'store_setxattr' "$top_srcdir/fs/store.h" && xattr=on
+
 # The model first on a plain directory: the kernel's own file system must
 # agree with it, so a difference on vaultfs is vaultfs's.
 mkdir plain
@@ -47,6 +52,7 @@ run() {
 	"$MODEL" --vaultfs "$VAULTFS" --cloud "$T/cloud-$_name" \
 		--key "$T/key-$_name" --seed "$_seed" --ops "$ops" \
 		--remount-every 400 --kill-every 700 --max-bytes 4194304 \
+		--xattr "$xattr" \
 		$clean "$@" \
 		${VFS_MODEL_ARGS:-} "$T/mnt-$_name" ||
 		fail "model run '$_name' (seed $_seed) failed; replay with" \

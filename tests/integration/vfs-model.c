@@ -207,7 +207,7 @@ static char *xstrdup(const char *s)
 }
 
 static char *xasprintf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 static char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
@@ -322,7 +322,7 @@ static void record(struct ctx *c)
 }
 
 static void desc(struct ctx *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void desc(struct ctx *c, const char *fmt, ...)
 {
 	char raw[8192];
@@ -349,7 +349,7 @@ static void history(struct ctx *c)
 }
 
 static void fail(struct ctx *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
+    __attribute__((format(printf, 2, 3), noreturn));
 static void fail(struct ctx *c, const char *fmt, ...)
 {
 	char raw[8192], msg[4096];
@@ -363,14 +363,15 @@ static void fail(struct ctx *c, const char *fmt, ...)
 	fprintf(stderr, "FAIL at op #%ld: %s\n  op: %s\n", c->opno, msg,
 		c->cur);
 	history(c);
-	fprintf(stderr, "seed %" PRIu64 " (replay: VFS_MODEL_SEED=%" PRIu64
+	fprintf(stderr,
+		"seed %" PRIu64 " (replay: VFS_MODEL_SEED=%" PRIu64
 		", same VFS_MODEL_OPS)\n",
 		c->seed, c->seed);
 	exit(1);
 }
 
-static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-						       noreturn));
+static void fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 static void fatal(const char *fmt, ...)
 {
 	va_list ap;
@@ -565,8 +566,8 @@ static void file_resize(struct model *m, int node, size_t size)
 	n->hashed = 0;
 }
 
-static void file_write(struct model *m, int node, const uint8_t *p,
-		       size_t len, size_t off)
+static void file_write(struct model *m, int node, const uint8_t *p, size_t len,
+		       size_t off)
 {
 	struct node *n = &m->n[node];
 
@@ -770,8 +771,8 @@ static void manifest_walk(struct model *m, int dir, const char *path,
 		char *p = path[0] ? xasprintf("%s/%s", path, d->ents[i].name)
 				  : xstrdup(d->ents[i].name);
 		char *xa = xattr_text(n), *grp = xstrdup(""), *line;
-		long long nl = m->scanned ? n->st_nlink
-					  : (long long)node_nlink(m, ni);
+		long long nl =
+		    m->scanned ? n->st_nlink : (long long)node_nlink(m, ni);
 
 		if (n->type != T_DIR && n->names > 1) {
 			free(grp);
@@ -783,12 +784,12 @@ static void manifest_walk(struct model *m, int dir, const char *path,
 			}
 		}
 		if (n->type == T_DIR) {
-			line = xasprintf("%s d %04o n%lld%s", p, n->mode, nl,
-					 xa);
+			line =
+			    xasprintf("%s d %04o n%lld%s", p, n->mode, nl, xa);
 		} else if (n->type == T_REG) {
 			char hx[2 * M_HASH + 1];
-			long long sz = m->scanned ? n->st_size
-						  : (long long)n->size;
+			long long sz =
+			    m->scanned ? n->st_size : (long long)n->size;
 
 			if (n->read_err)
 				snprintf(hx, sizeof(hx), "<%s>",
@@ -799,8 +800,8 @@ static void manifest_walk(struct model *m, int dir, const char *path,
 					 n->mode, nl, sz, hx, grp, xa);
 		} else {
 			long long sz = m->scanned
-					       ? n->st_size
-					       : (long long)strlen(n->target);
+					   ? n->st_size
+					   : (long long)strlen(n->target);
 
 			line = xasprintf("%s l n%lld s%lld t'%s'%s%s%s", p, nl,
 					 sz, n->target,
@@ -821,8 +822,8 @@ static void manifest(struct model *m, struct lines *out)
 	char **first = xmalloc(m->nn * sizeof(*first));
 	struct node *root = &m->n[0];
 	char *xa = xattr_text(root);
-	long long nl = m->scanned ? root->st_nlink
-				  : (long long)node_nlink(m, 0);
+	long long nl =
+	    m->scanned ? root->st_nlink : (long long)node_nlink(m, 0);
 
 	memset(first, 0, m->nn * sizeof(*first));
 	lines_add(out, xasprintf(". d %04o n%lld%s", root->mode, nl, xa));
@@ -939,15 +940,16 @@ static void scan_xattrs(struct ctx *c, const char *path, struct node *n)
 	}
 }
 
-static void scan_file(struct ctx *c, struct model *m, int ni,
-		      const char *path, const struct stat *st)
+static void scan_file(struct ctx *c, struct model *m, int ni, const char *path,
+		      const struct stat *st)
 {
 	struct node *n = &m->n[ni];
 	size_t want = (size_t)st->st_size, got = 0;
 	int fd;
 
 	/* A size the model can never have is shown, not read. */
-	if (st->st_size < 0 || (size_t)st->st_size > 4 * c->max_bytes + (1u << 20)) {
+	if (st->st_size < 0 ||
+	    (size_t)st->st_size > 4 * c->max_bytes + (1u << 20)) {
 		n->read_err = EFBIG;
 		return;
 	}
@@ -981,8 +983,8 @@ static void scan_file(struct ctx *c, struct model *m, int ni,
 	file_resize(m, ni, got);
 }
 
-static void scan_dir(struct ctx *c, struct model *m, int dir,
-		     const char *path, struct inomap *im)
+static void scan_dir(struct ctx *c, struct model *m, int dir, const char *path,
+		     struct inomap *im)
 {
 	DIR *d = opendir(path);
 	struct dirent *e;
@@ -1067,8 +1069,10 @@ static void compare_tree(struct ctx *c, const char *what)
 	manifest(&c->m, &lw);
 	manifest(&got, &lg);
 	if (lines_diff(&lw, &lg, "want", "got ") > 0)
-		fail(c, "the tree differs from the model %s (want = model, "
-			"got = mount; lines above)", what);
+		fail(c,
+		     "the tree differs from the model %s (want = model, "
+		     "got = mount; lines above)",
+		     what);
 	lines_free(&lw);
 	lines_free(&lg);
 	model_free(&got);
@@ -1077,8 +1081,18 @@ static void compare_tree(struct ctx *c, const char *what)
 /* ---- picking paths ---- */
 
 static const char *const pool[] = {
-	"a", "b", "c", "d", "e", "f", "A", "file.txt", "Name with space",
-	"\xc3\xbc-utf8", "x.y.z", "g",
+    "a",
+    "b",
+    "c",
+    "d",
+    "e",
+    "f",
+    "A",
+    "file.txt",
+    "Name with space",
+    "\xc3\xbc-utf8",
+    "x.y.z",
+    "g",
 };
 static char long_name[M_NAME_MAX + 1];	   /* 255 x 'L': valid */
 static char too_long_name[M_NAME_MAX + 2]; /* 256 x 'M': ENAMETOOLONG */
@@ -1271,18 +1285,42 @@ static void snap_reset(struct ctx *c)
 /* ---- checking results ---- */
 
 enum op_kind {
-	K_WRITE, K_READ, K_TRUNC, K_MKDIR, K_RMDIR, K_UNLINK, K_RENAME,
-	K_LINK, K_SYMLINK, K_READLINK, K_CHMOD, K_STAT, K_READDIR, K_FSYNC,
-	K_FDOPEN, K_FDWRITE, K_FDREAD, K_FDTRUNC, K_FDCLOSE, K_SETX, K_GETX,
-	K_REMOVEX, K_LISTX, K_RENAME_NOREPLACE, K_RENAME_EXCHANGE, K_NKINDS
+	K_WRITE,
+	K_READ,
+	K_TRUNC,
+	K_MKDIR,
+	K_RMDIR,
+	K_UNLINK,
+	K_RENAME,
+	K_LINK,
+	K_SYMLINK,
+	K_READLINK,
+	K_CHMOD,
+	K_STAT,
+	K_READDIR,
+	K_FSYNC,
+	K_FDOPEN,
+	K_FDWRITE,
+	K_FDREAD,
+	K_FDTRUNC,
+	K_FDCLOSE,
+	K_SETX,
+	K_GETX,
+	K_REMOVEX,
+	K_LISTX,
+	K_RENAME_NOREPLACE,
+	K_RENAME_EXCHANGE,
+	K_NKINDS
 };
 
 static const char *const kind_name[K_NKINDS] = {
-	"write", "read", "truncate", "mkdir", "rmdir", "unlink", "rename",
-	"link", "symlink", "readlink", "chmod", "stat", "readdir", "fsync",
-	"fd-open", "fd-write", "fd-read", "fd-truncate", "fd-close",
-	"setxattr", "getxattr", "removexattr", "listxattr",
-	"rename-noreplace", "rename-exchange",
+    "write",	       "read",	      "truncate",  "mkdir",
+    "rmdir",	       "unlink",      "rename",	   "link",
+    "symlink",	       "readlink",    "chmod",	   "stat",
+    "readdir",	       "fsync",	      "fd-open",   "fd-write",
+    "fd-read",	       "fd-truncate", "fd-close",  "setxattr",
+    "getxattr",	       "removexattr", "listxattr", "rename-noreplace",
+    "rename-exchange",
 };
 
 /* r: the call's return (-1 with errno, or a value); want: 0 or -errno
@@ -1368,31 +1406,30 @@ static void op_write(struct ctx *c)
 
 	resolve(&c->m, rel, &rs, nb);
 	node = rs.node;
-	off = pick_off(c, node >= 0 && c->m.n[node].type == T_REG
-				  ? c->m.n[node].size
-				  : 0);
+	off = pick_off(
+	    c, node >= 0 && c->m.n[node].type == T_REG ? c->m.n[node].size : 0);
 	len = pick_len(c, c->track ? 65536 : 262144);
 	if (!fit(c, node >= 0 && c->m.n[node].type == T_REG ? node : -1, off,
 		 len)) {
 		/* over the byte budget: write inside the file instead */
 		off = node >= 0 && c->m.n[node].type == T_REG
-			      ? rnd(c, c->m.n[node].size + 1)
-			      : 0;
+			  ? rnd(c, c->m.n[node].size + 1)
+			  : 0;
 		len = node >= 0 && c->m.n[node].type == T_REG
-			      ? c->m.n[node].size - off
-			      : 0;
+			  ? c->m.n[node].size - off
+			  : 0;
 		if (len > 4096)
 			len = 4096;
 	}
 	desc(c, "write('%s', off %zu, len %zu, create mode %04o)", rel, off,
 	     len, mode);
 	record(c);
-	want = rs.err ? rs.err
-	       : rs.lerr ? rs.lerr
-	       : node < 0 ? 0
+	want = rs.err			    ? rs.err
+	       : rs.lerr		    ? rs.lerr
+	       : node < 0		    ? 0
 	       : c->m.n[node].type == T_DIR ? -EISDIR
 	       : c->m.n[node].type == T_LNK ? -ELOOP
-					     : 0;
+					    : 0;
 	fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (!check(c, K_WRITE, fd, errno, want))
 		goto out;
@@ -1431,8 +1468,9 @@ static void cmp_data(struct ctx *c, int node, const uint8_t *got, ssize_t k,
 		     k, want, n->size);
 	for (size_t i = 0; i < want; i++)
 		if (got[i] != n->data[off + i])
-			fail(c, "read data differs at file offset %zu: got "
-				"0x%02x, want 0x%02x",
+			fail(c,
+			     "read data differs at file offset %zu: got "
+			     "0x%02x, want 0x%02x",
 			     off + i, got[i], n->data[off + i]);
 }
 
@@ -1447,24 +1485,25 @@ static void op_read(struct ctx *c)
 
 	resolve(&c->m, rel, &rs, nb);
 	off = pick_off(c, rs.node >= 0 && c->m.n[rs.node].type == T_REG
-				  ? c->m.n[rs.node].size
-				  : 0);
+			      ? c->m.n[rs.node].size
+			      : 0);
 	len = pick_len(c, c->bufsz);
 	desc(c, "read('%s', off %zu, len %zu)", rel, off, len);
 	record(c);
-	want = rs.err			    ? rs.err
-	       : rs.lerr		    ? rs.lerr
-	       : rs.node < 0		    ? -ENOENT
+	want = rs.err			       ? rs.err
+	       : rs.lerr		       ? rs.lerr
+	       : rs.node < 0		       ? -ENOENT
 	       : c->m.n[rs.node].type == T_LNK ? -ELOOP
-					      : 0;
+					       : 0;
 	fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (!check(c, K_READ, fd, errno, want))
 		goto out;
 	k = pread(fd, c->buf, len, (off_t)off);
 	if (c->m.n[rs.node].type == T_DIR) {
 		if (k >= 0 || errno != EISDIR)
-			fail(c, "read of a directory returned %zd (%s), want "
-				"EISDIR",
+			fail(c,
+			     "read of a directory returned %zd (%s), want "
+			     "EISDIR",
 			     k, ename(k < 0 ? errno : 0));
 	} else {
 		cmp_data(c, rs.node, c->buf, k, off, len);
@@ -1504,12 +1543,12 @@ static void op_truncate(struct ctx *c)
 		len = rnd(c, size + 1);
 	desc(c, "truncate('%s', %zu)", rel, len);
 	record(c);
-	want = rs.err			    ? rs.err
-	       : rs.lerr		    ? rs.lerr
-	       : rs.node < 0		    ? -ENOENT
+	want = rs.err			       ? rs.err
+	       : rs.lerr		       ? rs.lerr
+	       : rs.node < 0		       ? -ENOENT
 	       : c->m.n[rs.node].type == T_LNK ? -ENOENT /* dangles */
 	       : c->m.n[rs.node].type == T_DIR ? -EISDIR
-					      : 0;
+					       : 0;
 	r = truncate(p, (off_t)len);
 	if (check(c, K_TRUNC, r, errno, want)) {
 		file_resize(&c->m, rs.node, len);
@@ -1537,8 +1576,7 @@ static void op_mkdir(struct ctx *c)
 		goto out;
 	r = mkdir(p, mode);
 	if (check(c, K_MKDIR, r, errno, want)) {
-		dent_add(&c->m, rs.dir, rs.name,
-			 node_new(&c->m, T_DIR, mode));
+		dent_add(&c->m, rs.dir, rs.name, node_new(&c->m, T_DIR, mode));
 		snap(c);
 	}
 out:
@@ -1549,7 +1587,8 @@ out:
 static void op_rmdir(struct ctx *c)
 {
 	char nb[M_NAME_MAX + 2];
-	const struct ent *e = one_in(c, 3) ? pick_ent_if(c, is_empty_dir) : NULL;
+	const struct ent *e =
+	    one_in(c, 3) ? pick_ent_if(c, is_empty_dir) : NULL;
 	char *rel = e && e->path[0] ? xstrdup(e->path) : pick_path(c, T_DIR),
 	     *p = abspath(c, rel);
 	struct res rs;
@@ -1558,12 +1597,12 @@ static void op_rmdir(struct ctx *c)
 	resolve(&c->m, rel, &rs, nb);
 	desc(c, "rmdir('%s')", rel);
 	record(c);
-	want = rs.err			    ? rs.err
-	       : rs.lerr		    ? rs.lerr
-	       : rs.node < 0		    ? -ENOENT
+	want = rs.err			       ? rs.err
+	       : rs.lerr		       ? rs.lerr
+	       : rs.node < 0		       ? -ENOENT
 	       : c->m.n[rs.node].type != T_DIR ? -ENOTDIR
-	       : c->m.n[rs.node].nents	    ? -ENOTEMPTY
-					    : 0;
+	       : c->m.n[rs.node].nents	       ? -ENOTEMPTY
+					       : 0;
 	r = rmdir(p);
 	if (check(c, K_RMDIR, r, errno, want)) {
 		dent_del(&c->m, rs.dir, rs.name, 0);
@@ -1584,11 +1623,11 @@ static void op_unlink(struct ctx *c)
 	resolve(&c->m, rel, &rs, nb);
 	desc(c, "unlink('%s')", rel);
 	record(c);
-	want = rs.err			    ? rs.err
-	       : rs.lerr		    ? rs.lerr
-	       : rs.node < 0		    ? -ENOENT
+	want = rs.err			       ? rs.err
+	       : rs.lerr		       ? rs.lerr
+	       : rs.node < 0		       ? -ENOENT
 	       : c->m.n[rs.node].type == T_DIR ? -EISDIR
-					      : 0;
+					       : 0;
 	r = unlink(p);
 	if (check(c, K_UNLINK, r, errno, want)) {
 		dent_del(&c->m, rs.dir, rs.name, 0);
@@ -1721,10 +1760,10 @@ static void op_rename(struct ctx *c)
 	resolve(&c->m, r1, &o, nb1);
 	resolve(&c->m, r2, &n, nb2);
 	desc(c, "rename('%s', '%s'%s)", r1, r2,
-	     flags == RENAME_NOREPLACE ? ", NOREPLACE"
+	     flags == RENAME_NOREPLACE	? ", NOREPLACE"
 	     : flags == RENAME_EXCHANGE ? ", EXCHANGE"
-	     : flags		   ? ", NOREPLACE|EXCHANGE"
-				   : "");
+	     : flags			? ", NOREPLACE|EXCHANGE"
+					: "");
 	record(c);
 	if (flags == (RENAME_NOREPLACE | RENAME_EXCHANGE))
 		want = -EINVAL;
@@ -1732,20 +1771,21 @@ static void op_rename(struct ctx *c)
 		want = rename_want(&c->m, &o, &n, flags);
 	/* keep the tree within M_MAX_DEPTH levels */
 	if (want == 0 && o.node != n.node) {
-		int d1 = node_depth(&c->m, n.dir) + 1 +
-			 subtree_depth(&c->m, o.node);
+		int d1 =
+		    node_depth(&c->m, n.dir) + 1 + subtree_depth(&c->m, o.node);
 		int d2 = flags & RENAME_EXCHANGE
-				 ? node_depth(&c->m, o.dir) + 1 +
-					   subtree_depth(&c->m, n.node)
-				 : 0;
+			     ? node_depth(&c->m, o.dir) + 1 +
+				   subtree_depth(&c->m, n.node)
+			     : 0;
 
 		if (d1 > M_MAX_DEPTH + 1 || d2 > M_MAX_DEPTH + 1)
 			goto out;
 	}
 	r = (int)renameat2(AT_FDCWD, p1, AT_FDCWD, p2, flags);
-	if (check(c, flags == RENAME_NOREPLACE	 ? K_RENAME_NOREPLACE
-		     : flags == RENAME_EXCHANGE ? K_RENAME_EXCHANGE
-						: K_RENAME,
+	if (check(c,
+		  flags == RENAME_NOREPLACE  ? K_RENAME_NOREPLACE
+		  : flags == RENAME_EXCHANGE ? K_RENAME_EXCHANGE
+					     : K_RENAME,
 		  r, errno, want)) {
 		rename_apply(&c->m, &o, &n, flags);
 		snap(c);
@@ -1761,9 +1801,9 @@ static void op_link(struct ctx *c)
 {
 	char nb1[M_NAME_MAX + 2], nb2[M_NAME_MAX + 2];
 	char *r1 = pick_path(c, one_in(c, 4) ? T_LNK : T_REG),
-	     *r2 = one_in(c, 3) ? pick_path(c, 0)
-				: join(pick_ent(c, T_DIR, 1)->path,
-				       pick_name(c)),
+	     *r2 = one_in(c, 3)
+		       ? pick_path(c, 0)
+		       : join(pick_ent(c, T_DIR, 1)->path, pick_name(c)),
 	     *p1 = abspath(c, r1), *p2 = abspath(c, r2);
 	struct res o, n;
 	int want, r;
@@ -1772,14 +1812,14 @@ static void op_link(struct ctx *c)
 	resolve(&c->m, r2, &n, nb2);
 	desc(c, "link('%s', '%s')", r1, r2);
 	record(c);
-	want = o.err	     ? o.err
-	       : o.lerr	     ? o.lerr
-	       : o.node < 0  ? -ENOENT
-	       : n.err	     ? n.err
-	       : n.lerr	     ? n.lerr
-	       : n.node >= 0 ? -EEXIST
+	want = o.err			      ? o.err
+	       : o.lerr			      ? o.lerr
+	       : o.node < 0		      ? -ENOENT
+	       : n.err			      ? n.err
+	       : n.lerr			      ? n.lerr
+	       : n.node >= 0		      ? -EEXIST
 	       : c->m.n[o.node].type == T_DIR ? -EPERM
-					       : 0;
+					      : 0;
 	r = link(p1, p2);
 	if (check(c, K_LINK, r, errno, want)) {
 		dent_add(&c->m, n.dir, n.name, o.node);
@@ -1836,11 +1876,11 @@ static void op_readlink(struct ctx *c)
 	resolve(&c->m, rel, &rs, nb);
 	desc(c, "readlink('%s')", rel);
 	record(c);
-	want = rs.err			    ? rs.err
-	       : rs.lerr		    ? rs.lerr
-	       : rs.node < 0		    ? -ENOENT
+	want = rs.err			       ? rs.err
+	       : rs.lerr		       ? rs.lerr
+	       : rs.node < 0		       ? -ENOENT
 	       : c->m.n[rs.node].type != T_LNK ? -EINVAL
-					      : 0;
+					       : 0;
 	k = readlink(p, t, sizeof(t));
 	if (check(c, K_READLINK, k, errno, want)) {
 		const char *mt = c->m.n[rs.node].target;
@@ -1864,15 +1904,15 @@ static void op_chmod(struct ctx *c)
 	resolve(&c->m, rel, &rs, nb);
 	/* as a user, keep what the test needs to go on */
 	if (!c->root)
-		mode |= rs.node >= 0 && c->m.n[rs.node].type == T_DIR ? 0700
-								       : 0600;
+		mode |=
+		    rs.node >= 0 && c->m.n[rs.node].type == T_DIR ? 0700 : 0600;
 	desc(c, "chmod('%s', %04o)", rel, mode);
 	record(c);
-	want = rs.err			    ? rs.err
-	       : rs.lerr		    ? rs.lerr
-	       : rs.node < 0		    ? -ENOENT
+	want = rs.err			       ? rs.err
+	       : rs.lerr		       ? rs.lerr
+	       : rs.node < 0		       ? -ENOENT
 	       : c->m.n[rs.node].type == T_LNK ? -ENOENT /* dangles */
-					      : 0;
+					       : 0;
 	r = chmod(p, mode);
 	if (check(c, K_CHMOD, r, errno, want)) {
 		c->m.n[rs.node].mode = mode;
@@ -1902,10 +1942,10 @@ static void op_stat(struct ctx *c)
 			   : S_ISDIR(st.st_mode) ? T_DIR
 			   : S_ISLNK(st.st_mode) ? T_LNK
 						 : -1;
-		unsigned long long size =
-			n->type == T_REG   ? n->size
-			: n->type == T_LNK ? strlen(n->target)
-					   : (unsigned long long)st.st_size;
+		unsigned long long size = n->type == T_REG ? n->size
+					  : n->type == T_LNK
+					      ? strlen(n->target)
+					      : (unsigned long long)st.st_size;
 
 		if (type != n->type)
 			fail(c, "lstat: type 0%o, the model has %d",
@@ -1939,11 +1979,11 @@ static void op_readdir(struct ctx *c)
 	resolve(&c->m, rel, &rs, nb);
 	desc(c, "readdir('%s')", rel);
 	record(c);
-	want = rs.err			    ? rs.err
-	       : rs.lerr		    ? rs.lerr
-	       : rs.node < 0		    ? -ENOENT
+	want = rs.err			       ? rs.err
+	       : rs.lerr		       ? rs.lerr
+	       : rs.node < 0		       ? -ENOENT
 	       : c->m.n[rs.node].type != T_DIR ? -ENOTDIR
-					      : 0;
+					       : 0;
 	fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (!check(c, K_READDIR, fd, errno, want))
 		goto out;
@@ -1990,11 +2030,11 @@ static void op_fsync(struct ctx *c)
 	resolve(&c->m, rel, &rs, nb);
 	desc(c, "fsync('%s')", rel);
 	record(c);
-	want = rs.err			    ? rs.err
-	       : rs.lerr		    ? rs.lerr
-	       : rs.node < 0		    ? -ENOENT
+	want = rs.err			       ? rs.err
+	       : rs.lerr		       ? rs.lerr
+	       : rs.node < 0		       ? -ENOENT
 	       : c->m.n[rs.node].type == T_LNK ? -ELOOP
-					      : 0;
+					       : 0;
 	fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (check(c, K_FSYNC, fd, errno, want)) {
 		if (fsync(fd) < 0)
@@ -2090,7 +2130,8 @@ static void op_fd(struct ctx *c, int kind)
 		break;
 	case K_FDTRUNC:
 		len = one_in(c, 3) ? 0 : rnd(c, n->size + 70000);
-		if (len > n->size && c->m.bytes + (len - n->size) > c->max_bytes)
+		if (len > n->size &&
+		    c->m.bytes + (len - n->size) > c->max_bytes)
 			len = rnd(c, n->size + 1);
 		desc(c, "ftruncate(fd slot %d = '%s'%s, %zu)", i, f->path,
 		     n->names ? "" : " (unlinked)", len);
@@ -2112,17 +2153,17 @@ static void op_fd(struct ctx *c, int kind)
 /* ---- xattrs ---- */
 
 static const char *const xnames[M_XATTR_NAMES] = {
-	"user.a", "user.b", "user.comment", "user.x.y", "user.empty",
-	"user.a-much-longer-attribute-name-for-the-test-of-names",
+    "user.a",	    "user.b",
+    "user.comment", "user.x.y",
+    "user.empty",   "user.a-much-longer-attribute-name-for-the-test-of-names",
 };
 
 static void op_xattr(struct ctx *c, int kind)
 {
 	char nb[M_NAME_MAX + 2];
-	const struct ent *e = kind != K_SETX && one_in(c, 2)
-				      ? pick_ent_if(c, has_xattrs)
-				      : NULL;
-	char *rel = e		 ? xstrdup(e->path)
+	const struct ent *e =
+	    kind != K_SETX && one_in(c, 2) ? pick_ent_if(c, has_xattrs) : NULL;
+	char *rel = e		   ? xstrdup(e->path)
 		    : one_in(c, 8) ? xstrdup("")
 				   : pick_path(c, 0),
 	     *p = abspath(c, rel);
@@ -2148,7 +2189,7 @@ static void op_xattr(struct ctx *c, int kind)
 	case K_SETX:
 		if (strcmp(name, "user.empty") != 0)
 			len = one_in(c, 10) ? rnd(c, 4000) : rnd(c, 200);
-		flags = one_in(c, 3) ? XATTR_CREATE
+		flags = one_in(c, 3)   ? XATTR_CREATE
 			: one_in(c, 2) ? XATTR_REPLACE
 				       : 0;
 		desc(c, "lsetxattr('%s', '%s', %zu bytes%s)", rel, name, len,
@@ -2171,8 +2212,8 @@ static void op_xattr(struct ctx *c, int kind)
 		break;
 	case K_GETX: {
 		size_t sz = x && x->len && one_in(c, 6) ? x->len - 1
-			    : one_in(c, 6)		 ? 0
-						 : 65536;
+			    : one_in(c, 6)		? 0
+							: 65536;
 
 		desc(c, "lgetxattr('%s', '%s', buffer %zu)", rel, name, sz);
 		record(c);
@@ -2216,8 +2257,9 @@ static void op_xattr(struct ctx *c, int kind)
 			if (c->plain && strncmp(list + o, "user.", 5) != 0)
 				continue;
 			if (!xattr_find(n, list + o))
-				fail(c, "listxattr names '%s', not in the "
-					"model",
+				fail(c,
+				     "listxattr names '%s', not in the "
+				     "model",
 				     list + o);
 			cnt++;
 		}
@@ -2402,7 +2444,7 @@ static void do_kill(struct ctx *c)
 			 * the window (once per run: it costs time) */
 			struct timespec ts = {c->kill_sleep_ms / 1000,
 					      (long)(c->kill_sleep_ms % 1000) *
-						      1000000};
+						  1000000};
 
 			nanosleep(&ts, NULL);
 			c->kill_sleep_ms = 0;
@@ -2437,9 +2479,10 @@ static void do_kill(struct ctx *c)
 	if (match < 0) {
 		lw.v = c->snap0;
 		lw.n = c->nsnap0;
-		fprintf(stderr, "the tree after kill -9 is none of the %d "
-				"states since the fsync; against the fsync-ed "
-				"state:\n",
+		fprintf(stderr,
+			"the tree after kill -9 is none of the %d "
+			"states since the fsync; against the fsync-ed "
+			"state:\n",
 			c->nsnaps);
 		lines_diff(&lw, &lg, "fsynced", "got    ");
 		lines_free(&lw);
@@ -2453,8 +2496,8 @@ static void do_kill(struct ctx *c)
 	       "mount has state %d of %d since the fsync%s\n",
 	       c->opno, extra, match, c->nsnaps - 1,
 	       slept > 0 && match >= slept
-		       ? " (an automatic commit landed in the window)"
-		       : "");
+		   ? " (an automatic commit landed in the window)"
+		   : "");
 	/* go on from what the mount has (it is one of the model's states) */
 	model_free(&c->m);
 	c->m = got;
@@ -2500,30 +2543,30 @@ static void op_random(struct ctx *c, int mutating_only)
 	struct {
 		int kind, w;
 	} tab[] = {
-		{K_WRITE, full ? 6 : 22},
-		{K_TRUNC, full ? 14 : 6},
-		{K_MKDIR, big ? 2 : 7},
-		{K_RMDIR, big ? 8 : 4},
-		{K_UNLINK, big || full ? 14 : 6},
-		{K_RENAME, 12},
-		{K_LINK, 5},
-		{K_SYMLINK, big ? 1 : 4},
-		{K_CHMOD, 3},
-		{K_SETX, c->xattr ? 4 : 0},
-		{K_REMOVEX, c->xattr ? 2 : 0},
-		/* below: change nothing (or only through descriptors) */
-		{K_READ, mutating_only ? 0 : 8},
-		{K_READLINK, mutating_only ? 0 : 2},
-		{K_STAT, mutating_only ? 0 : 6},
-		{K_READDIR, mutating_only ? 0 : 3},
-		{K_FSYNC, 3},
-		{K_GETX, c->xattr && !mutating_only ? 3 : 0},
-		{K_LISTX, c->xattr && !mutating_only ? 1 : 0},
-		{K_FDOPEN, mutating_only ? 0 : 3},
-		{K_FDWRITE, mutating_only ? 0 : 4},
-		{K_FDREAD, mutating_only ? 0 : 3},
-		{K_FDTRUNC, mutating_only ? 0 : 1},
-		{K_FDCLOSE, mutating_only ? 0 : 2},
+	    {K_WRITE, full ? 6 : 22},
+	    {K_TRUNC, full ? 14 : 6},
+	    {K_MKDIR, big ? 2 : 7},
+	    {K_RMDIR, big ? 8 : 4},
+	    {K_UNLINK, big || full ? 14 : 6},
+	    {K_RENAME, 12},
+	    {K_LINK, 5},
+	    {K_SYMLINK, big ? 1 : 4},
+	    {K_CHMOD, 3},
+	    {K_SETX, c->xattr ? 4 : 0},
+	    {K_REMOVEX, c->xattr ? 2 : 0},
+	    /* below: change nothing (or only through descriptors) */
+	    {K_READ, mutating_only ? 0 : 8},
+	    {K_READLINK, mutating_only ? 0 : 2},
+	    {K_STAT, mutating_only ? 0 : 6},
+	    {K_READDIR, mutating_only ? 0 : 3},
+	    {K_FSYNC, 3},
+	    {K_GETX, c->xattr && !mutating_only ? 3 : 0},
+	    {K_LISTX, c->xattr && !mutating_only ? 1 : 0},
+	    {K_FDOPEN, mutating_only ? 0 : 3},
+	    {K_FDWRITE, mutating_only ? 0 : 4},
+	    {K_FDREAD, mutating_only ? 0 : 3},
+	    {K_FDTRUNC, mutating_only ? 0 : 1},
+	    {K_FDCLOSE, mutating_only ? 0 : 2},
 	};
 	int total = 0, k = 0, kind = K_STAT;
 
@@ -2540,26 +2583,60 @@ static void op_random(struct ctx *c, int mutating_only)
 	ents_build(c);
 	c->cur[0] = '\0';
 	switch (kind) {
-	case K_WRITE: op_write(c); break;
-	case K_READ: op_read(c); break;
-	case K_TRUNC: op_truncate(c); break;
-	case K_MKDIR: op_mkdir(c); break;
-	case K_RMDIR: op_rmdir(c); break;
-	case K_UNLINK: op_unlink(c); break;
-	case K_RENAME: op_rename(c); break;
-	case K_LINK: op_link(c); break;
-	case K_SYMLINK: op_symlink(c); break;
-	case K_READLINK: op_readlink(c); break;
-	case K_CHMOD: op_chmod(c); break;
-	case K_STAT: op_stat(c); break;
-	case K_READDIR: op_readdir(c); break;
-	case K_FSYNC: op_fsync(c); break;
-	case K_FDOPEN: op_fdopen(c); break;
+	case K_WRITE:
+		op_write(c);
+		break;
+	case K_READ:
+		op_read(c);
+		break;
+	case K_TRUNC:
+		op_truncate(c);
+		break;
+	case K_MKDIR:
+		op_mkdir(c);
+		break;
+	case K_RMDIR:
+		op_rmdir(c);
+		break;
+	case K_UNLINK:
+		op_unlink(c);
+		break;
+	case K_RENAME:
+		op_rename(c);
+		break;
+	case K_LINK:
+		op_link(c);
+		break;
+	case K_SYMLINK:
+		op_symlink(c);
+		break;
+	case K_READLINK:
+		op_readlink(c);
+		break;
+	case K_CHMOD:
+		op_chmod(c);
+		break;
+	case K_STAT:
+		op_stat(c);
+		break;
+	case K_READDIR:
+		op_readdir(c);
+		break;
+	case K_FSYNC:
+		op_fsync(c);
+		break;
+	case K_FDOPEN:
+		op_fdopen(c);
+		break;
 	case K_FDWRITE:
 	case K_FDREAD:
 	case K_FDTRUNC:
-	case K_FDCLOSE: op_fd(c, kind); break;
-	default: op_xattr(c, kind); break;
+	case K_FDCLOSE:
+		op_fd(c, kind);
+		break;
+	default:
+		op_xattr(c, kind);
+		break;
 	}
 }
 
@@ -2580,8 +2657,7 @@ static void xattr_probe(struct ctx *c)
 	if (r < 0)
 		fatal("setxattr probe on '%s': %s", c->mnt, strerror(errno));
 	if (lremovexattr(c->mnt, "user.vfs-model-probe") < 0)
-		fatal("removexattr probe on '%s': %s", c->mnt,
-		      strerror(errno));
+		fatal("removexattr probe on '%s': %s", c->mnt, strerror(errno));
 	c->xattr = 1;
 }
 
@@ -2673,7 +2749,8 @@ static int parse(struct ctx *c, int argc, char **argv)
 			c->cloud = v;
 		else if (strcmp(a, "--key") == 0)
 			c->key = v;
-		else if (strcmp(a, "--mount-arg") == 0 && c->nmargs < M_MAX_ARGS)
+		else if (strcmp(a, "--mount-arg") == 0 &&
+			 c->nmargs < M_MAX_ARGS)
 			c->margs[c->nmargs++] = v;
 		else if (strcmp(a, "--remount-every") == 0)
 			c->remount_every = num(v);
@@ -2688,8 +2765,8 @@ static int parse(struct ctx *c, int argc, char **argv)
 		else if (strcmp(a, "--max-bytes") == 0)
 			c->max_bytes = (size_t)num(v);
 		else if (strcmp(a, "--xattr") == 0)
-			c->xattr = strcmp(v, "on") == 0    ? 1
-				   : strcmp(v, "off") == 0 ? 0
+			c->xattr = strcmp(v, "on") == 0	    ? 1
+				   : strcmp(v, "off") == 0  ? 0
 				   : strcmp(v, "auto") == 0 ? 2
 							    : -1;
 		else
@@ -2738,8 +2815,8 @@ static void summary(struct ctx *c)
  * and must have seen them fail as well as succeed. */
 static void sanity(struct ctx *c)
 {
-	static const int need_ok[] = {K_WRITE, K_RENAME, K_LINK, K_MKDIR,
-				      K_UNLINK, K_TRUNC, K_RMDIR};
+	static const int need_ok[] = {K_WRITE,	K_RENAME, K_LINK, K_MKDIR,
+				      K_UNLINK, K_TRUNC,  K_RMDIR};
 	static const int need_err[] = {K_RENAME, K_MKDIR, K_UNLINK, K_RMDIR,
 				       K_LINK};
 
