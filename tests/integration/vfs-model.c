@@ -171,6 +171,7 @@ struct ctx {
 	long cnt_ok[32], cnt_err[32];
 	long cnt_errno[32][160];
 	double t_start, t_remount, t_kill;
+	long n_ro;
 	unsigned kill_sleep_ms;
 	uint8_t *buf; /* scratch for data */
 	size_t bufsz;
@@ -2298,7 +2299,8 @@ static int run(char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static void do_mount(struct ctx *c)
+/* ro: a --read-only mount, without the --mount-arg options */
+static void do_mount(struct ctx *c, int ro)
 {
 	const char *argv[M_MAX_ARGS + 8];
 	int n = 0, code;
@@ -2307,7 +2309,9 @@ static void do_mount(struct ctx *c)
 	argv[n++] = "mount";
 	argv[n++] = "--recovery-key-file";
 	argv[n++] = c->key;
-	for (int i = 0; i < c->nmargs; i++)
+	if (ro)
+		argv[n++] = "--read-only";
+	for (int i = 0; i < c->nmargs && !ro; i++)
 		argv[n++] = c->margs[i];
 	argv[n++] = c->cloud;
 	argv[n++] = c->mnt;
@@ -2404,7 +2408,20 @@ static void do_remount(struct ctx *c)
 		return;
 	}
 	do_umount(c, 0);
-	do_mount(c);
+	if (one_in(c, 4)) {
+		/* now and then a read-only mount in between */
+		char *p = abspath(c, "ro-probe");
+
+		do_mount(c, 1);
+		compare_tree(c, "on a read-only mount");
+		if (mkdir(p, 0755) == 0 || errno != EROFS)
+			fail(c, "mkdir on a read-only mount: %s, want EROFS",
+			     ename(errno));
+		free(p);
+		do_umount(c, 0);
+		c->n_ro++;
+	}
+	do_mount(c, 0);
 	compare_tree(c, "after unmounting and mounting again");
 	c->n_remount++;
 	c->t_remount += now_s() - t0;
@@ -2469,7 +2486,7 @@ static void do_kill(struct ctx *c)
 	}
 	c->track = 0;
 	do_umount(c, 1); /* "died without a final commit" */
-	do_mount(c);
+	do_mount(c, 0);
 	scan(c, &got);
 	manifest(&got, &lg);
 	lines_digest(&lg, d);
@@ -2794,11 +2811,13 @@ static int parse(struct ctx *c, int argc, char **argv)
 
 static void summary(struct ctx *c)
 {
-	printf("vfs-model: %ld operations, %ld remounts, %ld kill -9, %ld "
-	       "cleaner waits; final tree %zu entries, %zu bytes; %.1f s "
-	       "(remounts %.1f s, kill windows %.1f s)\n",
-	       c->opno, c->n_remount, c->n_kill, c->n_clean, c->nents - 1,
-	       c->m.bytes, now_s() - c->t_start, c->t_remount, c->t_kill);
+	printf("vfs-model: %ld operations, %ld remounts (%ld with a read-only "
+	       "mount between), %ld kill -9, %ld cleaner waits; final tree %zu "
+	       "entries, %zu bytes; %.1f s (remounts %.1f s, kill windows "
+	       "%.1f s)\n",
+	       c->opno, c->n_remount, c->n_ro, c->n_kill, c->n_clean,
+	       c->nents - 1, c->m.bytes, now_s() - c->t_start, c->t_remount,
+	       c->t_kill);
 	for (int k = 0; k < K_NKINDS; k++) {
 		if (!c->cnt_ok[k] && !c->cnt_err[k])
 			continue;
