@@ -6,7 +6,7 @@
 # state. Runs a fresh random seed (printed) and a fixed one.
 #   VFS_MODEL_SEED=N   replay seed N (only that run)
 #   VFS_MODEL_OPS=N    operations per run (default 2000; make check-model
-#                      runs 100000)
+#                      runs 2 x 50000)
 #   VFS_MODEL_ARGS     more vfs-model options (e.g. --verbose)
 . "${top_srcdir}/tests/integration/lib.sh"
 MODEL="$top_builddir/tests/integration/vfs-model"
