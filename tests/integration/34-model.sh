@@ -36,6 +36,21 @@ fi
 xattr=auto
 grep -q 'store_setxattr' "$top_srcdir/fs/store.h" && xattr=on
 
+# Regression: open(O_TRUNC) of an existing file truncates it (libfuse's
+# default atomic_o_trunc once left the old tail in place; vfs-model's
+# O_TRUNC writes found it).
+vfs_init cloud-trunc key-trunc
+vfs_mount cloud-trunc mnt-trunc key-trunc
+printf 'hello world\n' >mnt-trunc/f
+printf 'x\n' >mnt-trunc/f
+[ "$(wc -c <mnt-trunc/f)" -eq 2 ] && [ "$(cat mnt-trunc/f)" = x ] ||
+	fail "O_TRUNC did not truncate: '$(cat mnt-trunc/f)'"
+vfs_umount mnt-trunc
+vfs_mount cloud-trunc mnt-trunc key-trunc
+[ "$(cat mnt-trunc/f)" = x ] ||
+	fail "after a remount: '$(cat mnt-trunc/f)', want 'x'"
+vfs_umount mnt-trunc
+
 # The model first on a plain directory: the kernel's own file system must
 # agree with it, so a difference on vaultfs is vaultfs's.
 mkdir plain
