@@ -1311,6 +1311,7 @@ enum op_kind {
 	K_LISTX,
 	K_RENAME_NOREPLACE,
 	K_RENAME_EXCHANGE,
+	K_FDFSYNC,
 	K_NKINDS
 };
 
@@ -1321,7 +1322,7 @@ static const char *const kind_name[K_NKINDS] = {
     "readdir",	       "fsync",	      "fd-open",   "fd-write",
     "fd-read",	       "fd-truncate", "fd-close",  "setxattr",
     "getxattr",	       "removexattr", "listxattr", "rename-noreplace",
-    "rename-exchange",
+    "rename-exchange", "fd-fsync",
 };
 
 /* r: the call's return (-1 with errno, or a value); want: 0 or -errno
@@ -1400,15 +1401,20 @@ static void op_write(struct ctx *c)
 	char *rel = pick_path(c, T_REG), *p = abspath(c, rel);
 	static const uint32_t modes[] = {0644, 0600, 0755, 0640, 0444, 0666};
 	uint32_t mode = modes[rnd(c, 6)];
+	/* now and then O_TRUNC or O_APPEND (then at the end) */
+	uint64_t v = rnd(c, 8);
+	int oflags = v == 0 ? O_TRUNC : v == 1 ? O_APPEND : 0;
 	struct res rs;
-	int want, fd, node;
+	int want, fd, node, reg;
 	size_t off, len;
 	ssize_t k;
 
 	resolve(&c->m, rel, &rs, nb);
 	node = rs.node;
-	off = pick_off(
-	    c, node >= 0 && c->m.n[node].type == T_REG ? c->m.n[node].size : 0);
+	reg = node >= 0 && c->m.n[node].type == T_REG;
+	off = oflags == O_APPEND  ? (reg ? c->m.n[node].size : 0)
+	      : oflags == O_TRUNC ? pick_off(c, 0)
+				  : pick_off(c, reg ? c->m.n[node].size : 0);
 	len = pick_len(c, c->track ? 65536 : 262144);
 	if (!fit(c, node >= 0 && c->m.n[node].type == T_REG ? node : -1, off,
 		 len)) {
@@ -1421,9 +1427,16 @@ static void op_write(struct ctx *c)
 			  : 0;
 		if (len > 4096)
 			len = 4096;
+		if (oflags == O_TRUNC)
+			oflags = 0;
+		if (oflags == O_APPEND)
+			len = 0;
 	}
-	desc(c, "write('%s', off %zu, len %zu, create mode %04o)", rel, off,
-	     len, mode);
+	desc(c, "write('%s', off %zu, len %zu, create mode %04o%s)", rel, off,
+	     len, mode,
+	     oflags == O_TRUNC	  ? ", O_TRUNC"
+	     : oflags == O_APPEND ? ", O_APPEND"
+				  : "");
 	record(c);
 	want = rs.err			    ? rs.err
 	       : rs.lerr		    ? rs.lerr
@@ -1431,16 +1444,23 @@ static void op_write(struct ctx *c)
 	       : c->m.n[node].type == T_DIR ? -EISDIR
 	       : c->m.n[node].type == T_LNK ? -ELOOP
 					    : 0;
-	fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+	fd =
+	    open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | oflags, mode);
 	if (!check(c, K_WRITE, fd, errno, want))
 		goto out;
 	if (node < 0) {
 		node = node_new(&c->m, T_REG, mode);
 		dent_add(&c->m, rs.dir, rs.name, node);
 		snap(c);
+	} else if (oflags == O_TRUNC) {
+		file_resize(&c->m, node, 0);
+		snap(c);
 	}
 	rnd_fill(c, c->buf, len);
-	k = pwrite(fd, c->buf, len, (off_t)off);
+	if (oflags == O_APPEND)
+		k = write(fd, c->buf, len);
+	else
+		k = pwrite(fd, c->buf, len, (off_t)off);
 	if (k != (ssize_t)len)
 		fail(c, "pwrite returned %zd (%s), want %zu", k,
 		     ename(k < 0 ? errno : 0), len);
@@ -2141,6 +2161,14 @@ static void op_fd(struct ctx *c, int kind)
 		check(c, K_FDTRUNC, r, errno, 0);
 		file_resize(&c->m, f->node, len);
 		break;
+	case K_FDFSYNC:
+		/* a commit, also when the file has no name any more */
+		desc(c, "fsync(fd slot %d = '%s'%s)", i, f->path,
+		     n->names ? "" : " (unlinked)");
+		record(c);
+		r = one_in(c, 2) ? fsync(f->fd) : fdatasync(f->fd);
+		check(c, K_FDFSYNC, r, errno, 0);
+		break;
 	default:
 		desc(c, "close(fd slot %d = '%s'%s)", i, f->path,
 		     n->names ? "" : " (unlinked)");
@@ -2584,6 +2612,7 @@ static void op_random(struct ctx *c, int mutating_only)
 	    {K_FDREAD, mutating_only ? 0 : 3},
 	    {K_FDTRUNC, mutating_only ? 0 : 1},
 	    {K_FDCLOSE, mutating_only ? 0 : 2},
+	    {K_FDFSYNC, mutating_only ? 0 : 1},
 	};
 	int total = 0, k = 0, kind = K_STAT;
 
@@ -2649,6 +2678,7 @@ static void op_random(struct ctx *c, int mutating_only)
 	case K_FDREAD:
 	case K_FDTRUNC:
 	case K_FDCLOSE:
+	case K_FDFSYNC:
 		op_fd(c, kind);
 		break;
 	default:
