@@ -102,6 +102,7 @@ struct node {
 	/* trees read from a mount: what lstat said; -1 in the model */
 	long long st_nlink;
 	long long st_size;
+	struct timespec st_mtim, st_ctim;
 	int read_err; /* errno reading the content or target, 0 */
 };
 
@@ -110,6 +111,7 @@ struct model {
 	size_t nn;
 	size_t bytes; /* sum of the sizes of all regular files */
 	int scanned;  /* read from a mount: print lstat's numbers */
+	int times;    /* scanned: print mtime and ctime too */
 };
 
 /* The model's view of a path: the result of walking it. */
@@ -809,6 +811,15 @@ static void manifest_walk(struct model *m, int dir, const char *path,
 					 n->read_err ? " <readlink error>" : "",
 					 grp, xa);
 		}
+		if (m->scanned && m->times) {
+			char *t = xasprintf(
+			    "%s m%lld.%09ld c%lld.%09ld", line,
+			    (long long)n->st_mtim.tv_sec, n->st_mtim.tv_nsec,
+			    (long long)n->st_ctim.tv_sec, n->st_ctim.tv_nsec);
+
+			free(line);
+			line = t;
+		}
 		lines_add(out, line);
 		free(xa);
 		free(grp);
@@ -941,6 +952,26 @@ static void scan_xattrs(struct ctx *c, const char *path, struct node *n)
 	}
 }
 
+/* lstat, but asking the file system, not the kernel's attribute cache */
+static int xstat(const char *path, struct stat *st)
+{
+	struct statx x;
+
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_STATX_FORCE_SYNC,
+		  STATX_BASIC_STATS, &x) < 0)
+		return -1;
+	memset(st, 0, sizeof(*st));
+	st->st_mode = x.stx_mode;
+	st->st_ino = (ino_t)x.stx_ino;
+	st->st_nlink = x.stx_nlink;
+	st->st_size = (off_t)x.stx_size;
+	st->st_mtim.tv_sec = x.stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = x.stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = x.stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = x.stx_ctime.tv_nsec;
+	return 0;
+}
+
 static void scan_file(struct ctx *c, struct model *m, int ni, const char *path,
 		      const struct stat *st)
 {
@@ -1000,8 +1031,8 @@ static void scan_dir(struct ctx *c, struct model *m, int dir, const char *path,
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		p = xasprintf("%s/%s", path, e->d_name);
-		if (lstat(p, &st) < 0)
-			fatal("lstat '%s': %s", p, strerror(errno));
+		if (xstat(p, &st) < 0)
+			fatal("statx '%s': %s", p, strerror(errno));
 		ni = S_ISDIR(st.st_mode) ? -1 : inomap_find(im, st.st_ino);
 		if (ni >= 0) {
 			dent_add(m, dir, e->d_name, ni);
@@ -1031,6 +1062,8 @@ static void scan_dir(struct ctx *c, struct model *m, int dir, const char *path,
 		}
 		m->n[ni].st_nlink = (long long)st.st_nlink;
 		m->n[ni].st_size = (long long)st.st_size;
+		m->n[ni].st_mtim = st.st_mtim;
+		m->n[ni].st_ctim = st.st_ctim;
 		inomap_add(im, st.st_ino, ni);
 		scan_xattrs(c, p, &m->n[ni]);
 		dent_add(m, dir, e->d_name, ni);
@@ -1046,11 +1079,13 @@ static void scan(struct ctx *c, struct model *m)
 	struct inomap im = {0};
 	struct stat st;
 
-	if (lstat(c->mnt, &st) < 0)
-		fatal("lstat '%s': %s", c->mnt, strerror(errno));
+	if (xstat(c->mnt, &st) < 0)
+		fatal("statx '%s': %s", c->mnt, strerror(errno));
 	model_init(m, st.st_mode & 07777);
 	m->scanned = 1;
 	m->n[0].st_nlink = (long long)st.st_nlink;
+	m->n[0].st_mtim = st.st_mtim;
+	m->n[0].st_ctim = st.st_ctim;
 	scan_xattrs(c, c->mnt, &m->n[0]);
 	scan_dir(c, m, 0, c->mnt, &im);
 	free(im.ino);
@@ -1059,9 +1094,11 @@ static void scan(struct ctx *c, struct model *m)
 
 /*
  * Compares the whole tree on the mount with the model; on a difference
- * prints it and fails, naming when (what).
+ * prints it and fails, naming when (what). If ret_times, also returns the
+ * mount's manifest with modification and change times.
  */
-static void compare_tree(struct ctx *c, const char *what)
+static void compare_tree(struct ctx *c, const char *what,
+			 struct lines *ret_times)
 {
 	struct model got;
 	struct lines lw = {0}, lg = {0};
@@ -1074,9 +1111,21 @@ static void compare_tree(struct ctx *c, const char *what)
 		     "the tree differs from the model %s (want = model, "
 		     "got = mount; lines above)",
 		     what);
+	if (ret_times) {
+		got.times = 1;
+		manifest(&got, ret_times);
+	}
 	lines_free(&lw);
 	lines_free(&lg);
 	model_free(&got);
+}
+
+/* The times the mount showed before must be the times it shows now. */
+static void compare_times(struct ctx *c, const struct lines *before,
+			  const struct lines *now, const char *what)
+{
+	if (lines_diff(before, now, "before", "now   ") > 0)
+		fail(c, "mtime/ctime changed %s (lines above)", what);
 }
 
 /* ---- picking paths ---- */
@@ -2423,15 +2472,21 @@ static int pid_gone(pid_t pid)
 	return gone;
 }
 
+/*
+ * Unmounts and mounts again: the tree must be the model's before and
+ * after, and every mtime and ctime the same after as before.
+ */
 static void do_remount(struct ctx *c)
 {
 	double t0 = now_s();
+	struct lines before = {0}, now = {0};
 
 	fds_close_all(c);
 	desc(c, "remount");
 	record(c);
-	compare_tree(c, "before unmounting");
+	compare_tree(c, "before unmounting", &before);
 	if (c->plain) {
+		lines_free(&before);
 		c->n_remount++;
 		return;
 	}
@@ -2441,7 +2496,9 @@ static void do_remount(struct ctx *c)
 		char *p = abspath(c, "ro-probe");
 
 		do_mount(c, 1);
-		compare_tree(c, "on a read-only mount");
+		compare_tree(c, "on a read-only mount", &now);
+		compare_times(c, &before, &now, "on a read-only mount");
+		lines_free(&now);
 		if (mkdir(p, 0755) == 0 || errno != EROFS)
 			fail(c, "mkdir on a read-only mount: %s, want EROFS",
 			     ename(errno));
@@ -2450,7 +2507,10 @@ static void do_remount(struct ctx *c)
 		c->n_ro++;
 	}
 	do_mount(c, 0);
-	compare_tree(c, "after unmounting and mounting again");
+	compare_tree(c, "after unmounting and mounting again", &now);
+	compare_times(c, &before, &now, "across the remount");
+	lines_free(&before);
+	lines_free(&now);
 	c->n_remount++;
 	c->t_remount += now_s() - t0;
 }
