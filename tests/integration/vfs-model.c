@@ -1130,20 +1130,12 @@ static void compare_times(struct ctx *c, const struct lines *before,
 
 /* ---- picking paths ---- */
 
+/* clang-format off */
 static const char *const pool[] = {
-    "a",
-    "b",
-    "c",
-    "d",
-    "e",
-    "f",
-    "A",
-    "file.txt",
-    "Name with space",
-    "\xc3\xbc-utf8",
-    "x.y.z",
-    "g",
+	"a", "b", "c", "d", "e", "f", "g", "A", "file.txt", "Name with space",
+	"\xc3\xbc-utf8", "x.y.z",
 };
+/* clang-format on */
 static char long_name[M_NAME_MAX + 1];	   /* 255 x 'L': valid */
 static char too_long_name[M_NAME_MAX + 2]; /* 256 x 'M': ENAMETOOLONG */
 
@@ -2233,8 +2225,7 @@ static void op_fd(struct ctx *c, int kind)
 static const char *const xnames[M_XATTR_NAMES] = {
     "user.a",	    "user.b",
     "user.comment", "user.x.y",
-    "user.empty",   "user.a-much-longer-attribute-name-for-the-test-of-names",
-};
+    "user.empty",   "user.a-much-longer-attribute-name-for-the-test-of-names"};
 
 static void op_xattr(struct ctx *c, int kind)
 {
