@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -2932,10 +2933,20 @@ static void sanity(struct ctx *c)
 			     kind_name[need_err[i]]);
 }
 
+/* The op number of the next event that comes about every `every` ops
+ * (never when every is 0): between every/2 and 3*every/2 from now. */
+static long next_at(struct ctx *c, long now, long every)
+{
+	if (every == 0)
+		return LONG_MAX;
+	return now + every / 2 + 1 + (long)rnd(c, (uint64_t)every);
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx c;
 	struct stat st;
+	long next_remount, next_kill, next_clean;
 
 	memset(&c, 0, sizeof(c));
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -2977,17 +2988,25 @@ int main(int argc, char **argv)
 	if (c.plain)
 		c.kill_every = 0;
 
+	/* remounts, kills and waits at random points, but spread evenly
+	 * enough that a run's length is predictable */
+	next_remount = next_at(&c, 0, c.remount_every);
+	next_kill = next_at(&c, 0, c.kill_every);
+	next_clean = next_at(&c, 0, c.clean_every);
 	for (c.opno = 1; c.opno <= c.nops; c.opno++) {
-		if (c.remount_every && one_in(&c, (uint64_t)c.remount_every)) {
+		if (c.opno >= next_remount) {
 			do_remount(&c);
+			next_remount = next_at(&c, c.opno, c.remount_every);
 			continue;
 		}
-		if (c.kill_every && one_in(&c, (uint64_t)c.kill_every)) {
+		if (c.opno >= next_kill) {
 			do_kill(&c);
+			next_kill = next_at(&c, c.opno, c.kill_every);
 			continue;
 		}
-		if (c.clean_every && one_in(&c, (uint64_t)c.clean_every)) {
+		if (c.opno >= next_clean) {
 			do_clean(&c);
+			next_clean = next_at(&c, c.opno, c.clean_every);
 			continue;
 		}
 		op_random(&c, 0);
