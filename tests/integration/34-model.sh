@@ -17,7 +17,9 @@ cd "$T"
 
 # A sanitizer build's daemon is several times slower: fewer operations
 # keep the test under a minute there too.
-if ldd "$VAULTFS" 2>/dev/null | grep -q libasan; then
+if [ -n "${VFS_VALGRIND_DIR:-}" ]; then
+	ops=${VFS_MODEL_OPS:-400} # make check-valgrind: far slower still
+elif ldd "$VAULTFS" 2>/dev/null | grep -q libasan; then
 	ops=${VFS_MODEL_OPS:-1200}
 else
 	ops=${VFS_MODEL_OPS:-2000}
