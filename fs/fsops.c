@@ -138,6 +138,10 @@ static void fsops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
 	/* No writeback cache: each write reaches the store in order. */
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	/* libfuse turns this on by default: the kernel would then pass
+	 * O_TRUNC to open and leave the truncation to us. Without it the
+	 * kernel truncates with a setattr, which the store handles. */
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	log_info("FUSE session started (protocol %u.%u)", conn->proto_major,
 		 conn->proto_minor);
 }

@@ -59,3 +59,21 @@ VAULTFS_IT = \
 TESTS += $(VAULTFS_IT)
 # Helpers of the vaultfs + vault tests (61-69).
 EXTRA_DIST += tests/integration/vint-lib.sh
+
+# Randomized model-based test through the real mount (34-model.sh; a long
+# run with `make check-model`). vfs-model.c applies random operations to the
+# mount and to an in-memory model and compares them (docs/testing.md).
+check_PROGRAMS += tests/integration/vfs-model
+tests_integration_vfs_model_SOURCES = tests/integration/vfs-model.c
+tests_integration_vfs_model_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+tests_integration_vfs_model_LDADD = $(SODIUM_LIBS)
+TESTS += tests/integration/34-model.sh
+EXTRA_DIST += tests/integration/34-model.sh
+
+# The long run: 2 x 50000 operations (VFS_MODEL_OPS, VFS_MODEL_SEED and
+# VFS_MODEL_ARGS as for 34-model.sh). 15-30 minutes on 2 cores.
+check-model: tests/integration/vfs-model$(EXEEXT) vaultfs$(EXEEXT)
+	VFS_MODEL_OPS=$${VFS_MODEL_OPS:-50000} \
+	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	$(SHELL) '$(abs_top_srcdir)/tests/integration/34-model.sh'
+.PHONY: check-model
