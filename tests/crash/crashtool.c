@@ -278,7 +278,8 @@ static int cmd_manifest(const char *top)
 	struct strv all = {0};
 
 	walk(top, "", &all);
-	qsort(all.v, all.n, sizeof(*all.v), cmp_str);
+	if (all.n)
+		qsort(all.v, all.n, sizeof(*all.v), cmp_str);
 	for (size_t i = 0; i < all.n; i++) {
 		const char *rel = all.v[i];
 		char path[PATH_MAX], hex[65], lnk[PATH_MAX], sq[512];
@@ -451,6 +452,8 @@ static void model_move(struct model *m, const char *src, const char *dst,
 
 static void model_copy(struct model *dst, const struct model *src)
 {
+	for (size_t i = 0; i < dst->n; i++)
+		free(dst->e[i].path);
 	dst->n = 0;
 	for (size_t i = 0; i < src->n; i++)
 		model_add(dst, src->e[i].path, src->e[i].ino,
@@ -891,7 +894,8 @@ static void state_hash(const struct rec *r, size_t c, const struct pick *pk,
 {
 	crypto_generichash_state st;
 
-	qsort(m->e, m->n, sizeof(*m->e), cmp_entry);
+	if (m->n)
+		qsort(m->e, m->n, sizeof(*m->e), cmp_entry);
 	crypto_generichash_init(&st, NULL, 0, 32);
 	for (size_t i = 0; i < m->n; i++) {
 		int ino = m->e[i].ino;
@@ -1093,7 +1097,8 @@ static int cmd_make(struct rec *r, size_t c, unsigned v, uint64_t seed,
 		die("cannot create '%s'", dest);
 	pick_make(r, c, v, seed, &pk);
 	replay(r, c, &pk, &m);
-	qsort(m.e, m.n, sizeof(*m.e), cmp_entry);
+	if (m.n)
+		qsort(m.e, m.n, sizeof(*m.e), cmp_entry);
 	/* sorted: a folder comes before what it holds */
 	for (size_t i = 0; i < m.n; i++) {
 		char path[PATH_MAX];
@@ -1141,6 +1146,20 @@ static int cmd_dump(const struct rec *r)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+static void rec_release(struct rec *r)
+{
+	for (size_t i = 0; i < r->nops; i++) {
+		free(r->ops[i].p1);
+		free(r->ops[i].p2);
+	}
+	for (size_t i = 0; i < r->ninodes; i++)
+		free(r->inodes[i].init_path);
+	free(r->ops);
+	free(r->marks);
+	free(r->inodes);
+	model_release(&r->init);
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1155,6 +1174,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	struct rec r = {0};
+	int ret;
 
 	if (sodium_init() < 0)
 		die("%s", "sodium_init failed");
@@ -1178,19 +1198,25 @@ int main(int argc, char **argv)
 		}
 		r.initdir = argv[3];
 		load_log(&r, argv[2]);
-		return cmd_gen(&r, variants, seed, max);
+		ret = cmd_gen(&r, variants, seed, max);
+		rec_release(&r);
+		return ret;
 	}
 	if (argc == 4 && !strcmp(argv[1], "dump")) {
 		r.initdir = argv[3];
 		load_log(&r, argv[2]);
-		return cmd_dump(&r);
+		ret = cmd_dump(&r);
+		rec_release(&r);
+		return ret;
 	}
 	if (argc == 8 && !strcmp(argv[1], "make")) {
 		r.initdir = argv[3];
 		load_log(&r, argv[2]);
-		return cmd_make(&r, strtoul(argv[4], NULL, 10),
-				(unsigned)strtoul(argv[5], NULL, 10),
-				strtoull(argv[6], NULL, 10), argv[7]);
+		ret = cmd_make(&r, strtoul(argv[4], NULL, 10),
+			       (unsigned)strtoul(argv[5], NULL, 10),
+			       strtoull(argv[6], NULL, 10), argv[7]);
+		rec_release(&r);
+		return ret;
 	}
 	usage();
 	return 2;
