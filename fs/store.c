@@ -1924,11 +1924,38 @@ static int load_newest(struct store *s, int remove_tmp, struct chain *ret_ch,
 	return r;
 }
 
-/* Makes ch's head the store's head and remembers it in the state folder. */
+/*
+ * Fsyncs the folders holding segment segno, up to the cloud folder. A
+ * writer killed between a rename and its folder's fsync leaves a head that
+ * can be seen but may not survive a power cut (nor may a subfolder it had
+ * just made); a high-water mark raised to such a head would then call the
+ * older commit that survives a rollback. Found by the crash-state
+ * enumeration (tests/crash/).
+ */
+static int sync_head(struct store *s, uint64_t segno)
+{
+	char name[OBJSTORE_NAME_MAX];
+	int r;
+
+	objstore_seg_name(segno, name);
+	r = objstore_sync_dir(s->os, name); /* log/xx */
+	if (r < 0)
+		return r;
+	name[6] = '\0';
+	r = objstore_sync_dir(s->os, name); /* log */
+	if (r < 0)
+		return r;
+	return objstore_sync_dir(s->os, "log"); /* the cloud folder */
+}
+
+/* Makes ch's head the store's head and remembers it in the state folder,
+ * once it is durable. A read-only store that cannot make it durable (a
+ * read-only folder) does not raise the mark. */
 static int adopt_head(struct store *s, const struct chain *ch)
 {
 	const struct commit *head = &ch->v[ch->n - 1];
 	struct hwm h;
+	int r;
 
 	s->gen = head->gen;
 	s->head_seg = head->segno;
@@ -1939,6 +1966,9 @@ static int adopt_head(struct store *s, const struct chain *ch)
 	s->next_ino = head->next_ino;
 	if (s->m->max_ino >= s->next_ino)
 		s->next_ino = s->m->max_ino + 1;
+	r = sync_head(s, s->head_seg);
+	if (r < 0)
+		return (s->flags & STORE_READ_ONLY) ? 0 : r;
 	h.gen = s->gen;
 	h.segno = s->head_seg;
 	memcpy(h.hash, s->head_hash, COMMIT_HASH_BYTES);
