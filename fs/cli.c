@@ -99,7 +99,8 @@ const char *cli_hint(int r)
 		return "the store was written by a newer vaultfs; upgrade";
 	case VFS_E_LEASE:
 		return "another vaultfs holds the store read-write; unmount "
-		       "it there, or mount here with --read-only";
+		       "it there, or mount here with --read-only (or, once "
+		       "another machine's lease has expired, --take-over)";
 	default:
 		return NULL;
 	}
@@ -122,6 +123,10 @@ enum {
 	OPT_PASSWORD_FILE,
 	OPT_NEW_PASSWORD_FILE,
 	OPT_NO_RECOVERY_KEY,
+	OPT_REPAIR,
+	OPT_TAKE_OVER,
+	OPT_CLEAN_GRACE,
+	OPT_CLEAN_INTERVAL,
 	OPT_SHOW,
 	OPT_OUTPUT,
 	OPT_NEW_KEY_FILE,
@@ -154,6 +159,9 @@ static const struct option mount_opts[] = {
     {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
     {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"take-over", no_argument, NULL, OPT_TAKE_OVER},
+    {"clean-grace", required_argument, NULL, OPT_CLEAN_GRACE},
+    {"clean-interval", required_argument, NULL, OPT_CLEAN_INTERVAL},
     {"vault", required_argument, NULL, OPT_VAULT},
     {"account", required_argument, NULL, OPT_ACCOUNT},
     {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
@@ -172,6 +180,20 @@ static const struct option passwd_opts[] = {
     {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"new-password-file", required_argument, NULL, OPT_NEW_PASSWORD_FILE},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option fsck_opts[] = {
+    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
+    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"vault", required_argument, NULL, OPT_VAULT},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"repair", no_argument, NULL, OPT_REPAIR},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -246,8 +268,9 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "usage: vaultfs mount [--recovery-key | --recovery-key-file FILE]\n"
      "                     [--vault URL] [--account ID]\n"
      "                     [--account-token-file F] [--password-file P]\n"
-     "                     [--read-only] [-f] [-o FUSE_OPTIONS]\n"
-     "                     CLOUD_DIR MOUNTPOINT\n"
+     "                     [--read-only | --take-over]\n"
+     "                     [--clean-grace S] [--clean-interval S]\n"
+     "                     [-f] [-o FUSE_OPTIONS] CLOUD_DIR MOUNTPOINT\n"
      "\n"
      "Mounts the store in CLOUD_DIR at MOUNTPOINT. Returns once the mount\n"
      "is ready; the daemon keeps running until 'vaultfs umount'. Without\n"
@@ -263,7 +286,16 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "                            terminal (not echoed)\n"
      "  --recovery-key-file FILE  read the 64-digit key from FILE\n"
      "                            ('-' = standard input)\n"
-     "  --read-only               mount read-only (other writers allowed)\n"
+     "  --read-only               mount read-only (other writers allowed;\n"
+     "                            follows the writer's commits)\n"
+     "  --take-over               take the writer's lease of another\n"
+     "                            machine once it has expired (that\n"
+     "                            machine no longer uses the store)\n"
+     "  --clean-grace SECONDS     keep segments the cleaner freed this\n"
+     "                            long for devices still reading older\n"
+     "                            commits (default 3600; 0 for a single\n"
+     "                            device)\n"
+     "  --clean-interval SECONDS  run the cleaner this often (default 60)\n"
      "  -f, --foreground          stay in the foreground, log to stderr\n"
      "  -o OPT[,OPT...]           extra FUSE mount options (allow_other,\n"
      "                            ...); may be repeated\n"
@@ -355,6 +387,33 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "  --log-level LEVEL         error, warn, info (default), debug\n"
      "  -h, --help                this text\n"
      "      --version             print the version\n"},
+    {"fsck", CLI_CMD_FSCK, ":h", fsck_opts, 1,
+     "usage: vaultfs fsck [--recovery-key | --recovery-key-file FILE]\n"
+     "                    [--vault URL] [--account ID]\n"
+     "                    [--account-token-file F] [--password-file P]\n"
+     "                    [--repair] CLOUD_DIR\n"
+     "\n"
+     "Checks the store in CLOUD_DIR: the header and the key, every segment,\n"
+     "the commit chain, the metadata, the tree, and every data chunk a file\n"
+     "refers to. Says what is wrong in words (which objects; for data, which\n"
+     "files and byte ranges). Read-only: takes no lease, changes nothing\n"
+     "(a mounted store may be checked). Exit 0 when sound (debris alone is\n"
+     "sound), 6 on damage, 7 on a rollback or fork.\n"
+     "\n"
+     "  --repair                  also remove what the store never needs:\n"
+     "                            temporaries left by a crash, garbage\n"
+     "                            segments past the grace period; only when\n"
+     "                            nothing is damaged; takes the lease.\n"
+     "                            Damaged files are listed, never changed.\n"
+     "  --recovery-key            ask for the 64-digit key on the terminal\n"
+     "  --recovery-key-file FILE  read the 64-digit key from FILE\n"
+     "                            ('-' = standard input)\n"
+     "  --vault, --account, --account-token-file, --password-file\n"
+     "                            the password through the vault, as for\n"
+     "                            mount\n"
+     "  --log-level LEVEL         error, warn, info (default), debug\n"
+     "  -h, --help                this text\n"
+     "      --version             print the version\n"},
 };
 
 static const char cli_usage[] =
@@ -367,6 +426,7 @@ static const char cli_usage[] =
     "  mount   mount a store (asks for the key, starts the daemon)\n"
     "  umount  commit, unmount and wait for the daemon to exit\n"
     "  passwd  set a new vault password (old password or 64-digit key)\n"
+    "  fsck    check a store (and --repair what needs no guessing)\n"
     "  recovery-key  show the 64-digit key again (--show)\n"
     "  rekey   change the backup key (re-encrypts everything)\n"
     "\n"
@@ -457,8 +517,8 @@ static int cli_check_vault_opts(const struct cli_cmd_desc *d,
 		return cli_usage_error(err, d->name, "%s",
 				       "--new-recovery-key-file and "
 				       "--no-recovery-key exclude each other");
-	if ((d->cmd == CLI_CMD_MOUNT || d->cmd == CLI_CMD_RECOVERY_KEY ||
-	     d->cmd == CLI_CMD_REKEY) &&
+	if ((d->cmd == CLI_CMD_MOUNT || d->cmd == CLI_CMD_FSCK ||
+	     d->cmd == CLI_CMD_RECOVERY_KEY || d->cmd == CLI_CMD_REKEY) &&
 	    a->password_file && (a->key_file || a->ask_key))
 		return cli_usage_error(err, d->name, "%s",
 				       "--password-file and a 64-digit key "
@@ -473,6 +533,24 @@ static int cli_check_vault_opts(const struct cli_cmd_desc *d,
 		return cli_usage_error(err, d->name, "%s",
 				       "passwd reads the key from a file, not "
 				       "'-'");
+	return 0;
+}
+
+/* A number of seconds in [min, max]: decimal digits only. */
+static int cli_seconds(const char *text, long min, long max, long *ret)
+{
+	long v = 0;
+
+	if (!*text || strlen(text) > 12)
+		return -EINVAL;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < min || v > max)
+		return -EINVAL;
+	*ret = v;
 	return 0;
 }
 
@@ -517,6 +595,27 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 		case OPT_READ_ONLY:
 			a->read_only = 1;
 			break;
+		case OPT_TAKE_OVER:
+			a->take_over = 1;
+			break;
+		case OPT_CLEAN_GRACE:
+			if (cli_seconds(optarg, 0, CLI_CLEAN_GRACE_MAX,
+					&a->clean_grace) < 0)
+				return cli_usage_error(
+				    err, d->name,
+				    "--clean-grace wants seconds, 0 to %ld; "
+				    "not '%s'",
+				    CLI_CLEAN_GRACE_MAX, optarg);
+			break;
+		case OPT_CLEAN_INTERVAL:
+			if (cli_seconds(optarg, 1, CLI_CLEAN_INTERVAL_MAX,
+					&a->clean_interval) < 0)
+				return cli_usage_error(
+				    err, d->name,
+				    "--clean-interval wants seconds, 1 to %ld; "
+				    "not '%s'",
+				    CLI_CLEAN_INTERVAL_MAX, optarg);
+			break;
 		case OPT_VAULT:
 			SET_ONCE(a->vault_url, "--vault");
 			break;
@@ -534,6 +633,9 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 			break;
 		case OPT_NO_RECOVERY_KEY:
 			a->no_recovery_key = 1;
+			break;
+		case OPT_REPAIR:
+			a->repair = 1;
 			break;
 		case OPT_SHOW:
 			a->show = 1;
@@ -579,6 +681,10 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 		return cli_usage_error(err, d->name, "%s",
 				       "--recovery-key and --recovery-key-file "
 				       "exclude each other");
+	if (a->read_only && a->take_over)
+		return cli_usage_error(err, d->name, "%s",
+				       "--take-over is for read-write mounts; "
+				       "a --read-only mount needs no lease");
 	r = cli_check_vault_opts(d, a, err);
 	if (r < 0)
 		return r;
@@ -599,6 +705,7 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 	switch (d->cmd) {
 	case CLI_CMD_INIT:
 	case CLI_CMD_PASSWD:
+	case CLI_CMD_FSCK:
 	case CLI_CMD_RECOVERY_KEY:
 	case CLI_CMD_REKEY:
 		a->cloud_dir = argv[optind];
@@ -623,6 +730,8 @@ int cli_parse(int argc, char **argv, struct cli_args *ret, FILE *out, FILE *err)
 
 	memset(ret, 0, sizeof(*ret));
 	ret->log_level = LOG_LVL_INFO;
+	ret->clean_grace = -1;
+	ret->clean_interval = -1;
 
 	/* Options before the command: only --help and --version. */
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {

@@ -57,6 +57,7 @@ enum cli_cmd {
 	CLI_CMD_MOUNT,
 	CLI_CMD_UMOUNT,
 	CLI_CMD_PASSWD,
+	CLI_CMD_FSCK,
 	CLI_CMD_RECOVERY_KEY,
 	CLI_CMD_REKEY,
 };
@@ -79,11 +80,21 @@ struct cli_args {
 	const char *password_file;     /* --password-file */
 	const char *new_password_file; /* --new-password-file (passwd) */
 	int no_recovery_key;	       /* --no-recovery-key (init, rekey) */
+	int repair;		       /* --repair (fsck) */
+	/* mount: the single-writer lease and the cleaner */
+	int take_over;	      /* --take-over: break another machine's
+				 expired lease */
+	long clean_grace;     /* --clean-grace SECONDS; -1: default */
+	long clean_interval;  /* --clean-interval SECONDS; -1: default */
 	/* Key care (recovery-key, rekey). */
-	int show;		      /* --show (recovery-key) */
-	const char *output;	      /* --output FILE (recovery-key) */
-	const char *new_key_file;     /* --new-recovery-key-file (rekey) */
+	int show;		  /* --show (recovery-key) */
+	const char *output;	  /* --output FILE (recovery-key) */
+	const char *new_key_file; /* --new-recovery-key-file (rekey) */
 };
+
+/* Bounds of --clean-grace and --clean-interval, in seconds. */
+#define CLI_CLEAN_GRACE_MAX (366L * 24 * 3600)
+#define CLI_CLEAN_INTERVAL_MAX (24L * 3600)
 
 /* cli_parse returned this after printing --help or --version. */
 #define CLI_DONE 1

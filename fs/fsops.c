@@ -11,8 +11,9 @@
  * Requests are served by one thread (the store serialises everything
  * anyway). Permission checks are the kernel's (default_permissions).
  * Locks (fcntl, flock) are not implemented here, so the kernel keeps them
- * locally, which is right for a single-machine mount. xattrs and fallocate
- * answer what a file system without them answers.
+ * locally, which is right for a single-machine mount. Extended attributes
+ * and fallocate (no reservation: the cloud folder cannot promise space)
+ * are the store's; system.* (POSIX ACLs) answers EOPNOTSUPP.
  */
 #define FUSE_USE_VERSION 35
 #include "config.h"
@@ -137,6 +138,10 @@ static void fsops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
 	/* No writeback cache: each write reaches the store in order. */
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	/* libfuse turns this on by default: the kernel would then pass
+	 * O_TRUNC to open and leave the truncation to us. Without it the
+	 * kernel truncates with a setattr, which the store handles. */
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	log_info("FUSE session started (protocol %u.%u)", conn->proto_major,
 		 conn->proto_minor);
 }
@@ -704,40 +709,144 @@ static void fsops_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
-/* ---- not supported (yet): what a kernel file system without them says --
- */
+/* ---- extended attributes, fallocate ---- */
 
 static void fsops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			   const char *value, size_t size, int flags)
 {
-	fuse_reply_err(req, EOPNOTSUPP);
+	struct fsops *f = fsops_of(req);
+	int r;
+
+	if (f->read_only) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	r = store_setxattr(f->s, ino, name, value, size, flags);
+	fuse_reply_err(req, fsops_errno("setxattr", ino, r));
 }
 
 static void fsops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			   size_t size)
 {
-	fuse_reply_err(req, ENODATA);
+	struct store *s = fsops_of(req)->s;
+	char *buf = NULL;
+	int r;
+
+	if (size == 0) {
+		r = store_getxattr(s, ino, name, NULL, 0);
+		if (r < 0)
+			fuse_reply_err(req, fsops_errno("getxattr", ino, r));
+		else
+			fuse_reply_xattr(req, (size_t)r);
+		return;
+	}
+	if (size > STORE_XATTR_SIZE_MAX)
+		size = STORE_XATTR_SIZE_MAX;
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = store_getxattr(s, ino, name, buf, size);
+	if (r < 0)
+		fuse_reply_err(req, fsops_errno("getxattr", ino, r));
+	else
+		fuse_reply_buf(req, buf, (size_t)r);
+	free(buf);
+}
+
+/*
+ * Names of ino the caller may see: trusted.* only for root (a local file
+ * system lists them only to CAP_SYS_ADMIN; the kernel filters reads of
+ * them itself, but not the list a FUSE file system returns).
+ */
+static int fsops_xattr_names(fuse_req_t req, fuse_ino_t ino, char **ret,
+			     size_t *ret_len)
+{
+	struct store *s = fsops_of(req)->s;
+	int privileged = fuse_req_ctx(req)->uid == 0;
+	char *all = NULL;
+	size_t at = 0;
+	int r, tries = 0;
+
+	do {
+		free(all);
+		all = NULL;
+		r = store_listxattr(s, ino, NULL, 0);
+		if (r < 0)
+			return r;
+		all = malloc((size_t)r + 1);
+		if (!all)
+			return -ENOMEM;
+		r = store_listxattr(s, ino, all, (size_t)r + 1);
+	} while (r == -ERANGE && ++tries < 3);
+	if (r < 0) {
+		free(all);
+		return r;
+	}
+	for (size_t i = 0; i < (size_t)r;) {
+		size_t n = strnlen(all + i, (size_t)r - i) + 1;
+
+		if (privileged || strncmp(all + i, "trusted.", 8) != 0) {
+			memmove(all + at, all + i, n);
+			at += n;
+		}
+		i += n;
+	}
+	*ret = all;
+	*ret_len = at;
+	return 0;
 }
 
 static void fsops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	/* An empty list. */
-	if (size == 0)
-		fuse_reply_xattr(req, 0);
+	char *names = NULL;
+	size_t len;
+	int r;
+
+	r = fsops_xattr_names(req, ino, &names, &len);
+	if (r < 0)
+		fuse_reply_err(req, fsops_errno("listxattr", ino, r));
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
 	else
-		fuse_reply_buf(req, NULL, 0);
+		fuse_reply_buf(req, names, len);
+	free(names);
 }
 
 static void fsops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, ENODATA);
+	struct fsops *f = fsops_of(req);
+	int r;
+
+	if (f->read_only) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	r = store_removexattr(f->s, ino, name);
+	fuse_reply_err(req, fsops_errno("removexattr", ino, r));
 }
 
 static void fsops_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 			    off_t offset, off_t length,
 			    struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EOPNOTSUPP);
+	struct fsops *f = fsops_of(req);
+	int r;
+
+	if (f->read_only) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (offset < 0 || length <= 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	r = store_fallocate(f->s, ino, mode, (uint64_t)offset,
+			    (uint64_t)length);
+	fuse_reply_err(req, fsops_errno("fallocate", ino, r));
 }
 
 static const struct fuse_lowlevel_ops fsops_ops = {

@@ -31,23 +31,32 @@ int header_encode(const struct store_info *info, const uint8_t hdr_key[32],
 	size_t ulen = strnlen(info->vault_url, sizeof(info->vault_url));
 	size_t alen = strnlen(info->account, sizeof(info->account));
 	size_t start = w->len, body_at;
+	uint32_t version = info->format_version;
 	uint8_t *h;
 
+	if (version == 0)
+		version = HEADER_FORMAT_VERSION;
+	if (info->key_epoch && version < HEADER_FORMAT_EPOCH)
+		version = HEADER_FORMAT_EPOCH;
+	if (version > HEADER_FORMAT_MAX)
+		return -EINVAL;
+	if (version >= HEADER_FORMAT_EPOCH &&
+	    (info->key_epoch == 0 || info->epoch_seg == 0))
+		return -EINVAL;
 	if (ulen >= sizeof(info->vault_url) || alen >= sizeof(info->account))
 		return -EINVAL;
 	if (!is_printable(info->vault_url, ulen) ||
 	    !is_printable(info->account, alen))
 		return -EINVAL;
 	bufw_put(w, HDR_MAGIC, sizeof(HDR_MAGIC));
-	bufw_u32(w, info->key_epoch ? HEADER_FORMAT_VERSION_EPOCH
-				    : HEADER_FORMAT_VERSION);
+	bufw_u32(w, version);
 	bufw_u32(w, 0); /* body length, patched below */
 	body_at = w->len;
 	bufw_put(w, info->store_id, STORE_ID_BYTES);
 	bufw_str(w, HEADER_AEAD_NAME, strlen(HEADER_AEAD_NAME));
 	bufw_str(w, info->vault_url, ulen);
 	bufw_str(w, info->account, alen);
-	if (info->key_epoch) {
+	if (version >= HEADER_FORMAT_EPOCH) {
 		bufw_u32(w, info->key_epoch);
 		bufw_u64(w, info->epoch_seg);
 	}
@@ -96,8 +105,7 @@ static int parse_frame(const uint8_t *p, size_t n, uint32_t *ret_version,
 	    memcmp(p, HDR_MAGIC, sizeof(HDR_MAGIC)) != 0)
 		return -VFS_E_NOTSTORE;
 	version = get_le32(p + 8);
-	if (version != HEADER_FORMAT_VERSION &&
-	    version != HEADER_FORMAT_VERSION_EPOCH)
+	if (version < 1 || version > HEADER_FORMAT_MAX)
 		return -VFS_E_VERSION;
 	blen = get_le32(p + 12);
 	if (n > HEADER_MAX || blen > n || n - blen != 16 + 2 * HASH_BYTES)
@@ -130,7 +138,7 @@ int header_parse(const uint8_t *p, size_t n, struct store_info *ret)
 	    get_cstr(&r, info.vault_url, sizeof(info.vault_url)) < 0 ||
 	    get_cstr(&r, info.account, sizeof(info.account)) < 0)
 		return -VFS_E_DAMAGED;
-	if (version == HEADER_FORMAT_VERSION_EPOCH &&
+	if (version >= HEADER_FORMAT_EPOCH &&
 	    (bufr_u32(&r, &info.key_epoch) < 0 ||
 	     bufr_u64(&r, &info.epoch_seg) < 0 || info.key_epoch == 0 ||
 	     info.epoch_seg == 0))

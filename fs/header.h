@@ -15,18 +15,28 @@
 #include "store.h"
 
 #define HEADER_WUR __attribute__((warn_unused_result))
+/* The version a new store gets. Version 2 is version 1 plus the metadata
+ * records of extended attributes and holes (docs/format.md); a store is
+ * raised to it before its first commit holding one, so a vaultfs that
+ * knows only version 1 refuses it at the header (-VFS_E_VERSION). */
 #define HEADER_FORMAT_VERSION 1
-/* Written when the key epoch is above 0 (after a rekey); adds the epoch
- * and its first segment to the body. */
-#define HEADER_FORMAT_VERSION_EPOCH 2
+#define HEADER_FORMAT_XATTR 2
+/* Version 3 is version 2 plus the key epoch and the first segment of the
+ * epoch at the end of the body: written only once the key was changed
+ * (vaultfs rekey, docs/format.md "Key change"). */
+#define HEADER_FORMAT_EPOCH 3
+#define HEADER_FORMAT_MAX 3
 #define HEADER_AEAD_NAME "xchacha20poly1305"
 #define HEADER_MAX 4096
 
 /* Encodes info (store_id, hints, key epoch) into w, with the key check
- * made with hdr_key. The version and aead fields of info are ignored:
- * version 1 when info->key_epoch is 0, else 2; always the current AEAD.
- * -EINVAL if a hint is too long or holds a byte outside
- * printable ASCII (0x20-0x7e). */
+ * made with hdr_key. The version is info's format_version (0:
+ * HEADER_FORMAT_VERSION; above HEADER_FORMAT_MAX: -EINVAL), raised to
+ * HEADER_FORMAT_EPOCH when info->key_epoch is above 0; a version 3 header
+ * needs key_epoch and epoch_seg above 0 (-EINVAL). The aead field of info
+ * is ignored.
+ * -EINVAL if a hint is too long or holds a byte outside printable ASCII
+ * (0x20-0x7e). */
 int header_encode(const struct store_info *info, const uint8_t hdr_key[32],
 		  struct bufw *w) HEADER_WUR;
 

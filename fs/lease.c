@@ -1,5 +1,10 @@
 /*
  * lease.c - the single-writer lease (lease.h, docs/format.md).
+ *
+ * Version 2 adds who holds it, for the refusal message: when the holding
+ * began and the holder's host name, encrypted (XChaCha20 under a subkey of
+ * the lease key, then covered by the MAC) so the cloud provider does not
+ * learn host names. Version 1 leases are still read (no name, no start).
  */
 #include "config.h"
 
@@ -18,31 +23,44 @@
 #include "lease.h"
 
 static const uint8_t LEASE_MAGIC[8] = {'V', 'F', 'S', 'L', 'E', 'A', 'S', 'E'};
-#define LEASE_VERSION 1
+#define LEASE_VERSION 2
 #define ID_BYTES 16
 #define MAC_BYTES 32
-#define LEASE_BODY (8 + 4 + ID_BYTES + ID_BYTES + 4 + 8 + 8 + 8)
+#define NAME_NONCE_BYTES crypto_stream_xchacha20_NONCEBYTES
+/* version 1: the fields up to the holding's nonce, then the MAC */
+#define LEASE_V1_BODY (8 + 4 + ID_BYTES + ID_BYTES + 4 + 8 + 8 + 8)
+#define LEASE_V1_BYTES (LEASE_V1_BODY + MAC_BYTES)
+/* version 2: also since, the name's nonce and the encrypted host name */
+#define LEASE_BODY (LEASE_V1_BODY + 8 + NAME_NONCE_BYTES + LEASE_HOST_MAX)
 #define LEASE_BYTES (LEASE_BODY + MAC_BYTES)
+/* the name key: crypto_kdf subkey 1 of the lease key */
+#define NAME_KDF_CTX "vfslname"
 
 struct lease {
 	struct objstore *os;
-	uint8_t *key; /* sodium_malloc, 32 */
+	uint8_t *key; /* sodium_malloc, 64: MAC key, name key */
 	uint8_t store_id[STORE_ID_BYTES];
+	struct lease_ident id;
 	uint8_t holder[ID_BYTES];
 	uint8_t boot[ID_BYTES];
+	char host[LEASE_HOST_MAX + 1];
 	uint64_t nonce;
+	uint64_t since;
 	uint64_t expires;
 	time_t written;
 	int registered;
 };
 
 struct lease_rec {
+	uint32_t version;
 	uint8_t holder[ID_BYTES];
 	uint8_t boot[ID_BYTES];
 	uint32_t pid;
 	uint64_t start;
 	uint64_t expires;
 	uint64_t nonce;
+	uint64_t since;			/* 0: unknown (version 1) */
+	char host[LEASE_HOST_MAX + 1]; /* "": unknown (version 1) */
 };
 
 /* Stores of this process holding a lease, by store id: a lease naming
@@ -90,20 +108,26 @@ static void reg_del(const uint8_t *id)
 	}
 }
 
-/* BLAKE2b-128 of a file's first line and the store id, or of nothing
- * but the store id when the file is missing. */
-static void hashed_id(const char *path, const uint8_t *store_id,
-		      uint8_t out[ID_BYTES])
+/* BLAKE2b-128 of a file's first 128 bytes (or of text, when not NULL)
+ * and the store id, or of nothing but the store id when the file is
+ * missing. */
+static void hashed_id(const char *path, const char *text,
+		      const uint8_t *store_id, uint8_t out[ID_BYTES])
 {
 	crypto_generichash_state st;
 	char buf[128];
 	ssize_t n = -1;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf));
-		close(fd);
+	if (text) {
+		n = (ssize_t)strnlen(text, sizeof(buf));
+		memcpy(buf, text, (size_t)n);
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf));
+			close(fd);
+		}
 	}
 	crypto_generichash_init(&st, NULL, 0, ID_BYTES);
 	crypto_generichash_update(&st, (const uint8_t *)"vaultfs-lease", 13);
@@ -111,6 +135,7 @@ static void hashed_id(const char *path, const uint8_t *store_id,
 	if (n > 0)
 		crypto_generichash_update(&st, (const uint8_t *)buf, (size_t)n);
 	crypto_generichash_final(&st, out, ID_BYTES);
+	sodium_memzero(buf, sizeof(buf));
 }
 
 /*
@@ -154,10 +179,9 @@ static int proc_start(uint32_t pid, uint64_t *ret)
 	return 1;
 }
 
-static uint64_t self_start;
-
 static void encode(const struct lease *l, uint8_t out[LEASE_BYTES])
 {
+	uint8_t name[LEASE_HOST_MAX];
 	uint8_t *p = out;
 
 	memcpy(p, LEASE_MAGIC, 8);
@@ -168,15 +192,38 @@ static void encode(const struct lease *l, uint8_t out[LEASE_BYTES])
 	p += ID_BYTES;
 	memcpy(p, l->boot, ID_BYTES);
 	p += ID_BYTES;
-	put_le32(p, (uint32_t)getpid());
+	put_le32(p, l->id.pid);
 	p += 4;
-	put_le64(p, self_start);
+	put_le64(p, l->id.start);
 	p += 8;
 	put_le64(p, l->expires);
 	p += 8;
 	put_le64(p, l->nonce);
 	p += 8;
+	put_le64(p, l->since);
+	p += 8;
+	randombytes_buf(p, NAME_NONCE_BYTES);
+	/* NUL-padded to a fixed size: the length of the name stays hidden */
+	memset(name, 0, sizeof(name));
+	memcpy(name, l->host, strnlen(l->host, LEASE_HOST_MAX));
+	crypto_stream_xchacha20_xor(p + NAME_NONCE_BYTES, name, sizeof(name),
+				    p, l->key + 32);
+	p += NAME_NONCE_BYTES + LEASE_HOST_MAX;
 	crypto_generichash(p, MAC_BYTES, out, LEASE_BODY, l->key, 32);
+}
+
+/* A host name from the lease, for messages: printable ASCII up to the
+ * first NUL, anything else shown as '?' (it was written by someone with
+ * K, but is still shown to a user). */
+static void host_text(const uint8_t *in, char out[LEASE_HOST_MAX + 1])
+{
+	size_t i;
+
+	for (i = 0; i < LEASE_HOST_MAX && in[i]; i++)
+		out[i] = in[i] >= 0x20 && in[i] < 0x7f && in[i] != '\\'
+			     ? (char)in[i]
+			     : '?';
+	out[i] = '\0';
 }
 
 /* Reads the lease object: 1 and *ret if there is a valid one, 0 if there
@@ -187,24 +234,45 @@ static int read_lease(struct lease *l, struct lease_rec *ret)
 	size_t n;
 	int r;
 
+	uint8_t name[LEASE_HOST_MAX];
+	size_t body;
+	uint32_t version;
+
 	r = objstore_get(l->os, OBJSTORE_LEASE_NAME, 4096, &p, &n);
 	if (r == -ENOENT || r == -EFBIG || r == -EBADMSG)
 		return 0;
 	if (r < 0)
 		return r;
 	r = 0;
-	if (n != LEASE_BYTES || memcmp(p, LEASE_MAGIC, 8) != 0 ||
-	    get_le32(p + 8) != LEASE_VERSION)
+	if (n < 12 || memcmp(p, LEASE_MAGIC, 8) != 0)
 		goto out;
-	crypto_generichash(mac, sizeof(mac), p, LEASE_BODY, l->key, 32);
-	if (sodium_memcmp(mac, p + LEASE_BODY, MAC_BYTES) != 0)
+	version = get_le32(p + 8);
+	if (version == 1 && n == LEASE_V1_BYTES)
+		body = LEASE_V1_BODY;
+	else if (version == 2 && n == LEASE_BYTES)
+		body = LEASE_BODY;
+	else
 		goto out;
+	crypto_generichash(mac, sizeof(mac), p, body, l->key, 32);
+	if (sodium_memcmp(mac, p + body, MAC_BYTES) != 0)
+		goto out;
+	memset(ret, 0, sizeof(*ret));
+	ret->version = version;
 	memcpy(ret->holder, p + 12, ID_BYTES);
 	memcpy(ret->boot, p + 12 + ID_BYTES, ID_BYTES);
 	ret->pid = get_le32(p + 12 + 2 * ID_BYTES);
 	ret->start = get_le64(p + 16 + 2 * ID_BYTES);
 	ret->expires = get_le64(p + 24 + 2 * ID_BYTES);
 	ret->nonce = get_le64(p + 32 + 2 * ID_BYTES);
+	if (version == 2) {
+		const uint8_t *nn = p + LEASE_V1_BODY + 8;
+
+		ret->since = get_le64(p + LEASE_V1_BODY);
+		crypto_stream_xchacha20_xor(name, nn + NAME_NONCE_BYTES,
+					    sizeof(name), nn, l->key + 32);
+		host_text(name, ret->host);
+		sodium_memzero(name, sizeof(name));
+	}
 	r = 1;
 out:
 	free(p);
@@ -256,6 +324,63 @@ static int may_take(struct lease *l, const struct lease_rec *rec,
 	return break_expired && rec->expires < (uint64_t)time(NULL);
 }
 
+/* Fills in who we are: the real machine, or id when it is not NULL. */
+static void set_ident(struct lease *l, const struct lease_ident *id)
+{
+	if (id) {
+		l->id = *id;
+	} else {
+		memset(&l->id, 0, sizeof(l->id));
+		l->id.pid = (uint32_t)getpid();
+		if (proc_start(l->id.pid, &l->id.start) != 1)
+			l->id.start = 0;
+	}
+	hashed_id("/etc/machine-id", id ? id->machine_id : NULL, l->store_id,
+		  l->holder);
+	hashed_id("/proc/sys/kernel/random/boot_id", id ? id->boot_id : NULL,
+		  l->store_id, l->boot);
+	if (id && id->host)
+		snprintf(l->host, sizeof(l->host), "%s", id->host);
+	else if (gethostname(l->host, sizeof(l->host)) < 0)
+		l->host[0] = '\0';
+	l->host[LEASE_HOST_MAX] = '\0';
+	l->id.machine_id = NULL;
+	l->id.boot_id = NULL;
+	l->id.host = NULL;
+}
+
+static int lease_new(struct objstore *os, const uint8_t mac_key[32],
+		     const uint8_t store_id[STORE_ID_BYTES],
+		     const struct lease_ident *id, struct lease **ret)
+{
+	struct lease *l;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->key = sodium_malloc(64);
+	if (!l->key) {
+		free(l);
+		return -ENOMEM;
+	}
+	memcpy(l->key, mac_key, 32);
+	crypto_kdf_derive_from_key(l->key + 32, 32, 1, NAME_KDF_CTX, mac_key);
+	l->os = os;
+	memcpy(l->store_id, store_id, STORE_ID_BYTES);
+	set_ident(l, id);
+	randombytes_buf(&l->nonce, sizeof(l->nonce));
+	l->since = (uint64_t)time(NULL);
+	*ret = l;
+	return 0;
+}
+
+static void lease_free(struct lease *l)
+{
+	sodium_free(l->key);
+	sodium_memzero(l, sizeof(*l));
+	free(l);
+}
+
 int lease_acquire(struct objstore *os, const uint8_t mac_key[32],
 		  const uint8_t store_id[STORE_ID_BYTES], int break_expired,
 		  struct lease **ret)
@@ -264,22 +389,9 @@ int lease_acquire(struct objstore *os, const uint8_t mac_key[32],
 	struct lease *l;
 	int r;
 
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	l->key = sodium_malloc(32);
-	if (!l->key) {
-		free(l);
-		return -ENOMEM;
-	}
-	memcpy(l->key, mac_key, 32);
-	l->os = os;
-	memcpy(l->store_id, store_id, STORE_ID_BYTES);
-	hashed_id("/etc/machine-id", store_id, l->holder);
-	hashed_id("/proc/sys/kernel/random/boot_id", store_id, l->boot);
-	if (proc_start((uint32_t)getpid(), &self_start) != 1)
-		self_start = 0;
-	randombytes_buf(&l->nonce, sizeof(l->nonce));
+	r = lease_new(os, mac_key, store_id, NULL, &l);
+	if (r < 0)
+		return r;
 
 	pthread_mutex_lock(&reg_lock);
 	r = read_lease(l, &rec);
@@ -331,6 +443,54 @@ void lease_release(struct lease *l)
 		reg_del(l->store_id);
 	}
 	pthread_mutex_unlock(&reg_lock);
-	sodium_free(l->key);
-	free(l);
+	lease_free(l);
 }
+
+int lease_peek(struct objstore *os, const uint8_t mac_key[32],
+	       const uint8_t store_id[STORE_ID_BYTES], struct lease_info *ret)
+{
+	struct lease_rec rec;
+	struct lease *l;
+	int r;
+
+	r = lease_new(os, mac_key, store_id, NULL, &l);
+	if (r < 0)
+		return r;
+	r = read_lease(l, &rec);
+	if (r == 1) {
+		memset(ret, 0, sizeof(*ret));
+		ret->version = rec.version;
+		ret->this_machine =
+		    sodium_memcmp(rec.holder, l->holder, ID_BYTES) == 0;
+		ret->alive = !ret->this_machine ||
+			     (sodium_memcmp(rec.boot, l->boot, ID_BYTES) == 0 &&
+			      holder_alive(&rec));
+		ret->pid = rec.pid;
+		ret->since = rec.since;
+		ret->expires = rec.expires;
+		memcpy(ret->host, rec.host, sizeof(ret->host));
+	}
+	lease_free(l);
+	return r;
+}
+
+int lease_write_as(struct objstore *os, const uint8_t mac_key[32],
+		   const uint8_t store_id[STORE_ID_BYTES],
+		   const struct lease_ident *id, uint64_t since,
+		   uint64_t expires)
+{
+	uint8_t b[LEASE_BYTES];
+	struct lease *l;
+	int r;
+
+	r = lease_new(os, mac_key, store_id, id, &l);
+	if (r < 0)
+		return r;
+	l->since = since;
+	l->expires = expires;
+	encode(l, b);
+	r = objstore_replace(os, OBJSTORE_LEASE_NAME, b, sizeof(b));
+	lease_free(l);
+	return r;
+}
+

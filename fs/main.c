@@ -32,6 +32,7 @@
 
 #include "cli.h"
 #include "cmd_keycare.h"
+#include "cmd_fsck.h"
 #include "cmdutil.h"
 #include "fsops.h"
 #include "keytext.h"
@@ -632,6 +633,78 @@ static int main_vault_check(struct mount_job *j, struct store *s,
 	return 0;
 }
 
+/* "2026-11-29 14:03:12 CET" into buf. */
+static void main_when(uint64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!localtime_r(&tt, &tm) ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+		snprintf(buf, len, "%" PRIu64 " (unix time)", t);
+}
+
+/*
+ * The store's lease is held elsewhere: says by whom (host, process, since
+ * when, until when) and what to do. Returns the exit code.
+ */
+static int main_lease_refused(const struct mount_job *j, int take_over)
+{
+	struct store_lease l;
+	char since[64], until[64], who[160];
+	uint64_t now = (uint64_t)time(NULL);
+	int r;
+
+	r = store_lease_info(j->cloud_dir, j->key, &l);
+	if (r != 1 || (l.this_machine && !l.alive)) {
+		/* gone meanwhile, or no longer readable */
+		fprintf(stderr,
+			"vaultfs: cannot open the store in '%s' read-write: "
+			"another writer held its lease a moment ago; try "
+			"again\n",
+			j->cloud_dir);
+		return CLI_EXIT_LEASE;
+	}
+	main_when(l.expires, until, sizeof(until));
+	if (l.since)
+		main_when(l.since, since, sizeof(since));
+	else
+		snprintf(since, sizeof(since), "a time it does not record");
+	if (l.host[0])
+		snprintf(who, sizeof(who), "'%s' (process %" PRIu32 ")",
+			 l.host, l.pid);
+	else
+		snprintf(who, sizeof(who),
+			 "a machine the lease does not name (written by an "
+			 "older vaultfs; process %" PRIu32 ")",
+			 l.pid);
+	fprintf(stderr,
+		"vaultfs: cannot open the store in '%s' read-write: it is "
+		"mounted read-write %s by %s since %s\n",
+		j->cloud_dir, l.this_machine ? "on this machine" : "elsewhere",
+		who, since);
+	if (l.this_machine) {
+		fprintf(stderr, "vaultfs: unmount it there, or mount here "
+				"with --read-only\n");
+	} else if (!l.expired) {
+		fprintf(stderr,
+			"vaultfs: its lease runs until %s (in %" PRIu64
+			" min)%s; unmount it there, or mount here with "
+			"--read-only. If that machine is gone for good, mount "
+			"with --take-over after that time\n",
+			until, (l.expires - now + 59) / 60,
+			take_over ? ", so --take-over cannot take it yet" : "");
+	} else {
+		fprintf(stderr,
+			"vaultfs: its lease expired at %s. If that machine no "
+			"longer uses this store, mount again with --take-over "
+			"(should it still write, the two histories fork and "
+			"vaultfs refuses to merge them)\n",
+			until);
+	}
+	return CLI_EXIT_LEASE;
+}
+
 /* The daemon (or the foreground process): open, mount, serve, close. */
 static int main_serve(struct mount_job *j)
 {
@@ -663,12 +736,26 @@ static int main_serve(struct mount_job *j)
 	}
 
 	r = store_open(j->cloud_dir, j->key, j->state_dir,
-		       j->a->read_only ? STORE_READ_ONLY : 0, &s);
+		       (j->a->read_only ? STORE_READ_ONLY : 0) |
+			   (j->a->take_over ? STORE_BREAK_LEASE : 0),
+		       &s);
+	if (r == -VFS_E_LEASE) {
+		code = main_lease_refused(j, j->a->take_over);
+		goto out;
+	}
 	if (r < 0) {
 		code =
 		    main_fail(r, "cannot open the store in '%s'", j->cloud_dir);
 		goto out;
 	}
+	if (j->a->clean_grace >= 0 || j->a->clean_interval >= 0)
+		store_set_clean(s,
+				j->a->clean_grace >= 0
+				    ? (unsigned)j->a->clean_grace
+				    : STORE_CLEAN_GRACE_DEFAULT,
+				j->a->clean_interval >= 0
+				    ? (unsigned)j->a->clean_interval * 1000
+				    : STORE_CLEAN_INTERVAL_DEFAULT_MS);
 	if (j->vault && j->vault->url[0]) {
 		code = main_vault_check(j, s, &rp);
 		if (code) {
@@ -1258,6 +1345,10 @@ int main(int argc, char **argv)
 	case CLI_CMD_REKEY:
 		main_no_dumps();
 		code = cmd_rekey(&a);
+		break;
+	case CLI_CMD_FSCK:
+		main_no_dumps();
+		code = cmd_fsck(&a);
 		break;
 	default:
 		code = CLI_EXIT_USAGE;

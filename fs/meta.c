@@ -14,7 +14,14 @@
 #include "meta.h"
 #include "store.h"
 
-#define REC_MAX_BODY (16 + 4 + STORE_SYMLINK_MAX + 128)
+/* The largest record: an INODE with a symlink target, or an XATTR_SET
+ * with a full-size value. */
+#define REC_MAX_BODY_INODE (16 + 4 + STORE_SYMLINK_MAX + 128)
+#define REC_MAX_BODY_XATTR                                                     \
+	(8 + 4 + META_XATTR_NAME_MAX + 4 + META_XATTR_VALUE_MAX)
+#define REC_MAX_BODY                                                           \
+	(REC_MAX_BODY_XATTR > REC_MAX_BODY_INODE ? REC_MAX_BODY_XATTR          \
+						 : REC_MAX_BODY_INODE)
 
 int meta_new(struct meta **ret)
 {
@@ -43,6 +50,7 @@ static void inode_free(struct minode *ip)
 	if (ip->target)
 		sodium_memzero(ip->target, strlen(ip->target));
 	free(ip->target);
+	meta_xattr_clear(ip);
 	free(ip->slots);
 	free(ip->ext);
 	free(ip);
@@ -557,6 +565,205 @@ void meta_extents_clear(struct meta *m, struct minode *ip)
 	(void)r;
 }
 
+int meta_punch(struct meta *m, struct minode *ip, uint64_t off, uint64_t end)
+{
+	struct extent keep[2];
+	size_t i, j, n = 0;
+	int r;
+
+	if (off >= end)
+		return 0;
+	/* one extent around the whole hole becomes two */
+	r = ext_reserve(ip, 1);
+	if (r < 0)
+		return r;
+	i = meta_extent_find(ip, off);
+	for (j = i; j < ip->next && ip->ext[j].off < end; j++) {
+		const struct extent *x = &ip->ext[j];
+		uint64_t xend = x->off + x->len;
+
+		seg_live(m, x->seg, -(int64_t)x->len);
+		ip->stored -= x->len;
+		if (x->off < off) {
+			keep[n] = *x;
+			keep[n].len = (uint32_t)(off - x->off);
+			n++;
+		}
+		if (xend > end) {
+			keep[n] = *x;
+			keep[n].off = end;
+			keep[n].skip += (uint32_t)(end - x->off);
+			keep[n].len = (uint32_t)(xend - end);
+			n++;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		seg_live(m, keep[k].seg, keep[k].len);
+		ip->stored += keep[k].len;
+	}
+	memmove(&ip->ext[i + n], &ip->ext[j],
+		(ip->next - j) * sizeof(*ip->ext));
+	memcpy(&ip->ext[i], keep, n * sizeof(*keep));
+	ip->next = ip->next - (j - i) + n;
+	return 0;
+}
+
+/* ---- extended attributes ---- */
+
+static const char *const XATTR_NS[] = {"user.", "trusted.", "security."};
+
+int meta_xattr_name_check(const char *name, size_t len)
+{
+	if (len == 0 || len > META_XATTR_NAME_MAX)
+		return -ERANGE;
+	if (memchr(name, '\0', len))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(XATTR_NS) / sizeof(XATTR_NS[0]); i++) {
+		size_t pl = strlen(XATTR_NS[i]);
+
+		if (len >= pl && memcmp(name, XATTR_NS[i], pl) == 0)
+			return len == pl ? -EINVAL : 0;
+	}
+	/* system.* (POSIX ACLs, which are not implemented) and unknown
+	 * namespaces, as a local file system without them answers */
+	return -EOPNOTSUPP;
+}
+
+static size_t xattr_index(const struct minode *ip, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < ip->nxa; i++)
+		if (ip->xa[i].namelen == len &&
+		    memcmp(ip->xa[i].name, name, len) == 0)
+			break;
+	return i;
+}
+
+const struct mxattr *meta_xattr_find(const struct minode *ip, const char *name,
+				     size_t len)
+{
+	size_t i = xattr_index(ip, name, len);
+
+	return i < ip->nxa ? &ip->xa[i] : NULL;
+}
+
+static void xattr_wipe(struct mxattr *x)
+{
+	sodium_memzero(x->name, x->namelen);
+	free(x->name);
+	if (x->value) {
+		sodium_memzero(x->value, x->vlen);
+		free(x->value);
+	}
+	x->name = NULL;
+	x->value = NULL;
+}
+
+int meta_xattr_set(struct minode *ip, const char *name, size_t len,
+		   const void *value, size_t vlen, int flags)
+{
+	struct mxattr *x = NULL;
+	uint8_t *nv = NULL;
+	uint64_t list, total;
+	size_t i;
+	int r;
+
+	r = meta_xattr_name_check(name, len);
+	if (r < 0)
+		return r;
+	if (flags & ~(META_XATTR_CREATE | META_XATTR_REPLACE))
+		return -EINVAL;
+	if (vlen > META_XATTR_VALUE_MAX)
+		return -E2BIG;
+	if (len > 5 && memcmp(name, "user.", 5) == 0 && !S_ISREG(ip->mode) &&
+	    !S_ISDIR(ip->mode))
+		return -EPERM;
+	i = xattr_index(ip, name, len);
+	if (i < ip->nxa && (flags & META_XATTR_CREATE))
+		return -EEXIST;
+	if (i == ip->nxa && (flags & META_XATTR_REPLACE))
+		return -ENODATA;
+	list = ip->xa_list;
+	total = ip->xa_total;
+	if (i < ip->nxa) {
+		total -= ip->xa[i].vlen;
+	} else {
+		list += len + 1;
+		total += len + 1;
+	}
+	total += vlen;
+	if (list > META_XATTR_LIST_MAX || total > META_XATTR_TOTAL_MAX)
+		return -ENOSPC;
+	if (vlen) {
+		nv = malloc(vlen);
+		if (!nv)
+			return -ENOMEM;
+		memcpy(nv, value, vlen);
+	}
+	if (i == ip->nxa) {
+		if (ip->nxa == ip->xacap) {
+			uint32_t ncap = ip->xacap ? ip->xacap * 2 : 4;
+			struct mxattr *n = realloc(ip->xa, ncap * sizeof(*n));
+
+			if (!n) {
+				free(nv);
+				return -ENOMEM;
+			}
+			ip->xa = n;
+			ip->xacap = ncap;
+		}
+		x = &ip->xa[i];
+		x->name = malloc(len + 1);
+		if (!x->name) {
+			free(nv);
+			return -ENOMEM;
+		}
+		memcpy(x->name, name, len);
+		x->name[len] = '\0';
+		x->namelen = (uint32_t)len;
+		x->value = NULL;
+		x->vlen = 0;
+		ip->nxa++;
+	} else {
+		x = &ip->xa[i];
+		if (x->value) {
+			sodium_memzero(x->value, x->vlen);
+			free(x->value);
+		}
+	}
+	x->value = nv;
+	x->vlen = (uint32_t)vlen;
+	ip->xa_list = (uint32_t)list;
+	ip->xa_total = (uint32_t)total;
+	return 0;
+}
+
+int meta_xattr_remove(struct minode *ip, const char *name, size_t len)
+{
+	size_t i = xattr_index(ip, name, len);
+
+	if (i == ip->nxa)
+		return -ENODATA;
+	ip->xa_list -= ip->xa[i].namelen + 1;
+	ip->xa_total -= ip->xa[i].namelen + 1 + ip->xa[i].vlen;
+	xattr_wipe(&ip->xa[i]);
+	memmove(&ip->xa[i], &ip->xa[i + 1],
+		(ip->nxa - i - 1) * sizeof(*ip->xa));
+	ip->nxa--;
+	return 0;
+}
+
+void meta_xattr_clear(struct minode *ip)
+{
+	for (uint32_t i = 0; i < ip->nxa; i++)
+		xattr_wipe(&ip->xa[i]);
+	free(ip->xa);
+	ip->xa = NULL;
+	ip->nxa = ip->xacap = 0;
+	ip->xa_list = ip->xa_total = 0;
+}
+
 /* ---- records ---- */
 
 static size_t rec_begin(struct bufw *w, uint8_t type)
@@ -656,6 +863,36 @@ void meta_rec_seg(struct bufw *w, const struct segent *se)
 	bufw_u64(w, se->segno);
 	bufw_put(w, se->rid, CHUNK_RID_BYTES);
 	bufw_u64(w, se->size);
+	rec_end(w, at);
+}
+
+void meta_rec_xattr_set(struct bufw *w, uint64_t ino, const struct mxattr *x)
+{
+	size_t at = rec_begin(w, META_REC_XATTR_SET);
+
+	bufw_u64(w, ino);
+	bufw_str(w, x->name, x->namelen);
+	bufw_str(w, x->value ? (const char *)x->value : "", x->vlen);
+	rec_end(w, at);
+}
+
+void meta_rec_xattr_del(struct bufw *w, uint64_t ino, const char *name,
+			size_t len)
+{
+	size_t at = rec_begin(w, META_REC_XATTR_DEL);
+
+	bufw_u64(w, ino);
+	bufw_str(w, name, len);
+	rec_end(w, at);
+}
+
+void meta_rec_punch(struct bufw *w, uint64_t ino, uint64_t off, uint64_t len)
+{
+	size_t at = rec_begin(w, META_REC_PUNCH);
+
+	bufw_u64(w, ino);
+	bufw_u64(w, off);
+	bufw_u64(w, len);
 	rec_end(w, at);
 }
 
@@ -829,6 +1066,44 @@ static int apply_one(struct meta *m, uint8_t type, struct bufr *r)
 		e = meta_seg_add(m, segno, rid, size);
 		return e == -EEXIST ? -EBADMSG : e;
 	}
+	case META_REC_XATTR_SET: {
+		const uint8_t *value;
+		size_t vlen;
+
+		if (bufr_u64(r, &ino) < 0 ||
+		    bufr_str(r, &name, &len, META_XATTR_NAME_MAX) < 0 ||
+		    bufr_str(r, &value, &vlen, META_XATTR_VALUE_MAX) < 0)
+			return -EBADMSG;
+		ip = meta_inode(m, ino);
+		if (!ip)
+			return -EBADMSG;
+		m->format2 = 1;
+		/* every refusal of the live call is a contradiction here */
+		return meta_xattr_set(ip, (const char *)name, len, value, vlen,
+				      0);
+	}
+	case META_REC_XATTR_DEL:
+		if (bufr_u64(r, &ino) < 0 ||
+		    bufr_str(r, &name, &len, META_XATTR_NAME_MAX) < 0)
+			return -EBADMSG;
+		ip = meta_inode(m, ino);
+		if (!ip || meta_xattr_name_check((const char *)name, len) < 0)
+			return -EBADMSG;
+		m->format2 = 1;
+		return meta_xattr_remove(ip, (const char *)name, len);
+	case META_REC_PUNCH: {
+		uint64_t off;
+
+		if (bufr_u64(r, &ino) < 0 || bufr_u64(r, &off) < 0 ||
+		    bufr_u64(r, &size) < 0)
+			return -EBADMSG;
+		ip = meta_inode(m, ino);
+		if (!ip || !S_ISREG(ip->mode) || size == 0 ||
+		    off > (uint64_t)INT64_MAX - size)
+			return -EBADMSG;
+		m->format2 = 1;
+		return meta_punch(m, ip, off, off + size);
+	}
 	default:
 		return -EBADMSG;
 	}
@@ -883,6 +1158,8 @@ static int ckpt_names_extents(void *ctx, struct minode *ip)
 	}
 	for (size_t i = 0; S_ISREG(ip->mode) && i < ip->next; i++)
 		meta_rec_extent(w, ip->ino, &ip->ext[i]);
+	for (uint32_t i = 0; i < ip->nxa; i++)
+		meta_rec_xattr_set(w, ip->ino, &ip->xa[i]);
 	return bufw_error(w);
 }
 

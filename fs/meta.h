@@ -29,6 +29,31 @@ enum meta_rec_type {
 	META_REC_EXTENT = 5,   /* map a file range to a chunk */
 	META_REC_TRUNCATE = 6, /* drop extents at and beyond a size */
 	META_REC_SEG = 7,      /* a segment holding data chunks */
+	/* Format 2 (header version 2) only: an older vaultfs refuses the
+	 * store at its header instead of meeting these. */
+	META_REC_XATTR_SET = 8, /* create or replace an extended attribute */
+	META_REC_XATTR_DEL = 9, /* remove one (it must exist) */
+	META_REC_PUNCH = 10,	/* drop extents inside a range (a hole) */
+};
+
+/*
+ * Extended attribute limits (docs/format.md, docs/decisions.md). A name is
+ * the full name with its namespace ("user.", "trusted.", "security.");
+ * per inode the names (with a NUL each) fit in one listxattr buffer of the
+ * kernel's maximum, and names plus values stay within META_XATTR_TOTAL_MAX.
+ */
+#define META_XATTR_NAME_MAX 255
+#define META_XATTR_VALUE_MAX 65536
+#define META_XATTR_LIST_MAX 65536
+#define META_XATTR_TOTAL_MAX (256u << 10)
+/* setxattr flags (the values of XATTR_CREATE and XATTR_REPLACE) */
+#define META_XATTR_CREATE 1
+#define META_XATTR_REPLACE 2
+
+struct mxattr {
+	char *name;	/* NUL-terminated */
+	uint8_t *value; /* vlen bytes; NULL when vlen is 0 */
+	uint32_t namelen, vlen;
 };
 
 /* A file range [off, off+len) stored in a data chunk, starting skip bytes
@@ -76,6 +101,11 @@ struct minode {
 	struct extent *ext;
 	size_t next, extcap;
 	uint64_t stored; /* bytes covered by extents */
+	/* extended attributes, in the order they were created */
+	struct mxattr *xa;
+	uint32_t nxa, xacap;
+	uint32_t xa_list;  /* sum of namelen + 1 */
+	uint32_t xa_total; /* sum of namelen + 1 + vlen */
 	/* runtime state of the store, never persisted */
 	uint64_t nlookup;
 	uint32_t nopen;
@@ -101,6 +131,7 @@ struct meta {
 	struct segent *segs; /* sorted by segno */
 	size_t nsegs, segcap;
 	uint64_t max_ino; /* highest inode number seen */
+	int format2;	  /* a format-2 record was applied */
 	uint8_t hkey[16]; /* SipHash key for the name table */
 };
 
@@ -141,6 +172,35 @@ size_t meta_extent_find(const struct minode *ip, uint64_t off);
 /* Drops every extent of ip (before removing it). */
 void meta_extents_clear(struct meta *m, struct minode *ip);
 
+/* Drops the extents (and parts) inside [off, end): they read as zeros. */
+int meta_punch(struct meta *m, struct minode *ip, uint64_t off,
+	       uint64_t end) META_WUR;
+
+/*
+ * Checks an extended attribute name: -ERANGE when empty or longer than
+ * META_XATTR_NAME_MAX, -EOPNOTSUPP outside the user., trusted. and
+ * security. namespaces (system.* included: no POSIX ACLs), -EINVAL for a
+ * bare namespace prefix ("user.") or a NUL byte.
+ */
+int meta_xattr_name_check(const char *name, size_t len) META_WUR;
+/* The attribute called name of ip, or NULL. */
+const struct mxattr *meta_xattr_find(const struct minode *ip, const char *name,
+				     size_t len);
+/*
+ * Creates or replaces an attribute (the value is copied). flags:
+ * META_XATTR_CREATE (-EEXIST if it exists), META_XATTR_REPLACE (-ENODATA
+ * if not). Errors as meta_xattr_name_check, -E2BIG for a value over
+ * META_XATTR_VALUE_MAX, -EPERM for user.* on anything but regular files
+ * and directories, -ENOSPC beyond the per-inode limits, -ENOMEM. On
+ * failure ip is unchanged.
+ */
+int meta_xattr_set(struct minode *ip, const char *name, size_t len,
+		   const void *value, size_t vlen, int flags) META_WUR;
+/* Removes an attribute: -ENODATA if there is none of that name. */
+int meta_xattr_remove(struct minode *ip, const char *name, size_t len) META_WUR;
+/* Drops (and wipes) every attribute of ip. */
+void meta_xattr_clear(struct minode *ip);
+
 struct segent *meta_seg(struct meta *m, uint64_t segno);
 int meta_seg_add(struct meta *m, uint64_t segno,
 		 const uint8_t rid[CHUNK_RID_BYTES], uint64_t size) META_WUR;
@@ -157,6 +217,10 @@ void meta_rec_dirent_del(struct bufw *w, uint64_t parent, const char *name,
 void meta_rec_extent(struct bufw *w, uint64_t ino, const struct extent *e);
 void meta_rec_truncate(struct bufw *w, uint64_t ino, uint64_t size);
 void meta_rec_seg(struct bufw *w, const struct segent *se);
+void meta_rec_xattr_set(struct bufw *w, uint64_t ino, const struct mxattr *x);
+void meta_rec_xattr_del(struct bufw *w, uint64_t ino, const char *name,
+			size_t len);
+void meta_rec_punch(struct bufw *w, uint64_t ino, uint64_t off, uint64_t len);
 
 /*
  * Applies a stream of records. -EBADMSG for malformed records or ones

@@ -251,8 +251,8 @@ static int put(struct objstore *os, const char *name, const void *data,
 	}
 	have_tmp = 0;
 	*placed = 1;
-	os->stats.puts++;
-	os->stats.put_bytes += len;
+	__atomic_fetch_add(&os->stats.puts, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&os->stats.put_bytes, len, __ATOMIC_RELAXED);
 	r = fsync_dirat(os, dir);
 out:
 	if (fd >= 0)
@@ -362,8 +362,8 @@ int objstore_read(struct objstore *os, const char *name, uint64_t off,
 	r = read_fd(fd, off, buf, len);
 	close(fd);
 	if (r == 0) {
-		os->stats.reads++;
-		os->stats.read_bytes += len;
+		__atomic_fetch_add(&os->stats.reads, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&os->stats.read_bytes, len, __ATOMIC_RELAXED);
 	}
 	return r;
 }
@@ -398,8 +398,8 @@ int objstore_get(struct objstore *os, const char *name, size_t max,
 	r = read_fd(fd, 0, buf, (size_t)st.st_size);
 	if (r < 0)
 		goto out;
-	os->stats.reads++;
-	os->stats.read_bytes += (uint64_t)st.st_size;
+	__atomic_fetch_add(&os->stats.reads, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&os->stats.read_bytes, (uint64_t)st.st_size, __ATOMIC_RELAXED);
 	*ret = buf;
 	*ret_len = (size_t)st.st_size;
 	buf = NULL; /* transferred */
@@ -584,4 +584,103 @@ int objstore_statvfs(struct objstore *os, struct statvfs *ret)
 	if (fstatvfs(os->dfd, ret) < 0)
 		return -errno;
 	return 0;
+}
+
+/* Is n (an entry of log/xx, subfolder number subno) a segment name? */
+static int is_seg_name(const char *n, unsigned subno)
+{
+	uint64_t segno;
+
+	if (strlen(n) != 20 || strcmp(n + 16, ".seg") || !is_hex_lower(n, 16))
+		return 0;
+	segno = parse_hex(n, 16);
+	return segno != 0 &&
+	       ((segno / OBJSTORE_SEGS_PER_DIR) & 0xff) == subno;
+}
+
+int objstore_list_foreign(struct objstore *os,
+			  int (*fn)(void *ctx, const char *name, int is_tmp),
+			  void *ctx)
+{
+	char path[OBJSTORE_NAME_MAX + 600];
+	struct dirent *de, *se;
+	DIR *top = NULL, *log = NULL, *sub;
+	int fd, r;
+
+	r = fault(os, OBJSTORE_STEP_LIST, ".");
+	if (r < 0)
+		return r;
+	fd = openat(os->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	top = fdopendir(fd);
+	if (!top) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = 0;
+	while (r == 0 && (de = readdir(top))) {
+		const char *n = de->d_name;
+
+		if (!strcmp(n, ".") || !strcmp(n, "..") ||
+		    !strcmp(n, OBJSTORE_HEADER_NAME) ||
+		    !strcmp(n, OBJSTORE_LEASE_NAME) || !strcmp(n, "log"))
+			continue;
+		r = fn(ctx, n, !strncmp(n, ".tmp-", 5));
+	}
+	if (r)
+		goto out;
+	fd = openat(os->dfd, "log", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+		goto out;
+	}
+	log = fdopendir(fd);
+	if (!log) {
+		r = -errno;
+		close(fd);
+		goto out;
+	}
+	while (r == 0 && (de = readdir(log))) {
+		const char *n = de->d_name;
+
+		if (!strcmp(n, ".") || !strcmp(n, ".."))
+			continue;
+		snprintf(path, sizeof(path), "log/%s", n);
+		if (strlen(n) != 2 || !is_hex_lower(n, 2)) {
+			r = fn(ctx, path, !strncmp(n, ".tmp-", 5));
+			continue;
+		}
+		fd = openat(os->dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno != ENOTDIR) {
+				r = -errno;
+				break;
+			}
+			r = fn(ctx, path, 0);
+			continue;
+		}
+		sub = fdopendir(fd);
+		if (!sub) {
+			r = -errno;
+			close(fd);
+			break;
+		}
+		while (r == 0 && (se = readdir(sub))) {
+			const char *m = se->d_name;
+
+			if (!strcmp(m, ".") || !strcmp(m, "..") ||
+			    is_seg_name(m, (unsigned)parse_hex(n, 2)))
+				continue;
+			snprintf(path, sizeof(path), "log/%s/%s", n, m);
+			r = fn(ctx, path, !strncmp(m, ".tmp-", 5));
+		}
+		closedir(sub);
+	}
+out:
+	if (log)
+		closedir(log);
+	closedir(top);
+	return r;
 }

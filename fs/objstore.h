@@ -124,6 +124,19 @@ int objstore_remove(struct objstore *os, const char *name) OBJSTORE_WUR;
 int objstore_list_segments(struct objstore *os, int remove_tmp, uint64_t **ret,
 			   size_t *ret_n, size_t *ret_foreign) OBJSTORE_WUR;
 
+/*
+ * Calls fn(ctx, name, is_tmp) for every entry of the cloud folder that is
+ * not a store object, with its relative name ("log/00/x (1).seg"): at the
+ * top anything but the header, the lease and log/; in log/ and its
+ * subfolders what objstore_list_segments counts as foreign (folders are
+ * named, not entered). is_tmp is 1 for temporaries (".tmp-*": objects
+ * being written, or left by a crash). Changes nothing. Stops at and
+ * returns fn's first non-zero result; 0 or -errno.
+ */
+int objstore_list_foreign(struct objstore *os,
+			  int (*fn)(void *ctx, const char *name, int is_tmp),
+			  void *ctx) OBJSTORE_WUR;
+
 /* statvfs of the folder underneath. */
 int objstore_statvfs(struct objstore *os, struct statvfs *ret) OBJSTORE_WUR;
 

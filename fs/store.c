@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -74,6 +75,11 @@ struct store {
 	unsigned flags;
 	struct meta *m;
 	struct lease *lease; /* read-write stores */
+	/* Header as opened; the next commit first raises it to need_format
+	 * when its records need a newer format (an older vaultfs then
+	 * refuses the store at the header instead of misreading it). */
+	struct store_info info;
+	uint32_t need_format;
 
 	uint64_t gen;
 	uint64_t head_seg;
@@ -118,6 +124,8 @@ struct store {
 	unsigned clean_grace_sec;
 	unsigned clean_interval_ms;
 	struct timespec last_clean; /* CLOCK_MONOTONIC */
+	int clean_more; /* the last pass made progress: next one soon */
+	int cleaning;	/* a pass works without the lock right now */
 	uint64_t compactions, removed;
 };
 
@@ -335,6 +343,10 @@ static int cache_get(struct store *s, const struct extent *e,
 	victim->seg = 0;
 	n = seg_read_chunk(s->os, s->keys->data, s->store_id, e->seg, se->rid,
 			   e->coff, e->sealed, CHUNK_DATA, 0, victim->data);
+	/* A missing segment: damage, or (read-only) a commit older than the
+	 * writer's cleaning grace period, until this store follows. */
+	if (n == -ENOENT)
+		return -VFS_E_DAMAGED;
 	if (n < 0)
 		return n == -EBADMSG ? n : -EIO;
 	victim->seg = e->seg;
@@ -436,7 +448,6 @@ static void dirty_truncate(struct store *s, struct minode *ip, uint64_t size)
 }
 
 static int spill(struct store *s);
-static int do_clean(struct store *s);
 
 static uint32_t round_cap(uint32_t n)
 {
@@ -758,6 +769,35 @@ out:
 	return r;
 }
 
+/*
+ * Before a commit whose records need a newer format: replaces the header
+ * with one naming that version (durably, before the segment exists), so
+ * no vaultfs too old for the records ever reads them.
+ */
+static int raise_format(struct store *s)
+{
+	struct store_info info;
+	struct bufw w;
+	int r;
+
+	if (s->need_format <= s->info.format_version)
+		return 0;
+	if (s->lease_lost)
+		return -VFS_E_LEASE;
+	info = s->info;
+	info.format_version = s->need_format;
+	bufw_init(&w, HEADER_MAX, 0);
+	r = header_encode(&info, s->keys->hdr, &w);
+	if (r == 0)
+		r = objstore_replace(s->os, OBJSTORE_HEADER_NAME, w.data,
+				     w.len);
+	bufw_release(&w);
+	if (r < 0)
+		return r;
+	s->info.format_version = s->need_format;
+	return 0;
+}
+
 static int is_dirty(struct store *s)
 {
 	return s->meta_dirty || s->nblocks || s->force_ckpt;
@@ -908,6 +948,9 @@ static int do_commit(struct store *s)
 	}
 	crypto_generichash(c.hash, sizeof(c.hash), sealed, slen, NULL, 0);
 
+	r = raise_format(s);
+	if (r < 0)
+		goto out;
 	objstore_seg_name(sw.segno, name);
 	r = objstore_put_placed(s->os, name, sw.w.data, sw.w.len, &placed);
 	if (r < 0 && !placed)
@@ -973,80 +1016,103 @@ out:
 
 /* ---- cleaner ---- */
 
-struct cand {
-	uint64_t *segs; /* sorted */
-	size_t n;
+/*
+ * A pass works in three steps so that foreground work waits only for the
+ * short ones: (1) under the lock, pick the segments and note the extents
+ * to move; (2) without it, read those extents and write them into a new
+ * data-only segment (the I/O and the fsync); (3) under the lock again,
+ * map every extent that is still exactly as noted to its copy (others
+ * were overwritten meanwhile and are simply dead in the copy), log it for
+ * the next commit, commit with a checkpoint when worth it, and list the
+ * dead segments; their objects are removed after the lock is dropped.
+ */
+
+struct move {
+	uint64_t ino;
+	uint8_t rid[CHUNK_RID_BYTES]; /* of old.seg */
+	struct extent old;	      /* as picked */
+	struct extent nw;	      /* its copy */
 };
 
-static int cand_has(const struct cand *c, uint64_t segno)
+struct cplan {
+	uint64_t *segs; /* candidates, sorted */
+	size_t nsegs;
+	struct move *v;
+	size_t n, cap;
+	uint64_t segno; /* of the copy; 0 when there is nothing to move */
+};
+
+static void cplan_release(struct cplan *p)
 {
-	size_t lo = 0, hi = c->n;
+	free(p->segs);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+static int cand_has(const struct cplan *p, uint64_t segno)
+{
+	size_t lo = 0, hi = p->nsegs;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (c->segs[mid] < segno)
+		if (p->segs[mid] < segno)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < c->n && c->segs[lo] == segno;
+	return lo < p->nsegs && p->segs[lo] == segno;
 }
 
-struct movectx {
+struct pickctx {
 	struct store *s;
-	const struct cand *cand;
-	struct segw *sw;
-	struct flushlist *fl;
-	struct bufw *recs;
+	struct cplan *p;
 };
 
-/* Copies the live parts of ip's extents in candidate segments into the
- * new segment (one chunk per extent, exactly its bytes). */
-static int move_extents(void *ctx, struct minode *ip)
+/* Notes ip's extents in candidate segments. */
+static int pick_extents(void *ctx, struct minode *ip)
 {
-	struct movectx *mc = ctx;
+	struct pickctx *pc = ctx;
+	struct cplan *p = pc->p;
 
 	if (ip->deleted || !S_ISREG(ip->mode))
 		return 0;
 	for (size_t i = 0; i < ip->next; i++) {
 		const struct extent *e = &ip->ext[i];
-		const uint8_t *plain;
-		struct extent ne;
-		int n, r;
+		struct segent *se;
 
-		if (!cand_has(mc->cand, e->seg))
+		if (!cand_has(p, e->seg))
 			continue;
-		n = cache_get(mc->s, e, &plain);
-		if (n < 0)
-			return n;
-		if ((uint64_t)e->skip + e->len > (uint64_t)n)
-			return -EBADMSG;
-		r = segw_add(mc->sw, mc->s->keys->data, CHUNK_DATA,
-			     plain + e->skip, e->len, &ne.coff, &ne.sealed);
-		if (r < 0)
-			return r;
-		ne.off = e->off;
-		ne.len = e->len;
-		ne.skip = 0;
-		ne.seg = mc->sw->segno;
-		r = flush_push(mc->fl, ip, &ne, 0);
-		if (r < 0)
-			return r;
-		meta_rec_extent(mc->recs, ip->ino, &ne);
-		r = bufw_error(mc->recs);
-		if (r < 0)
-			return r;
+		se = meta_seg(pc->s->m, e->seg);
+		if (!se)
+			return -EIO;
+		if (p->n == p->cap) {
+			size_t ncap = p->cap ? p->cap * 2 : 256;
+			struct move *nv = realloc(p->v, ncap * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			p->v = nv;
+			p->cap = ncap;
+		}
+		memset(&p->v[p->n], 0, sizeof(p->v[p->n]));
+		p->v[p->n].ino = ip->ino;
+		memcpy(p->v[p->n].rid, se->rid, CHUNK_RID_BYTES);
+		p->v[p->n].old = *e;
+		p->n++;
 	}
 	return 0;
 }
 
+/* Emptiest first: moving those frees the most per byte copied. */
 static int cmp_live(const void *a, const void *b)
 {
 	const struct segent *x = *(const struct segent *const *)a;
 	const struct segent *y = *(const struct segent *const *)b;
+	double fx = (double)x->live / (double)(x->size ? x->size : 1);
+	double fy = (double)y->live / (double)(y->size ? y->size : 1);
 
-	return x->live < y->live ? -1 : x->live > y->live;
+	return fx < fy ? -1 : fx > fy;
 }
 
 static int cmp_seg(const void *a, const void *b)
@@ -1057,32 +1123,29 @@ static int cmp_seg(const void *a, const void *b)
 }
 
 /*
- * Rewrites the live data of sparse or small segments into one new
- * data-only segment, logged for the next commit, so the old ones hold
- * nothing the state needs. Returns the bytes moved.
+ * Step 1 (locked): decides whether compaction is worth it - many segments
+ * small (< STORE_CLEAN_SMALL) or half empty, or dead bytes above
+ * STORE_CLEAN_DEAD_PCT of the live ones and STORE_CLEAN_DEAD_MIN (the
+ * space bound; below that, chunk and segment overheads alone would make
+ * a tiny store rewrite its last segment forever) - and picks the
+ * emptiest segments first (any small one or less than STORE_CLEAN_FULL_PCT
+ * live) until STORE_CLEAN_STEP live bytes are reached. p->segno is 0 when there is
+ * nothing to do.
  */
-static int compact(struct store *s, uint64_t *ret_moved)
+static int compact_plan(struct store *s, struct cplan *p)
 {
 	struct segent **pick = NULL;
-	struct cand cand = {0};
-	struct flushlist fl = {0};
-	struct bufw recs;
-	struct segw sw;
-	struct segent se;
-	struct movectx mc;
-	const uint8_t *sealed;
-	uint32_t slen;
-	uint64_t live = 0, dead = 0, moved = 0, segno;
-	size_t npick = 0;
+	struct pickctx pc;
+	uint64_t live = 0, dead = 0, moved = 0;
+	size_t npick = 0, nsparse = 0;
 	int r;
 
-	*ret_moved = 0;
-
+	memset(p, 0, sizeof(*p));
 	pick = calloc(s->m->nsegs ? s->m->nsegs : 1, sizeof(*pick));
-	cand.segs = calloc(s->m->nsegs ? s->m->nsegs : 1, sizeof(*cand.segs));
-	if (!pick || !cand.segs) {
+	p->segs = calloc(s->m->nsegs ? s->m->nsegs : 1, sizeof(*p->segs));
+	if (!pick || !p->segs) {
 		r = -ENOMEM;
-		goto out0;
+		goto out;
 	}
 	for (size_t i = 0; i < s->m->nsegs; i++) {
 		struct segent *e = &s->m->segs[i];
@@ -1094,73 +1157,174 @@ static int compact(struct store *s, uint64_t *ret_moved)
 			    ? e->size - e->live - SEG_HDR_BYTES
 			    : 0;
 		if (e->live * 2 < e->size || e->size < STORE_CLEAN_SMALL)
+			nsparse++;
+		if (e->size < STORE_CLEAN_SMALL ||
+		    e->live * 100 < e->size * STORE_CLEAN_FULL_PCT)
 			pick[npick++] = e;
 	}
-	/* Worth it: many small/sparse segments, or dead bytes above 30 %. */
 	r = 0;
-	if (npick < STORE_CLEAN_MIN_SEGS && dead * 10 <= live * 3)
-		goto out0;
+	if (nsparse < STORE_CLEAN_MIN_SEGS &&
+	    (dead * 100 <= live * STORE_CLEAN_DEAD_PCT ||
+	     dead < STORE_CLEAN_DEAD_MIN))
+		goto out;
 	if (npick == 0)
-		goto out0;
+		goto out;
 	qsort(pick, npick, sizeof(*pick), cmp_live);
-	for (size_t i = 0; i < npick && moved < STORE_SEG_TARGET; i++) {
-		cand.segs[cand.n++] = pick[i]->segno;
+	/* up to one segment beyond the step: a tiny first pick must not
+	 * keep the next one out, or the pass would move just that one */
+	for (size_t i = 0; i < npick && moved < STORE_CLEAN_STEP; i++) {
+		p->segs[p->nsegs++] = pick[i]->segno;
 		moved += pick[i]->live;
 	}
-	qsort(cand.segs, cand.n, sizeof(*cand.segs), cmp_seg);
+	qsort(p->segs, p->nsegs, sizeof(*p->segs), cmp_seg);
+	pc.s = s;
+	pc.p = p;
+	r = meta_foreach(s->m, pick_extents, &pc);
+	if (r == 0 && p->n > 0)
+		r = new_segno(s, &p->segno);
+out:
+	free(pick);
+	return r;
+}
 
-	r = new_segno(s, &segno);
-	if (r < 0)
-		goto out0;
-	segw_init(&sw, s->store_id, segno);
-	bufw_init(&recs, META_LOAD_MAX, 1);
-	mc.s = s;
-	mc.cand = &cand;
-	mc.sw = &sw;
-	mc.fl = &fl;
-	mc.recs = &recs;
-	r = meta_foreach(s->m, move_extents, &mc);
+/* Step 2 (unlocked): copies the noted extents into segment p->segno, one
+ * data chunk per extent, exactly its bytes, and writes it. Touches only
+ * the plan, the keys and the object store. */
+static int compact_copy(struct store *s, struct cplan *p, struct segw *sw)
+{
+	const uint8_t *sealed;
+	uint8_t *buf;
+	uint64_t bseg = 0;
+	uint32_t bcoff = 0, slen;
+	char name[OBJSTORE_NAME_MAX];
+	int n = 0, r = 0;
+
+	buf = malloc(CHUNK_PLAIN_MAX);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++) {
+		struct move *mv = &p->v[i];
+
+		/* neighbouring extents often share a chunk */
+		if (i == 0 || mv->old.seg != bseg || mv->old.coff != bcoff) {
+			n = seg_read_chunk(s->os, s->keys->data, s->store_id,
+					   mv->old.seg, mv->rid, mv->old.coff,
+					   mv->old.sealed, CHUNK_DATA, 0, buf);
+			if (n < 0) {
+				r = n == -EBADMSG ? n : -EIO;
+				goto out;
+			}
+			bseg = mv->old.seg;
+			bcoff = mv->old.coff;
+		}
+		if ((uint64_t)mv->old.skip + mv->old.len > (uint64_t)n) {
+			r = -EBADMSG;
+			goto out;
+		}
+		r = segw_add(sw, s->keys->data, CHUNK_DATA, buf + mv->old.skip,
+			     mv->old.len, &mv->nw.coff, &mv->nw.sealed);
+		if (r < 0)
+			goto out;
+		mv->nw.off = mv->old.off;
+		mv->nw.len = mv->old.len;
+		mv->nw.skip = 0;
+		mv->nw.seg = sw->segno;
+	}
+	r = segw_finish(sw, s->keys->meta, CHUNK_META, NULL, 0, &sealed, &slen);
 	if (r < 0)
 		goto out;
-	r = segw_finish(&sw, s->keys->meta, CHUNK_META, NULL, 0, &sealed,
-			&slen);
-	if (r < 0)
-		goto out;
-	r = put_segment(s, &sw);
-	if (r < 0)
-		goto out;
-	se.segno = sw.segno;
-	memcpy(se.rid, sw.rid, sizeof(se.rid));
-	se.size = sw.w.len;
+	objstore_seg_name(sw->segno, name);
+	r = objstore_put(s->os, name, sw->w.data, sw->w.len);
+out:
+	sodium_memzero(buf, CHUNK_PLAIN_MAX);
+	free(buf);
+	return r;
+}
+
+/* ip's extent at off, if it is still exactly e. */
+static int extent_same(const struct minode *ip, const struct extent *e)
+{
+	for (size_t i = 0; i < ip->next; i++) {
+		const struct extent *x = &ip->ext[i];
+
+		if (x->off == e->off)
+			return x->seg == e->seg && x->len == e->len &&
+			       x->skip == e->skip && x->coff == e->coff &&
+			       x->sealed == e->sealed;
+		if (x->off > e->off)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Step 3 (locked): maps the extents that did not change meanwhile to
+ * their copies and logs them for the next commit. A copy nothing refers
+ * to stays an unreferenced object (removed as dead later). Returns the
+ * bytes moved in *ret_moved.
+ */
+static int compact_apply(struct store *s, struct cplan *p, struct segw *sw,
+			 uint64_t *ret_moved)
+{
+	struct segent se;
+	uint64_t moved = 0;
+	size_t nvalid = 0;
+	int r;
+
+	*ret_moved = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		struct minode *ip = meta_inode(s->m, p->v[i].ino);
+
+		if (ip && !ip->deleted && S_ISREG(ip->mode) &&
+		    extent_same(ip, &p->v[i].old))
+			nvalid++;
+		else
+			p->v[i].ino = 0; /* changed meanwhile */
+	}
+	if (nvalid == 0)
+		return 0;
+	se.segno = sw->segno;
+	memcpy(se.rid, sw->rid, sizeof(se.rid));
+	se.size = sw->w.len;
 	r = meta_seg_add(s->m, se.segno, se.rid, se.size);
 	if (r == 0) {
 		meta_rec_seg(&s->pend, &se);
-		bufw_put(&s->pend, recs.data, recs.len);
+		for (size_t i = 0; i < p->n; i++)
+			if (p->v[i].ino)
+				meta_rec_extent(&s->pend, p->v[i].ino,
+						&p->v[i].nw);
 		r = pend_error(s);
 	}
-	for (size_t i = 0; r == 0 && i < fl.n; i++)
-		r = meta_extent_set(s->m, fl.v[i].ip, &fl.v[i].e);
+	for (size_t i = 0; r == 0 && i < p->n; i++) {
+		struct minode *ip;
+
+		if (!p->v[i].ino)
+			continue;
+		ip = meta_inode(s->m, p->v[i].ino);
+		r = meta_extent_set(s->m, ip, &p->v[i].nw);
+		moved += p->v[i].nw.len;
+	}
 	if (r < 0) {
 		s->broken = 1;
-		goto out;
+		return r;
 	}
 	s->compactions++;
 	meta_changed(s);
 	*ret_moved = moved;
-out:
-	free(fl.v);
-	bufw_release(&recs);
-	segw_release(&sw);
-out0:
-	free(pick);
-	free(cand.segs);
-	return r;
+	return 0;
 }
 
+struct doomed {
+	uint64_t *segs;
+	size_t n;
+};
+
 /*
- * Removes segments nothing needs: older than the current checkpoint (so
- * not on the chain a mount reads), holding no live data, once the
- * checkpoint is older than the grace period.
+ * Segments nothing needs: older than the current checkpoint (so not on
+ * the chain a mount reads), holding no live data, once the checkpoint is
+ * older than the grace period. Forgets them in memory and lists them in
+ * d for removal after the lock is dropped (if that fails, the next pass
+ * finds them again: they are in no table).
  *
  * The live counts in memory include changes not yet committed (a
  * truncate, an unlink, a spill, a compaction whose commit failed), and a
@@ -1168,7 +1332,7 @@ out0:
  * segments they emptied. So this runs only when memory is exactly that
  * commit: nothing dirty and the head durable.
  */
-static int remove_dead(struct store *s)
+static int remove_dead_plan(struct store *s, struct doomed *d)
 {
 	struct timespec now = now_real();
 	uint64_t *segs = NULL;
@@ -1182,43 +1346,97 @@ static int remove_dead(struct store *s)
 	r = objstore_list_segments(s->os, 1, &segs, &n, NULL);
 	if (r < 0)
 		return r;
+	d->segs = segs;
+	d->n = 0;
 	for (size_t i = 0; i < n && segs[i] < s->ckpt_seg; i++) {
 		struct segent *se = meta_seg(s->m, segs[i]);
-		char name[OBJSTORE_NAME_MAX];
 
 		if (se && se->live > 0)
 			continue;
-		objstore_seg_name(segs[i], name);
+		if (d->n == STORE_CLEAN_REMOVE_MAX) {
+			s->clean_more = 1; /* the rest in the next pass */
+			break;
+		}
+		if (se)
+			meta_seg_remove(s->m, segs[i]);
+		d->segs[d->n++] = segs[i];
+	}
+	return 0;
+}
+
+/* Removes the listed objects (unlocked); returns how many went. */
+static int remove_doomed(struct store *s, struct doomed *d)
+{
+	char name[OBJSTORE_NAME_MAX];
+	int r = 0, n = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		objstore_seg_name(d->segs[i], name);
 		r = objstore_remove(s->os, name);
 		if (r < 0)
 			break;
-		if (se)
-			meta_seg_remove(s->m, segs[i]);
-		s->removed++;
+		n++;
 	}
-	free(segs);
-	return r;
+	free(d->segs);
+	d->segs = NULL;
+	d->n = 0;
+	return r < 0 ? r : n;
 }
 
 /*
- * One pass: compact, then commit with a checkpoint when what that frees
- * (moved and dead data, commit segments since the last checkpoint, each
- * valued at 4 KiB) is worth at least a quarter of the checkpoint's size,
- * then remove what is dead. Returns 1 if it committed.
+ * One pass (called without the lock): compact, then commit with a
+ * checkpoint when what that frees (moved and dead data, commit segments
+ * since the last checkpoint, each valued at 4 KiB) is worth at least a
+ * quarter of the checkpoint's size, then remove what is dead. Returns 1
+ * if it committed. Only one pass runs at a time (another returns 0).
  */
-static int do_clean(struct store *s)
+static int clean_pass(struct store *s)
 {
-	uint64_t moved, dead = 0, worth;
-	int r, committed = 0;
+	struct cplan p = {0};
+	struct doomed d = {0};
+	struct segw sw;
+	uint64_t moved = 0, dead = 0, worth;
+	int r, committed = 0, have_sw = 0;
 
+	pthread_mutex_lock(&s->lock);
+	if (s->cleaning) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &s->last_clean);
-	if (s->broken)
-		return -EIO;
-	if (s->lease_lost)
-		return -VFS_E_LEASE;
-	r = compact(s, &moved);
+	s->clean_more = 0;
+	if (s->flags & STORE_READ_ONLY)
+		r = -EROFS;
+	else if (s->broken)
+		r = -EIO;
+	else if (s->lease_lost)
+		r = -VFS_E_LEASE;
+	else
+		r = compact_plan(s, &p);
+	if (r < 0 || p.segno == 0) {
+		if (r < 0)
+			goto out;
+		goto commit;
+	}
+	s->cleaning = 1;
+	pthread_mutex_unlock(&s->lock);
+
+	segw_init(&sw, s->store_id, p.segno);
+	have_sw = 1;
+	r = compact_copy(s, &p, &sw);
+
+	pthread_mutex_lock(&s->lock);
+	s->cleaning = 0;
+	if (r == 0 && s->lease_lost)
+		r = -VFS_E_LEASE;
+	if (r == 0 && s->broken)
+		r = -EIO;
+	if (r == 0)
+		r = compact_apply(s, &p, &sw, &moved);
 	if (r < 0)
-		return r;
+		goto out;
+	s->clean_more = moved > 0;
+commit:
 	/* Dead segments a new checkpoint would let go (older ones only
 	 * wait for the grace period). */
 	for (size_t i = 0; i < s->m->nsegs; i++)
@@ -1232,11 +1450,31 @@ static int do_clean(struct store *s)
 	if (moved > 0 || s->force_ckpt) {
 		r = do_commit(s);
 		if (r < 0)
-			return r;
+			goto out;
 		committed = 1;
 	}
-	r = remove_dead(s);
-	return r < 0 ? r : committed;
+	r = remove_dead_plan(s, &d);
+	if (r < 0)
+		goto out;
+	if (d.n > 0) {
+		s->cleaning = 1;
+		pthread_mutex_unlock(&s->lock);
+		r = remove_doomed(s, &d);
+		pthread_mutex_lock(&s->lock);
+		s->cleaning = 0;
+		if (r > 0)
+			s->removed += (uint64_t)r;
+		if (r < 0)
+			goto out;
+	}
+	r = committed;
+out:
+	pthread_mutex_unlock(&s->lock);
+	free(d.segs);
+	if (have_sw)
+		segw_release(&sw);
+	cplan_release(&p);
+	return r;
 }
 
 /* ---- create / open / close ---- */
@@ -1392,6 +1630,45 @@ int store_read_info(const char *cloud_dir, struct store_info *ret)
 	r = read_header(os, &h, &n);
 	if (r == 0)
 		r = header_parse(h, n, ret);
+	free(h);
+	objstore_free(os);
+	return r;
+}
+
+int store_lease_info(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
+		     struct store_lease *ret)
+{
+	struct store_info info;
+	struct lease_info li;
+	struct objstore *os;
+	struct keys *k = NULL;
+	uint8_t *h = NULL;
+	size_t n;
+	int r;
+
+	r = objstore_new(cloud_dir, &os);
+	if (r < 0)
+		return r;
+	r = read_header(os, &h, &n);
+	if (r == 0)
+		r = header_parse(h, n, &info);
+	if (r == 0)
+		r = keys_new(key, &k);
+	if (r == 0)
+		r = header_check_key(h, n, k->hdr);
+	if (r == 0)
+		r = lease_peek(os, k->lease, info.store_id, &li);
+	if (r == 1) {
+		memset(ret, 0, sizeof(*ret));
+		ret->this_machine = li.this_machine;
+		ret->alive = li.alive;
+		ret->expired = li.expires < (uint64_t)time(NULL);
+		ret->pid = li.pid;
+		ret->since = li.since;
+		ret->expires = li.expires;
+		memcpy(ret->host, li.host, sizeof(ret->host));
+	}
+	keys_free(k);
 	free(h);
 	objstore_free(os);
 	return r;
@@ -1663,11 +1940,38 @@ static int load_newest(struct store *s, int remove_tmp, struct chain *ret_ch,
 	return r;
 }
 
-/* Makes ch's head the store's head and remembers it in the state folder. */
+/*
+ * Fsyncs the folders holding segment segno, up to the cloud folder. A
+ * writer killed between a rename and its folder's fsync leaves a head that
+ * can be seen but may not survive a power cut (nor may a subfolder it had
+ * just made); a high-water mark raised to such a head would then call the
+ * older commit that survives a rollback. Found by the crash-state
+ * enumeration (tests/crash/).
+ */
+static int sync_head(struct store *s, uint64_t segno)
+{
+	char name[OBJSTORE_NAME_MAX];
+	int r;
+
+	objstore_seg_name(segno, name);
+	r = objstore_sync_dir(s->os, name); /* log/xx */
+	if (r < 0)
+		return r;
+	name[6] = '\0';
+	r = objstore_sync_dir(s->os, name); /* log */
+	if (r < 0)
+		return r;
+	return objstore_sync_dir(s->os, "log"); /* the cloud folder */
+}
+
+/* Makes ch's head the store's head and remembers it in the state folder,
+ * once it is durable. A read-only store that cannot make it durable (a
+ * read-only folder) does not raise the mark. */
 static int adopt_head(struct store *s, const struct chain *ch)
 {
 	const struct commit *head = &ch->v[ch->n - 1];
 	struct hwm h;
+	int r;
 
 	s->gen = head->gen;
 	s->head_seg = head->segno;
@@ -1678,6 +1982,9 @@ static int adopt_head(struct store *s, const struct chain *ch)
 	s->next_ino = head->next_ino;
 	if (s->m->max_ino >= s->next_ino)
 		s->next_ino = s->m->max_ino + 1;
+	r = sync_head(s, s->head_seg);
+	if (r < 0)
+		return (s->flags & STORE_READ_ONLY) ? 0 : r;
 	h.gen = s->gen;
 	h.segno = s->head_seg;
 	memcpy(h.hash, s->head_hash, COMMIT_HASH_BYTES);
@@ -1728,6 +2035,7 @@ int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		goto out;
 	memcpy(s->store_id, info.store_id, STORE_ID_BYTES);
 	s->epoch_seg = info.epoch_seg;
+	s->info = info;
 	if (!(flags & STORE_READ_ONLY)) {
 		r = lease_acquire(os, s->keys->lease, s->store_id,
 				  !!(flags & STORE_BREAK_LEASE), &s->lease);
@@ -1741,6 +2049,8 @@ int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 		goto out;
 	meta_free(s->m);
 	s->m = m;
+	if (s->m->format2)
+		s->need_format = HEADER_FORMAT_XATTR;
 	r = check_fresh(s, &ch);
 	if (r == 0)
 		r = adopt_head(s, &ch);
@@ -1905,7 +2215,7 @@ int store_tick(struct store *s, unsigned max_age_ms)
 {
 	struct timespec now;
 	uint64_t age_ms;
-	int r = 0;
+	int r = 0, clean = 0;
 
 	pthread_mutex_lock(&s->lock);
 	if (s->flags & STORE_READ_ONLY) {
@@ -1939,27 +2249,25 @@ out:
 		since = (uint64_t)(now2.tv_sec - s->last_clean.tv_sec) * 1000 +
 			(uint64_t)((now2.tv_nsec - s->last_clean.tv_nsec) /
 				   1000000);
-		if (since >= s->clean_interval_ms) {
-			int c = do_clean(s);
-
-			if (c < 0)
-				r = c;
-			else if (c > 0)
-				r = 1;
-		}
+		clean = since >= s->clean_interval_ms ||
+			(s->clean_more && since >= STORE_CLEAN_AGAIN_MS);
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (clean) {
+		/* takes the lock itself, for the short steps only */
+		int c = clean_pass(s);
+
+		if (c < 0)
+			r = c;
+		else if (c > 0)
+			r = 1;
+	}
 	return r;
 }
 
 int store_clean(struct store *s)
 {
-	int r;
-
-	pthread_mutex_lock(&s->lock);
-	r = (s->flags & STORE_READ_ONLY) ? -EROFS : do_clean(s);
-	pthread_mutex_unlock(&s->lock);
-	return r;
+	return clean_pass(s);
 }
 
 void store_set_clean(struct store *s, unsigned grace_sec, unsigned interval_ms)
@@ -2711,6 +3019,250 @@ out:
 	return r;
 }
 
+/* ---- extended attributes, fallocate (format 2) ---- */
+
+_Static_assert(STORE_XATTR_CREATE == META_XATTR_CREATE &&
+		   STORE_XATTR_REPLACE == META_XATTR_REPLACE &&
+		   STORE_XATTR_NAME_MAX == META_XATTR_NAME_MAX &&
+		   STORE_XATTR_SIZE_MAX == META_XATTR_VALUE_MAX &&
+		   STORE_XATTR_LIST_MAX == META_XATTR_LIST_MAX &&
+		   STORE_XATTR_TOTAL_MAX == META_XATTR_TOTAL_MAX,
+	       "store.h and meta.h limits differ");
+
+/* An attribute change of ip: ctime (and mtime) bumped, the inode logged
+ * at the commit unless it lost its last name (then it is never committed
+ * again). format2: the change logged a format-2 record. */
+static void xchange(struct store *s, struct minode *ip, int mtime, int format2)
+{
+	struct timespec t = now_real();
+
+	if (ip->deleted) {
+		ip->ctime = t;
+		if (mtime)
+			ip->mtime = t;
+		return;
+	}
+	if (format2)
+		s->need_format = HEADER_FORMAT_XATTR;
+	touch(s, ip, mtime);
+}
+
+static int xattr_name(const char *name, size_t *ret_len)
+{
+	size_t len = strnlen(name, STORE_XATTR_NAME_MAX + 1);
+	int r = meta_xattr_name_check(name, len);
+
+	if (r < 0)
+		return r;
+	*ret_len = len;
+	return 0;
+}
+
+int store_setxattr(struct store *s, uint64_t ino, const char *name,
+		   const void *value, size_t size, int flags)
+{
+	struct minode *ip;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	r = xattr_name(name, &len);
+	if (r < 0)
+		goto out;
+	r = writable(s);
+	if (r < 0)
+		goto out;
+	r = meta_xattr_set(ip, name, len, value, size, flags);
+	if (r < 0)
+		goto out;
+	if (!ip->deleted)
+		meta_rec_xattr_set(&s->pend, ip->ino,
+				   meta_xattr_find(ip, name, len));
+	xchange(s, ip, 0, 1);
+	r = pend_error(s);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_getxattr(struct store *s, uint64_t ino, const char *name, void *buf,
+		   size_t size)
+{
+	const struct mxattr *x;
+	struct minode *ip;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	r = xattr_name(name, &len);
+	if (r < 0)
+		goto out;
+	x = meta_xattr_find(ip, name, len);
+	if (!x) {
+		r = -ENODATA;
+		goto out;
+	}
+	r = (int)x->vlen;
+	if (size == 0)
+		goto out;
+	if (size < x->vlen) {
+		r = -ERANGE;
+		goto out;
+	}
+	if (x->vlen)
+		memcpy(buf, x->value, x->vlen);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_listxattr(struct store *s, uint64_t ino, char *buf, size_t size)
+{
+	struct minode *ip;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	r = (int)ip->xa_list;
+	if (size == 0)
+		goto out;
+	if (size < ip->xa_list) {
+		r = -ERANGE;
+		goto out;
+	}
+	for (uint32_t i = 0, at = 0; i < ip->nxa; i++) {
+		memcpy(buf + at, ip->xa[i].name, ip->xa[i].namelen + 1);
+		at += ip->xa[i].namelen + 1;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_removexattr(struct store *s, uint64_t ino, const char *name)
+{
+	struct minode *ip;
+	size_t len;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	r = xattr_name(name, &len);
+	if (r < 0)
+		goto out;
+	r = writable(s);
+	if (r < 0)
+		goto out;
+	r = meta_xattr_remove(ip, name, len);
+	if (r < 0)
+		goto out;
+	if (!ip->deleted)
+		meta_rec_xattr_del(&s->pend, ip->ino, name, len);
+	xchange(s, ip, 0, 1);
+	r = pend_error(s);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Dirty data inside [a, b) reads as zeros: blocks wholly inside go, the
+ * rest is zeroed (it stays one valid range per block). */
+static void dirty_punch(struct store *s, struct minode *ip, uint64_t a,
+			uint64_t b)
+{
+	size_t i = dblock_find(ip, a / STORE_BLOCK_SIZE);
+
+	while (i < ip->ndirty) {
+		struct dblock *blk = &ip->dirty[i];
+		uint64_t start = blk->idx * STORE_BLOCK_SIZE;
+		uint64_t lo = start + blk->lo, hi = start + blk->hi;
+		uint64_t x = lo > a ? lo : a, y = hi < b ? hi : b;
+
+		if (start >= b)
+			break;
+		if (lo >= a && hi <= b) {
+			dblock_remove(s, ip, i);
+			continue;
+		}
+		if (x < y)
+			memset(blk->data + (x - lo), 0, y - x);
+		i++;
+	}
+}
+
+int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t off,
+		    uint64_t len)
+{
+	struct minode *ip;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = writable(s);
+	if (r < 0)
+		goto out;
+	r = get_inode(s, ino, &ip);
+	if (r < 0)
+		goto out;
+	if (S_ISDIR(ip->mode)) {
+		r = -EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(ip->mode)) {
+		r = -ENODEV;
+		goto out;
+	}
+	if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE &&
+	    mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+		r = -EOPNOTSUPP;
+		goto out;
+	}
+	if (len == 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (off > INT64_MAX || len > INT64_MAX - off) {
+		r = -EFBIG;
+		goto out;
+	}
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		uint64_t end = off + len < ip->size ? off + len : ip->size;
+
+		r = 0;
+		if (off >= end)
+			goto out; /* nothing stored there */
+		dirty_punch(s, ip, off, end);
+		r = meta_punch(s->m, ip, off, end);
+		if (r < 0)
+			goto out;
+		if (!ip->deleted)
+			meta_rec_punch(&s->pend, ip->ino, off, end - off);
+		xchange(s, ip, 1, 1);
+		r = pend_error(s);
+		goto out;
+	}
+	/* Nothing to reserve: the cloud folder cannot promise space. */
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > ip->size) {
+		ip->size = off + len;
+		xchange(s, ip, 1, 0);
+	} else {
+		xchange(s, ip, 0, 0);
+	}
+	r = 0;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 /* ---- directories, statfs ---- */
 
 int store_readdir(struct store *s, uint64_t ino, uint64_t cookie,
@@ -2819,6 +3371,14 @@ int store_rekey_commit(struct store *s, struct keys *k2, uint64_t min_seg)
 	if (s->broken || is_dirty(s) || s->head_unsynced) {
 		keys_free(k2);
 		r = -EBUSY;
+		goto out;
+	}
+	/* A header raise (format 2 records) is made under the old key now,
+	 * not by the commit below under k2: the header names K until the
+	 * switch. */
+	r = raise_format(s);
+	if (r < 0) {
+		keys_free(k2);
 		goto out;
 	}
 	keys_free(s->keys);

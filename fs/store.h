@@ -150,6 +150,37 @@ int store_commit(struct store *s) STORE_WUR;
  */
 int store_tick(struct store *s, unsigned max_age_ms) STORE_WUR;
 
+/*
+ * Cleaner settings of a read-write store: dead segments are removed
+ * grace_sec after the checkpoint that made them unneeded (readers still
+ * on older commits, such as another device whose sync client lags, keep
+ * working that long); a cleaner pass runs every interval_ms, and sooner
+ * while the last pass made progress. Defaults 3600 s and 60000 ms.
+ */
+void store_set_clean(struct store *s, unsigned grace_sec, unsigned interval_ms);
+#define STORE_CLEAN_GRACE_DEFAULT 3600
+#define STORE_CLEAN_INTERVAL_DEFAULT_MS 60000
+
+/* Who holds a store's single-writer lease (store_lease_info). */
+struct store_lease {
+	int this_machine; /* a process of this machine holds it */
+	int alive;	  /* that process runs (always 1 for another machine) */
+	int expired;	  /* its expiry has passed */
+	uint32_t pid;	  /* the holder's process id */
+	uint64_t since;	  /* unix seconds it was taken; 0 when not recorded */
+	uint64_t expires; /* unix seconds */
+	char host[65];	  /* host name, printable ASCII; "" when not recorded */
+};
+
+/*
+ * Reads who holds the writer's lease of the store in cloud_dir (the key
+ * checks the header and opens the lease's encrypted host name). Returns 1
+ * with *ret filled, 0 when there is no valid lease, -VFS_E_NOTSTORE,
+ * -VFS_E_WRONGKEY, -VFS_E_DAMAGED, -errno.
+ */
+int store_lease_info(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
+		     struct store_lease *ret) STORE_WUR;
+
 /* Generation of the last commit, and bytes written but not yet committed. */
 uint64_t store_generation(struct store *s);
 uint64_t store_dirty_bytes(struct store *s);
@@ -201,6 +232,52 @@ int store_read(struct store *s, uint64_t ino, void *buf, size_t size,
 /* Returns bytes written (all of size on success). */
 int store_write(struct store *s, uint64_t ino, const void *buf, size_t size,
 		uint64_t off) STORE_WUR;
+
+/*
+ * Extended attributes (docs/format.md): names in the user., trusted. and
+ * security. namespaces; system.* (POSIX ACLs) and unknown namespaces are
+ * -EOPNOTSUPP. Names are 1..STORE_XATTR_NAME_MAX bytes (else -ERANGE),
+ * values at most STORE_XATTR_SIZE_MAX (else -E2BIG); per inode the names
+ * fit one STORE_XATTR_LIST_MAX listing and names plus values stay within
+ * STORE_XATTR_TOTAL_MAX (else -ENOSPC). user.* only on regular files and
+ * directories (-EPERM to set, -ENODATA to read elsewhere). A change bumps
+ * ctime and is persisted at the next commit.
+ *
+ * setxattr: flags 0, STORE_XATTR_CREATE (-EEXIST if present) or
+ * STORE_XATTR_REPLACE (-ENODATA if absent). -EROFS on a read-only store.
+ * getxattr: copies the value into buf and returns its length; size 0
+ * returns the length only; -ERANGE if it does not fit; -ENODATA if absent.
+ * listxattr: the names, each NUL-terminated, in creation order; size 0
+ * returns the length only; -ERANGE if they do not fit.
+ * removexattr: -ENODATA if absent.
+ */
+#define STORE_XATTR_CREATE 1  /* = XATTR_CREATE */
+#define STORE_XATTR_REPLACE 2 /* = XATTR_REPLACE */
+#define STORE_XATTR_NAME_MAX 255
+#define STORE_XATTR_SIZE_MAX 65536
+#define STORE_XATTR_LIST_MAX 65536
+#define STORE_XATTR_TOTAL_MAX (256u << 10)
+int store_setxattr(struct store *s, uint64_t ino, const char *name,
+		   const void *value, size_t size, int flags) STORE_WUR;
+int store_getxattr(struct store *s, uint64_t ino, const char *name, void *buf,
+		   size_t size) STORE_WUR;
+int store_listxattr(struct store *s, uint64_t ino, char *buf,
+		    size_t size) STORE_WUR;
+int store_removexattr(struct store *s, uint64_t ino,
+		      const char *name) STORE_WUR;
+
+/*
+ * fallocate on a regular file. mode 0: the size grows to off + len if
+ * that is beyond it (the new range reads as zeros); FALLOC_FL_KEEP_SIZE:
+ * the size stays; FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE: the range
+ * (within the size) reads as zeros from now on and its stored data is
+ * dropped. Nothing is reserved: the cloud folder cannot promise space, so
+ * a later write may still fail with ENOSPC. Other modes -EOPNOTSUPP; len
+ * 0 -EINVAL; beyond the largest size -EFBIG; directories -EISDIR, other
+ * non-regular files -ENODEV; -EROFS on a read-only store.
+ */
+int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t off,
+		    uint64_t len) STORE_WUR;
 
 /*
  * Lists directory ino from position cookie (0 = start; "." and ".." are

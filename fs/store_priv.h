@@ -22,13 +22,24 @@
 /* Deltas never force a checkpoint below this many bytes. */
 #define STORE_CKPT_MIN_BYTES (64u << 10)
 /* Cleaner: segments smaller than this are merged; compaction runs when
- * at least STORE_CLEAN_MIN_SEGS are small or sparse, or dead bytes exceed
- * 30 % of live ones; dead segments are removed once the checkpoint that
- * made them unneeded is STORE_CLEAN_GRACE_SEC old. */
+ * at least STORE_CLEAN_MIN_SEGS are small or sparse (< 50 % live), or dead
+ * bytes exceed STORE_CLEAN_DEAD_PCT % of live ones (and at least
+ * STORE_CLEAN_DEAD_MIN), and moves about STORE_CLEAN_STEP bytes per
+ * pass (copied without the store's lock) out of segments less than
+ * STORE_CLEAN_FULL_PCT % live (emptiest first); while it makes progress
+ * the next pass follows STORE_CLEAN_AGAIN_MS later. Dead segments are
+ * removed (at most STORE_CLEAN_REMOVE_MAX per pass) once the checkpoint
+ * that made them unneeded is STORE_CLEAN_GRACE_SEC old. */
 #define STORE_CLEAN_SMALL (1u << 20)
 #define STORE_CLEAN_MIN_SEGS 16
-#define STORE_CLEAN_GRACE_SEC 3600
-#define STORE_CLEAN_INTERVAL_MS 60000
+#define STORE_CLEAN_DEAD_PCT 15
+#define STORE_CLEAN_DEAD_MIN (1u << 20)
+#define STORE_CLEAN_FULL_PCT 90
+#define STORE_CLEAN_STEP (4u << 20)
+#define STORE_CLEAN_AGAIN_MS 1000
+#define STORE_CLEAN_REMOVE_MAX 256
+#define STORE_CLEAN_GRACE_SEC STORE_CLEAN_GRACE_DEFAULT
+#define STORE_CLEAN_INTERVAL_MS STORE_CLEAN_INTERVAL_DEFAULT_MS
 
 /* As store_create / store_open, over os (which stays the caller's and
  * must outlive the store). */
@@ -61,7 +72,6 @@ void store_get_stats(struct store *s, struct store_stats *ret);
  * if it committed, 0, or -errno; -EROFS on a read-only store.
  */
 int store_clean(struct store *s) STORE_WUR;
-void store_set_clean(struct store *s, unsigned grace_sec, unsigned interval_ms);
 
 /*
  * For the key change (rekey.c) only. store_rekey_parts lends the open

@@ -7,3 +7,4 @@ include tests/unit/vaultsrv.mk
 include tests/integration/local.mk
 include tests/fuzz/local.mk
 include tests/valgrind/valgrind.mk
+include tests/crash/crash.mk

@@ -10,7 +10,7 @@ _vaultfs()
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		init|mount|umount|unmount|passwd|recovery-key|rekey)
+		init|mount|umount|unmount|passwd|fsck|recovery-key|rekey)
 			cmd=${COMP_WORDS[i]}
 			break
 			;;
@@ -51,7 +51,7 @@ _vaultfs()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'init mount umount passwd recovery-key rekey' -- "$cur"))
+			COMPREPLY=($(compgen -W 'init mount umount passwd fsck recovery-key rekey' -- "$cur"))
 		fi
 		return
 		;;
@@ -62,7 +62,8 @@ _vaultfs()
 		;;
 	mount)
 		opts='--recovery-key --recovery-key-file --vault --account
-			--account-token-file --password-file --read-only -f
+			--account-token-file --password-file --read-only
+			--take-over --clean-grace --clean-interval -f
 			--foreground -o --log-level --help --version'
 		;;
 	umount|unmount)
@@ -72,6 +73,11 @@ _vaultfs()
 		opts='--password-file --recovery-key-file --new-password-file
 			--vault --account --account-token-file --log-level --help
 			--version'
+		;;
+	fsck)
+		opts='--recovery-key --recovery-key-file --vault --account
+			--account-token-file --password-file --repair --log-level
+			--help --version'
 		;;
 	recovery-key)
 		opts='--show --output --recovery-key --recovery-key-file

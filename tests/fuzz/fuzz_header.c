@@ -65,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	r = header_parse(p, n, &info);
 	if (r == 0) {
-		if (info.format_version != HEADER_FORMAT_VERSION ||
+		if (info.format_version < 1 ||
+		    info.format_version > HEADER_FORMAT_MAX ||
 		    strcmp(info.aead, HEADER_AEAD_NAME) != 0 ||
 		    !memchr(info.vault_url, 0, sizeof(info.vault_url)) ||
 		    !memchr(info.account, 0, sizeof(info.account)))

@@ -3,7 +3,7 @@
 # one mount: sizes, holes, truncate, rename (plain, over existing,
 # NOREPLACE, EXCHANGE), ENOTEMPTY, links, modes, owners, nanosecond times
 # with UTIME_NOW/OMIT, unlinked-but-open files, big directories, statfs,
-# fsync, xattr/fallocate errnos, and SQLite in both journal modes. Every
+# fsync, xattrs and fallocate, and SQLite in both journal modes. Every
 # step is done the same way in a reference folder on a local file system
 # and the two trees are compared at the end.
 # Runs against $VAULTFS (default: the in-memory store test double;
@@ -121,11 +121,30 @@ want ok probe fsync "$M/s65537"
 want ok probe fdatasync "$M/s65537"
 want ok probe fsync "$M/d1"
 
-# not supported yet: what a kernel file system without them says
+# extended attributes and fallocate (more in 28-posix.sh)
 want ENODATA probe getxattr "$M/s1" user.x
-want EOPNOTSUPP probe setxattr "$M/s1" user.x v
-want 0 probe listxattr "$M/s1"
-want EOPNOTSUPP probe fallocate "$M/s1"
+want - probe listxattr "$M/s1"
+want ok probe setxattr "$M/s1" user.x v
+want ok probe setxattr "$M/s1" security.y "w w"
+want v probe getxattr "$M/s1" user.x
+want "user.x security.y" probe listxattr "$M/s1"
+want EEXIST probe setxattr "$M/s1" user.x v2 create
+want ENODATA probe setxattr "$M/s1" user.z v2 replace
+want ok probe setxattr "$M/s1" user.x v2 replace
+want ok probe removexattr "$M/s1" security.y
+want ENODATA probe removexattr "$M/s1" security.y
+want EOPNOTSUPP probe setxattr "$M/s1" system.other v
+want EOPNOTSUPP probe setxattr "$M/s1" other.x v
+want ok probe setxattr "$M/d1" user.dir yes
+want EPERM probe setxattr "$M/fifo" user.x v
+both 'head -c 5000 "$T/big" >fa; head -c 5000 "$T/big" >fk'
+want ok probe fallocate "$M/fa" 0 4096 8192
+want ok probe fallocate "$R/fa" 0 4096 8192
+want ok probe fallocate "$M/fk" keep 0 100000
+want ok probe fallocate "$R/fk" keep 0 100000
+[ "$(stat -c %s "$M/fa")" -eq 12288 ] || fail "fallocate did not extend"
+[ "$(stat -c %s "$M/fk")" -eq 5000 ] || fail "fallocate KEEP_SIZE extended"
+want EOPNOTSUPP probe fallocate "$M/fa" collapse 0 4096
 
 # SQLite, both journal modes, 2000 messages in transactions
 if command -v sqlite3 >/dev/null 2>&1; then
@@ -172,6 +191,9 @@ if [ -n "${VFS_BIN:-}" ]; then
 	vfs_manifest "$M" >m2.txt
 	diff r.txt m2.txt >&2 || fail "trees differ after a remount"
 	cmp "$M/sbig" "$R/sbig" || fail "big file differs after a remount"
+	want "user.x" probe listxattr "$M/s1"
+	want v2 probe getxattr "$M/s1" user.x
+	want yes probe getxattr "$M/d1" user.dir
 	vfs_umount "$M"
 fi
 

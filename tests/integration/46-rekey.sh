@@ -47,6 +47,7 @@ cmp -s k1 k2 && fail "the new key is the old one"
 for s in $segs_old; do
 	[ ! -e "$s" ] || fail "old segment $s left"
 done
+expect_code 0 "$VAULTFS" fsck --recovery-key-file k2 cloud
 echo "46: rekey done: $(echo "$segs_old" | wc -w) old segments gone, $(find cloud/log -name '*.seg' | wc -l) new"
 
 # the old key is refused, the new one shows the same tree

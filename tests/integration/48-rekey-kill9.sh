@@ -82,6 +82,7 @@ while [ $round -le 4 ]; do
 		fail "round $round ($phase): rerun exited $rc"
 	fi
 	[ ! -e cloud/vaultfs.rekey ] || fail "round $round: journal left"
+	expect_code 0 "$VAULTFS" fsck --recovery-key-file "$next" cloud
 	expect_code 5 "$VAULTFS" mount --recovery-key-file "$cur" cloud "$T/mnt"
 	vfs_mount cloud mnt "$next"
 	vfs_manifest mnt >m

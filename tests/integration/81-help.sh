@@ -59,7 +59,7 @@ SCOMP="$top_srcdir/contrib/completion/vaultsrv.bash"
 
 run0 "vaultfs --help" "$VAULTFS" --help
 mentions "vaultfs --help" '^usage: vaultfs' --help --version init mount umount passwd \
-	recovery-key rekey
+	fsck recovery-key rekey
 documented "vaultfs --help" "$T/vaultfs.man" "$VCOMP"
 
 run0 "vaultfs init --help" "$VAULTFS" init --help
@@ -71,7 +71,8 @@ documented "vaultfs init --help" "$T/vaultfs.man" "$VCOMP"
 run0 "vaultfs mount --help" "$VAULTFS" mount --help
 mentions "vaultfs mount --help" '^usage: vaultfs mount' --recovery-key \
 	--recovery-key-file --vault --account --account-token-file \
-	--password-file --read-only --foreground ' -f' ' -o ' --log-level \
+	--password-file --read-only --take-over --clean-grace --clean-interval \
+	--foreground ' -f' ' -o ' --log-level \
 	--help --version CLOUD_DIR MOUNTPOINT
 documented "vaultfs mount --help" "$T/vaultfs.man" "$VCOMP"
 
@@ -87,6 +88,12 @@ mentions "vaultfs passwd --help" '^usage: vaultfs passwd' --password-file \
 	--recovery-key-file --new-password-file --vault --account \
 	--account-token-file --log-level --help --version CLOUD_DIR
 documented "vaultfs passwd --help" "$T/vaultfs.man" "$VCOMP"
+
+run0 "vaultfs fsck --help" "$VAULTFS" fsck --help
+mentions "vaultfs fsck --help" '^usage: vaultfs fsck' --recovery-key \
+	--recovery-key-file --vault --account --account-token-file \
+	--password-file --repair --log-level --help --version CLOUD_DIR
+documented "vaultfs fsck --help" "$T/vaultfs.man" "$VCOMP"
 
 run0 "vaultfs recovery-key --help" "$VAULTFS" recovery-key --help
 mentions "vaultfs recovery-key --help" '^usage: vaultfs recovery-key' --show \
@@ -104,7 +111,7 @@ documented "vaultfs rekey --help" "$T/vaultfs.man" "$VCOMP"
 ver=$(sed -n 's/^AC_INIT(\[vaultfs\], \[\([^]]*\)\].*/\1/p' \
 	"$top_srcdir/configure.ac")
 [ -n "$ver" ] || fail "cannot read the version from configure.ac"
-for c in "" init mount umount passwd recovery-key rekey; do
+for c in "" init mount umount passwd fsck recovery-key rekey; do
 	run0 "vaultfs $c --version" "$VAULTFS" $c --version
 	[ "$(cat "$T/out")" = "vaultfs $ver" ] ||
 		bad "vaultfs $c --version printed '$(cat "$T/out")'"

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,8 +36,16 @@ struct mem_dirent {
 	struct mem_dirent *next;
 };
 
+struct mem_xattr {
+	char *name;
+	uint8_t *value;
+	size_t vlen;
+	struct mem_xattr *next;
+};
+
 struct mem_inode {
 	struct store_attr a;
+	struct mem_xattr *xattrs; /* in creation order */
 	uint64_t nlookup;
 	uint64_t nopen;
 	uint8_t *data; /* file data or symlink target */
@@ -172,6 +181,14 @@ static void mem_free_inode(struct store *s, struct mem_inode *n)
 		free(e->name);
 		free(e);
 	}
+	while (n->xattrs) {
+		struct mem_xattr *x = n->xattrs;
+
+		n->xattrs = x->next;
+		free(x->name);
+		free(x->value);
+		free(x);
+	}
 	s->ino[n->a.ino] = NULL;
 	free(n->data);
 	free(n);
@@ -291,6 +308,23 @@ int store_tick(struct store *s, unsigned max_age_ms)
 	s->dirty = 0;
 	pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+/* No cleaner and no lease in the double. */
+void store_set_clean(struct store *s, unsigned grace_sec, unsigned interval_ms)
+{
+	(void)s;
+	(void)grace_sec;
+	(void)interval_ms;
+}
+
+int store_lease_info(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
+		     struct store_lease *ret)
+{
+	(void)cloud_dir;
+	(void)key;
+	(void)ret;
+	return 0;
 }
 
 uint64_t store_generation(struct store *s)
@@ -895,4 +929,230 @@ int store_statfs(struct store *s, struct statvfs *ret)
 		return -errno;
 	ret->f_namemax = STORE_NAME_MAX;
 	return 0;
+}
+
+/* ---- extended attributes and fallocate, as the real store answers ---- */
+
+static int mem_xattr_name(const char *name)
+{
+	static const char *const ns[] = {"user.", "trusted.", "security."};
+	size_t len = strlen(name);
+
+	if (len == 0 || len > STORE_XATTR_NAME_MAX)
+		return -ERANGE;
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		if (strncmp(name, ns[i], strlen(ns[i])) == 0)
+			return len == strlen(ns[i]) ? -EINVAL : 0;
+	return -EOPNOTSUPP;
+}
+
+static struct mem_xattr **mem_xattr_find(struct mem_inode *n, const char *name)
+{
+	struct mem_xattr **pp;
+
+	for (pp = &n->xattrs; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->name, name) == 0)
+			break;
+	return pp;
+}
+
+static void mem_xattr_sizes(struct mem_inode *n, size_t *list, size_t *total)
+{
+	*list = *total = 0;
+	for (struct mem_xattr *x = n->xattrs; x; x = x->next) {
+		*list += strlen(x->name) + 1;
+		*total += strlen(x->name) + 1 + x->vlen;
+	}
+}
+
+int store_setxattr(struct store *s, uint64_t ino, const char *name,
+		   const void *value, size_t size, int flags)
+{
+	struct mem_xattr **pp, *x;
+	struct mem_inode *n;
+	size_t list, total;
+	uint8_t *v = NULL;
+	int r;
+
+	if (s->read_only)
+		return -EROFS;
+	pthread_mutex_lock(&s->lock);
+	n = mem_get(s, ino);
+	r = n ? mem_xattr_name(name) : -ENOENT;
+	if (r < 0)
+		goto out;
+	r = -E2BIG;
+	if (size > STORE_XATTR_SIZE_MAX)
+		goto out;
+	r = -EPERM;
+	if (strncmp(name, "user.", 5) == 0 && !S_ISREG(n->a.mode) &&
+	    !S_ISDIR(n->a.mode))
+		goto out;
+	pp = mem_xattr_find(n, name);
+	r = -EEXIST;
+	if (*pp && (flags & STORE_XATTR_CREATE))
+		goto out;
+	r = -ENODATA;
+	if (!*pp && (flags & STORE_XATTR_REPLACE))
+		goto out;
+	mem_xattr_sizes(n, &list, &total);
+	if (*pp) {
+		total -= (*pp)->vlen;
+	} else {
+		list += strlen(name) + 1;
+		total += strlen(name) + 1;
+	}
+	r = -ENOSPC;
+	if (list > STORE_XATTR_LIST_MAX || total + size > STORE_XATTR_TOTAL_MAX)
+		goto out;
+	r = -ENOMEM;
+	v = malloc(size ? size : 1);
+	if (!v)
+		goto out;
+	memcpy(v, value, size);
+	if (!*pp) {
+		x = calloc(1, sizeof(*x));
+		if (!x || !(x->name = strdup(name))) {
+			free(x);
+			free(v);
+			goto out;
+		}
+		*pp = x;
+	}
+	free((*pp)->value);
+	(*pp)->value = v;
+	(*pp)->vlen = size;
+	mem_now(&n->a.ctime);
+	s->dirty = 1;
+	r = 0;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_getxattr(struct store *s, uint64_t ino, const char *name, void *buf,
+		   size_t size)
+{
+	struct mem_xattr **pp;
+	struct mem_inode *n;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	n = mem_get(s, ino);
+	r = n ? mem_xattr_name(name) : -ENOENT;
+	if (r < 0)
+		goto out;
+	pp = mem_xattr_find(n, name);
+	if (!*pp)
+		r = -ENODATA;
+	else if (size && size < (*pp)->vlen)
+		r = -ERANGE;
+	else
+		r = (int)(*pp)->vlen;
+	if (r > 0 && size)
+		memcpy(buf, (*pp)->value, (*pp)->vlen);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_listxattr(struct store *s, uint64_t ino, char *buf, size_t size)
+{
+	struct mem_inode *n;
+	size_t list, total, at = 0;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&s->lock);
+	n = mem_get(s, ino);
+	if (!n)
+		goto out;
+	mem_xattr_sizes(n, &list, &total);
+	r = (int)list;
+	if (size == 0)
+		goto out;
+	if (size < list) {
+		r = -ERANGE;
+		goto out;
+	}
+	for (struct mem_xattr *x = n->xattrs; x; x = x->next) {
+		memcpy(buf + at, x->name, strlen(x->name) + 1);
+		at += strlen(x->name) + 1;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_removexattr(struct store *s, uint64_t ino, const char *name)
+{
+	struct mem_xattr **pp, *x;
+	struct mem_inode *n;
+	int r;
+
+	if (s->read_only)
+		return -EROFS;
+	pthread_mutex_lock(&s->lock);
+	n = mem_get(s, ino);
+	r = n ? mem_xattr_name(name) : -ENOENT;
+	if (r < 0)
+		goto out;
+	pp = mem_xattr_find(n, name);
+	r = -ENODATA;
+	if (!*pp)
+		goto out;
+	x = *pp;
+	*pp = x->next;
+	free(x->name);
+	free(x->value);
+	free(x);
+	mem_now(&n->a.ctime);
+	s->dirty = 1;
+	r = 0;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t off,
+		    uint64_t len)
+{
+	struct mem_inode *n;
+	int r = 0;
+
+	if (s->read_only)
+		return -EROFS;
+	pthread_mutex_lock(&s->lock);
+	n = mem_get(s, ino);
+	if (!n)
+		r = -ENOENT;
+	else if (S_ISDIR(n->a.mode))
+		r = -EISDIR;
+	else if (!S_ISREG(n->a.mode))
+		r = -ENODEV;
+	else if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE &&
+		 mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
+		r = -EOPNOTSUPP;
+	else if (len == 0)
+		r = -EINVAL;
+	else if (off > INT64_MAX || len > INT64_MAX - off)
+		r = -EFBIG;
+	if (r < 0)
+		goto out;
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		uint64_t end = off + len < n->a.size ? off + len : n->a.size;
+
+		if (off < end)
+			memset(n->data + off, 0, end - off);
+		mem_now(&n->a.mtime);
+	} else if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > n->a.size) {
+		r = mem_resize(n, off + len);
+		if (r < 0)
+			goto out;
+		mem_now(&n->a.mtime);
+	}
+	mem_now(&n->a.ctime);
+	s->dirty = 1;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
 }

@@ -49,6 +49,13 @@ tests_unit_test_golden_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs \
 	-I$(top_srcdir)/tests/golden -DTOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_golden_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_golden_LDADD = $(FS_UNIT_LDADD)
+check_PROGRAMS += tests/unit/test_cleaner
+TESTS += tests/unit/test_cleaner
+tests_unit_test_cleaner_SOURCES = tests/unit/test_cleaner.c $(FS_UNIT_SOURCES)
+tests_unit_test_cleaner_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
+tests_unit_test_cleaner_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cleaner_LDADD = $(FS_UNIT_LDADD)
+
 check_PROGRAMS += tests/unit/test_lease
 TESTS += tests/unit/test_lease
 tests_unit_test_lease_SOURCES = tests/unit/test_lease.c $(FS_UNIT_SOURCES)
@@ -64,3 +71,11 @@ tests_unit_test_store_review_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
 tests_unit_test_store_review_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_review_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=time
 tests_unit_test_store_review_LDADD = $(FS_UNIT_LDADD)
+# Extended attributes, fallocate, files over 4 GiB, the format-2 header.
+check_PROGRAMS += tests/unit/test_store_posix
+TESTS += tests/unit/test_store_posix
+tests_unit_test_store_posix_SOURCES = tests/unit/test_store_posix.c \
+	$(FS_UNIT_SOURCES)
+tests_unit_test_store_posix_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
+tests_unit_test_store_posix_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_posix_LDADD = $(FS_UNIT_LDADD)

@@ -149,6 +149,69 @@ static void test_parse_init(void **state)
 	cli_args_release(&p.a);
 }
 
+/* The lease and cleaner options of mount (fs/lease.c, the cleaner). */
+static void test_parse_mount_lease(void **state)
+{
+	struct parsed p;
+
+	(void)state;
+	parse(&p, "vaultfs", "mount", "--take-over", "--clean-grace", "0",
+	      "--clean-interval=5", "c", "m", NULL);
+	assert_int_equal(p.r, 0);
+	assert_true(p.a.take_over);
+	assert_int_equal(p.a.clean_grace, 0);
+	assert_int_equal(p.a.clean_interval, 5);
+	cli_args_release(&p.a);
+
+	parse(&p, "vaultfs", "mount", "c", "m", NULL);
+	assert_int_equal(p.r, 0);
+	assert_false(p.a.take_over);
+	assert_int_equal(p.a.clean_grace, -1);
+	assert_int_equal(p.a.clean_interval, -1);
+	cli_args_release(&p.a);
+
+	parse(&p, "vaultfs", "mount", "--clean-grace", "31622400", "c", "m",
+	      NULL);
+	assert_int_equal(p.r, 0);
+	assert_int_equal(p.a.clean_grace, CLI_CLEAN_GRACE_MAX);
+	cli_args_release(&p.a);
+
+	/* bounds and garbage */
+	parse(&p, "vaultfs", "mount", "--clean-grace", "31622401", "c", "m",
+	      NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "--clean-grace wants seconds"));
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "mount", "--clean-grace", "-1", "c", "m", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "mount", "--clean-grace", "1h", "c", "m", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "mount", "--clean-grace", "", "c", "m", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "mount", "--clean-interval", "0", "c", "m", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "--clean-interval wants seconds"));
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "mount", "--clean-interval",
+	      "99999999999999999999", "c", "m", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	cli_args_release(&p.a);
+
+	parse(&p, "vaultfs", "mount", "--take-over", "--read-only", "c", "m",
+	      NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "--take-over"));
+	cli_args_release(&p.a);
+
+	/* mount options only */
+	parse(&p, "vaultfs", "init", "--take-over", "c", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	cli_args_release(&p.a);
+}
+
 static void test_parse_mount(void **state)
 {
 	struct parsed p;
@@ -734,6 +797,7 @@ int main(void)
 	    cmocka_unit_test(test_exit_codes),
 	    cmocka_unit_test(test_parse_init),
 	    cmocka_unit_test(test_parse_mount),
+	    cmocka_unit_test(test_parse_mount_lease),
 	    cmocka_unit_test(test_parse_umount_help_version),
 	    cmocka_unit_test(test_read_secret_fd),
 	    cmocka_unit_test(test_key_from_file),

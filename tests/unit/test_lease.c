@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "chunk.h"
 #include "fsutil.h"
+#include "lease.h"
 #include "objstore.h"
 #include "store.h"
 #include "store_priv.h"
@@ -220,6 +221,125 @@ static void test_other_machine(void **state)
 	assert_int_equal(store_close(s), 0);
 }
 
+/* Version 2 names the holder: host name (encrypted), process, since. */
+static void test_holder_named(void **state)
+{
+	struct env *e = *state;
+	struct store *s = NULL;
+	struct store_lease l;
+	char host[LEASE_HOST_MAX + 1] = "";
+	uint64_t before = (uint64_t)time(NULL);
+
+	assert_int_equal(store_lease_info(e->cloud, e->key, &l), 0);
+	assert_int_equal(xopen(e, 0, &s), 0);
+	assert_int_equal(store_lease_info(e->cloud, e->key, &l), 1);
+	assert_int_equal(gethostname(host, LEASE_HOST_MAX), 0);
+	assert_string_equal(l.host, host);
+	assert_int_equal(l.pid, (uint32_t)getpid());
+	assert_true(l.this_machine && l.alive && !l.expired);
+	assert_true(l.since >= before && l.since <= (uint64_t)time(NULL));
+	assert_true(l.expires >= l.since + LEASE_SECONDS);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(store_lease_info(e->cloud, e->key, &l), 0);
+}
+
+/* Another machine's version 2 lease: named, refused, and its name is not
+ * in the object in clear text; a wrong key reads nothing. */
+static void test_foreign_v2(void **state)
+{
+	struct env *e = *state;
+	struct lease_ident id = {"other-machine", "other-boot", "phone-seven",
+				 4242, 7};
+	struct store_info info;
+	struct objstore *os = NULL;
+	struct keys *k = NULL;
+	struct store_lease l;
+	struct store *s = NULL;
+	uint8_t bad[32];
+	uint64_t now = (uint64_t)time(NULL);
+	char buf[512];
+	size_t n;
+	FILE *f;
+
+	assert_int_equal(store_read_info(e->cloud, &info), 0);
+	assert_int_equal(objstore_new(e->cloud, &os), 0);
+	assert_int_equal(keys_new(e->key, &k), 0);
+	assert_int_equal(lease_write_as(os, k->lease, info.store_id, &id,
+					now - 50, now + 600),
+			 0);
+	f = fopen(e->lease, "rb");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	assert_int_equal(n, 200);
+	assert_null(memmem(buf, n, "phone-seven", 11));
+	assert_int_equal(store_lease_info(e->cloud, e->key, &l), 1);
+	assert_string_equal(l.host, "phone-seven");
+	assert_int_equal(l.pid, 4242);
+	assert_int_equal(l.since, now - 50);
+	assert_int_equal(l.expires, now + 600);
+	assert_true(!l.this_machine && l.alive && !l.expired);
+	assert_int_equal(xopen(e, 0, &s), -VFS_E_LEASE);
+	assert_int_equal(xopen(e, STORE_BREAK_LEASE, &s), -VFS_E_LEASE);
+	memcpy(bad, e->key, 32);
+	bad[0] ^= 1;
+	assert_int_equal(store_lease_info(e->cloud, bad, &l), -VFS_E_WRONGKEY);
+
+	/* expired: taken only when asked */
+	assert_int_equal(lease_write_as(os, k->lease, info.store_id, &id,
+					now - 5000, now - 1),
+			 0);
+	assert_int_equal(store_lease_info(e->cloud, e->key, &l), 1);
+	assert_true(l.expired);
+	assert_int_equal(xopen(e, 0, &s), -VFS_E_LEASE);
+	assert_int_equal(xopen(e, STORE_BREAK_LEASE, &s), 0);
+	assert_int_equal(store_lease_info(e->cloud, e->key, &l), 1);
+	assert_int_equal(l.pid, (uint32_t)getpid());
+	assert_int_equal(store_close(s), 0);
+
+	/* the same machine id is this machine, whatever the host name */
+	{
+		char mid[128] = "";
+		FILE *m = fopen("/etc/machine-id", "r");
+
+		if (m) {
+			n = fread(mid, 1, sizeof(mid) - 1, m);
+			fclose(m);
+			mid[n] = '\0';
+			id.machine_id = mid;
+			id.boot_id = "another boot";
+			assert_int_equal(lease_write_as(os, k->lease,
+							info.store_id, &id,
+							now, now + 600),
+					 0);
+			assert_int_equal(store_lease_info(e->cloud, e->key, &l),
+					 1);
+			assert_true(l.this_machine && !l.alive);
+			/* rebooted since: reclaimed without asking */
+			assert_int_equal(xopen(e, 0, &s), 0);
+			assert_int_equal(store_close(s), 0);
+		}
+	}
+	keys_free(k);
+	objstore_free(os);
+}
+
+/* A version 1 lease (no name, no start) is still understood. */
+static void test_v1_info(void **state)
+{
+	struct env *e = *state;
+	struct store_lease l;
+
+	foreign_lease(e, (uint64_t)time(NULL) + 600, 1);
+	assert_int_equal(store_lease_info(e->cloud, e->key, &l), 1);
+	assert_string_equal(l.host, "");
+	assert_int_equal(l.since, 0);
+	assert_int_equal(l.pid, 1);
+	assert_true(!l.this_machine && !l.expired);
+	foreign_lease(e, (uint64_t)time(NULL) + 600, 0);
+	assert_int_equal(store_lease_info(e->cloud, e->key, &l), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +352,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_other_machine, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_holder_named, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_foreign_v2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v1_info, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

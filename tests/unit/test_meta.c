@@ -121,6 +121,9 @@ static struct meta *sample(void)
 	assert_int_equal(meta_extent_set(m, f, &e), 0);
 	e = ext(65536, 4464, 3, 65616);
 	assert_int_equal(meta_extent_set(m, f, &e), 0);
+	assert_int_equal(meta_xattr_set(f, "user.a", 6, "1", 1, 0), 0);
+	assert_int_equal(meta_xattr_set(f, "trusted.e", 9, NULL, 0, 0), 0);
+	assert_int_equal(meta_xattr_set(l, "security.s", 10, "\0b", 2, 0), 0);
 	return m;
 }
 
@@ -146,9 +149,21 @@ static void check_sample(struct meta *m)
 	assert_int_equal(f->next, 2);
 	assert_int_equal(f->ext[1].coff, 65616);
 	assert_int_equal(f->stored, 70000);
+	assert_int_equal(f->nxa, 2);
+	assert_string_equal(f->xa[0].name, "user.a");
+	assert_int_equal(f->xa[0].vlen, 1);
+	assert_memory_equal(f->xa[0].value, "1", 1);
+	assert_string_equal(f->xa[1].name, "trusted.e");
+	assert_int_equal(f->xa[1].vlen, 0);
+	assert_int_equal(f->xa_list, 7 + 10);
+	assert_int_equal(f->xa_total, 7 + 10 + 1);
+	assert_int_equal(d->nxa, 0);
 	de = meta_dirent_find(m, 1, "link", 4);
 	l = meta_inode(m, de->ino);
 	assert_string_equal(l->target, "../some/where");
+	assert_non_null(meta_xattr_find(l, "security.s", 10));
+	assert_memory_equal(meta_xattr_find(l, "security.s", 10)->value, "\0b",
+			    2);
 	assert_null(meta_dirent_find(m, 1, "nope", 4));
 }
 
@@ -169,6 +184,7 @@ static void test_checkpoint_roundtrip(void **state)
 	assert_int_equal(meta_new(&m2), 0);
 	assert_int_equal(meta_apply(m2, w.data, w.len), 0);
 	check_sample(m2);
+	assert_true(m2->format2); /* it holds extended attributes */
 	ckpt(m2, &w2);
 	assert_int_equal(w.len, w2.len);
 	assert_int_equal(meta_new(&m3), 0);
@@ -391,6 +407,344 @@ static void test_malformed_semantics(void **state)
 	expect_bad(bad_nlink0);
 }
 
+/* ---- extended attributes and holes (format 2) ---- */
+
+static void test_xattr_ops(void **state)
+{
+	struct meta *m = NULL;
+	struct minode *f, *l, *fifo;
+	char name[300], big[META_XATTR_VALUE_MAX + 1];
+
+	(void)state;
+	assert_int_equal(meta_new(&m), 0);
+	assert_int_equal(meta_inode_new(m, 2, S_IFREG | 0600, &f), 0);
+	assert_int_equal(meta_inode_new(m, 3, S_IFLNK | 0777, &l), 0);
+	assert_int_equal(meta_inode_new(m, 4, S_IFIFO | 0600, &fifo), 0);
+	/* names */
+	assert_int_equal(meta_xattr_name_check("user.x", 6), 0);
+	assert_int_equal(meta_xattr_name_check("trusted.x", 9), 0);
+	assert_int_equal(meta_xattr_name_check("security.x", 10), 0);
+	assert_int_equal(meta_xattr_name_check("", 0), -ERANGE);
+	assert_int_equal(meta_xattr_name_check("user.", 5), -EINVAL);
+	assert_int_equal(meta_xattr_name_check("user.a\0b", 8), -EINVAL);
+	assert_int_equal(meta_xattr_name_check("system.posix_acl_access", 23),
+			 -EOPNOTSUPP);
+	assert_int_equal(meta_xattr_name_check("other.x", 7), -EOPNOTSUPP);
+	assert_int_equal(meta_xattr_name_check("user", 4), -EOPNOTSUPP);
+	memcpy(name, "user.", 5);
+	memset(name + 5, 'n', sizeof(name) - 5);
+	assert_int_equal(meta_xattr_name_check(name, 255), 0);
+	assert_int_equal(meta_xattr_name_check(name, 256), -ERANGE);
+	/* create, replace, flags */
+	assert_int_equal(meta_xattr_set(f, "user.a", 6, "one", 3, 0), 0);
+	assert_int_equal(
+	    meta_xattr_set(f, "user.a", 6, "x", 1, META_XATTR_CREATE), -EEXIST);
+	assert_int_equal(
+	    meta_xattr_set(f, "user.b", 6, "x", 1, META_XATTR_REPLACE),
+	    -ENODATA);
+	assert_int_equal(
+	    meta_xattr_set(f, "user.a", 6, "four", 4, META_XATTR_REPLACE), 0);
+	assert_int_equal(meta_xattr_set(f, "user.a", 6, "x", 1, 4), -EINVAL);
+	assert_int_equal(f->nxa, 1);
+	assert_memory_equal(meta_xattr_find(f, "user.a", 6)->value, "four", 4);
+	assert_int_equal(f->xa_total, 7 + 4);
+	/* user.* only on regular files and directories; others anywhere */
+	assert_int_equal(meta_xattr_set(l, "user.a", 6, "x", 1, 0), -EPERM);
+	assert_int_equal(meta_xattr_set(fifo, "user.a", 6, "x", 1, 0), -EPERM);
+	assert_int_equal(meta_xattr_set(l, "trusted.a", 9, "x", 1, 0), 0);
+	/* value limits */
+	memset(big, 'v', sizeof(big));
+	assert_int_equal(meta_xattr_set(f, "user.big", 8, big, sizeof(big), 0),
+			 -E2BIG);
+	assert_int_equal(
+	    meta_xattr_set(f, "user.big", 8, big, META_XATTR_VALUE_MAX, 0), 0);
+	assert_int_equal(
+	    meta_xattr_set(f, "user.big2", 9, big, META_XATTR_VALUE_MAX, 0), 0);
+	assert_int_equal(
+	    meta_xattr_set(f, "user.big3", 9, big, META_XATTR_VALUE_MAX, 0), 0);
+	/* the fourth would pass the per-inode total */
+	assert_int_equal(
+	    meta_xattr_set(f, "user.big4", 9, big, META_XATTR_VALUE_MAX, 0),
+	    -ENOSPC);
+	assert_int_equal(f->nxa, 4);
+	/* replacing with a smaller value always fits */
+	assert_int_equal(meta_xattr_set(f, "user.big3", 9, "s", 1, 0), 0);
+	assert_int_equal(meta_xattr_set(f, "user.big4", 9, big,
+					META_XATTR_VALUE_MAX - 100, 0),
+			 0);
+	/* removal keeps the order of the others */
+	assert_int_equal(meta_xattr_remove(f, "user.big", 8), 0);
+	assert_int_equal(meta_xattr_remove(f, "user.big", 8), -ENODATA);
+	assert_string_equal(f->xa[0].name, "user.a");
+	assert_string_equal(f->xa[1].name, "user.big2");
+	assert_string_equal(f->xa[3].name, "user.big4");
+	assert_int_equal(f->xa_list, 7 + 10 + 10 + 10);
+	/* the list of names is bounded too: 255-byte names, empty values */
+	meta_xattr_clear(f);
+	assert_int_equal(f->nxa, 0);
+	assert_int_equal(f->xa_total, 0);
+	for (int i = 0;; i++) {
+		int r;
+
+		char num[16];
+
+		snprintf(num, sizeof(num), "%06d", i % 1000000);
+		memcpy(name + 5, num, 6);
+		r = meta_xattr_set(f, name, 255, NULL, 0, 0);
+		if (r == -ENOSPC) {
+			assert_int_equal(i, META_XATTR_LIST_MAX / 256);
+			break;
+		}
+		assert_int_equal(r, 0);
+	}
+	assert_true(f->xa_list <= META_XATTR_LIST_MAX);
+	meta_free(m);
+}
+
+static void test_punch(void **state)
+{
+	struct meta *m = NULL;
+	struct minode *ip;
+	struct extent e;
+
+	(void)state;
+	assert_int_equal(meta_new(&m), 0);
+	assert_int_equal(meta_seg_add(m, 1, RID, 100), 0);
+	assert_int_equal(meta_inode_new(m, 5, S_IFREG | 0600, &ip), 0);
+	e = ext(0, 65536, 1, 40);
+	assert_int_equal(meta_extent_set(m, ip, &e), 0);
+	e = ext(65536, 65536, 1, 70000);
+	assert_int_equal(meta_extent_set(m, ip, &e), 0);
+	e = ext(200000, 1000, 1, 140000);
+	assert_int_equal(meta_extent_set(m, ip, &e), 0);
+	/* inside one extent: it splits around the hole */
+	assert_int_equal(meta_punch(m, ip, 1000, 3000), 0);
+	assert_int_equal(ip->next, 4);
+	assert_int_equal(ip->ext[0].len, 1000);
+	assert_int_equal(ip->ext[1].off, 3000);
+	assert_int_equal(ip->ext[1].skip, 3000);
+	assert_int_equal(ip->ext[1].len, 65536 - 3000);
+	assert_int_equal(ip->stored, 131072 + 1000 - 2000);
+	assert_int_equal(meta_seg(m, 1)->live, ip->stored);
+	/* across extents, one removed wholly */
+	assert_int_equal(meta_punch(m, ip, 60000, 200500), 0);
+	assert_int_equal(ip->next, 3);
+	assert_int_equal(ip->ext[1].off + ip->ext[1].len, 60000);
+	assert_int_equal(ip->ext[2].off, 200500);
+	assert_int_equal(ip->ext[2].skip, 500);
+	assert_int_equal(ip->ext[2].len, 500);
+	assert_int_equal(ip->stored, 1000 + (60000 - 3000) + 500);
+	assert_int_equal(meta_seg(m, 1)->live, ip->stored);
+	/* in a hole, or empty: nothing */
+	assert_int_equal(meta_punch(m, ip, 100000, 150000), 0);
+	assert_int_equal(meta_punch(m, ip, 5, 5), 0);
+	assert_int_equal(ip->next, 3);
+	/* everything */
+	assert_int_equal(meta_punch(m, ip, 0, UINT64_MAX / 2), 0);
+	assert_int_equal(ip->next, 0);
+	assert_int_equal(ip->stored, 0);
+	assert_int_equal(meta_seg(m, 1)->live, 0);
+	meta_free(m);
+}
+
+/* Format-2 deltas apply on a checkpoint, strictly, and mark format2. */
+static void test_format2_deltas(void **state)
+{
+	struct meta *m = sample(), *m2 = NULL;
+	struct bufw w, d;
+	struct minode *ip;
+	char xn[] = "user.a", yn[] = "security.new";
+	uint8_t xv[] = "two";
+	struct mxattr x = {.name = xn, .namelen = 6, .value = xv, .vlen = 3};
+	struct mxattr y = {.name = yn, .namelen = 12};
+
+	(void)state;
+	ckpt(m, &w);
+	/* a checkpoint without attributes or holes is format 1 */
+	meta_xattr_clear(meta_inode(m, 3));
+	meta_xattr_clear(meta_inode(m, 4));
+	bufw_release(&w);
+	ckpt(m, &w);
+	assert_int_equal(meta_new(&m2), 0);
+	assert_int_equal(meta_apply(m2, w.data, w.len), 0);
+	assert_false(m2->format2);
+	bufw_init(&d, 1 << 20, 1);
+	meta_rec_xattr_set(&d, 3, &x);
+	meta_rec_xattr_set(&d, 2, &y);
+	meta_rec_xattr_set(&d, 3, &y);
+	meta_rec_xattr_del(&d, 3, "security.new", 12);
+	meta_rec_punch(&d, 3, 100, 65536);
+	assert_int_equal(bufw_error(&d), 0);
+	assert_int_equal(meta_apply(m2, d.data, d.len), 0);
+	assert_true(m2->format2);
+	ip = meta_inode(m2, 3);
+	assert_int_equal(ip->nxa, 1);
+	assert_memory_equal(meta_xattr_find(ip, "user.a", 6)->value, "two", 3);
+	assert_non_null(meta_xattr_find(meta_inode(m2, 2), "security.new", 12));
+	assert_int_equal(ip->next, 2);
+	assert_int_equal(ip->ext[0].len, 100);
+	assert_int_equal(ip->ext[1].off, 65636);
+	assert_int_equal(ip->stored, 70000 - 65536);
+	/* a deletion applied twice no longer fits */
+	bufw_release(&d);
+	bufw_init(&d, 1 << 20, 1);
+	meta_rec_xattr_del(&d, 2, "security.new", 12);
+	assert_int_equal(meta_apply(m2, d.data, d.len), 0);
+	assert_int_equal(meta_inode(m2, 2)->nxa, 0);
+	assert_int_equal(meta_apply(m2, d.data, d.len), -EBADMSG);
+	bufw_release(&w);
+	bufw_release(&d);
+	meta_free(m);
+	meta_free(m2);
+}
+
+static void put_xattr_raw(struct bufw *d, uint64_t ino, const char *name,
+			  size_t nlen, size_t vlen)
+{
+	bufw_u8(d, META_REC_XATTR_SET);
+	bufw_u32(d, (uint32_t)(8 + 4 + nlen + 4 + vlen));
+	bufw_u64(d, ino);
+	bufw_str(d, name, nlen);
+	bufw_u32(d, (uint32_t)vlen);
+	for (size_t i = 0; i < vlen; i++)
+		bufw_u8(d, 'v');
+}
+
+static void bad_xattr_noino(struct bufw *d)
+{
+	put_xattr_raw(d, 99, "user.a", 6, 1);
+}
+
+static void bad_xattr_system(struct bufw *d)
+{
+	put_xattr_raw(d, 3, "system.posix_acl_access", 23, 4);
+}
+
+static void bad_xattr_bare(struct bufw *d)
+{
+	put_xattr_raw(d, 3, "user.", 5, 1);
+}
+
+static void bad_xattr_nul(struct bufw *d)
+{
+	put_xattr_raw(d, 3, "user.a\0b", 8, 1);
+}
+
+static void bad_xattr_longname(struct bufw *d)
+{
+	char n[256];
+
+	memcpy(n, "user.", 5);
+	memset(n + 5, 'a', sizeof(n) - 5);
+	put_xattr_raw(d, 3, n, sizeof(n), 1);
+}
+
+static void bad_xattr_bigvalue(struct bufw *d)
+{
+	put_xattr_raw(d, 3, "user.a", 6, META_XATTR_VALUE_MAX + 1);
+}
+
+static void bad_xattr_user_symlink(struct bufw *d)
+{
+	put_xattr_raw(d, 4, "user.a", 6, 1);
+}
+
+static void bad_xattr_total(struct bufw *d)
+{
+	put_xattr_raw(d, 3, "user.1", 6, META_XATTR_VALUE_MAX);
+	put_xattr_raw(d, 3, "user.2", 6, META_XATTR_VALUE_MAX);
+	put_xattr_raw(d, 3, "user.3", 6, META_XATTR_VALUE_MAX);
+	put_xattr_raw(d, 3, "user.4", 6, META_XATTR_VALUE_MAX);
+}
+
+static void bad_xattr_del_missing(struct bufw *d)
+{
+	meta_rec_xattr_del(d, 3, "user.nope", 9);
+}
+
+static void bad_xattr_del_noino(struct bufw *d)
+{
+	meta_rec_xattr_del(d, 99, "user.a", 6);
+}
+
+static void bad_xattr_short(struct bufw *d)
+{
+	bufw_u8(d, META_REC_XATTR_SET);
+	bufw_u32(d, 8 + 4 + 6 + 4);
+	bufw_u64(d, 3);
+	bufw_str(d, "user.a", 6);
+	bufw_u32(d, 10); /* value runs past the record */
+}
+
+static void bad_punch_dir(struct bufw *d)
+{
+	meta_rec_punch(d, 2, 0, 10);
+}
+
+static void bad_punch_empty(struct bufw *d)
+{
+	meta_rec_punch(d, 3, 10, 0);
+}
+
+static void bad_punch_overflow(struct bufw *d)
+{
+	meta_rec_punch(d, 3, (uint64_t)INT64_MAX, 2);
+}
+
+static void bad_punch_noino(struct bufw *d)
+{
+	meta_rec_punch(d, 99, 0, 10);
+}
+
+static void test_format2_malformed(void **state)
+{
+	(void)state;
+	expect_bad(bad_xattr_noino);
+	expect_bad(bad_xattr_system);
+	expect_bad(bad_xattr_bare);
+	expect_bad(bad_xattr_nul);
+	expect_bad(bad_xattr_longname);
+	expect_bad(bad_xattr_bigvalue);
+	expect_bad(bad_xattr_user_symlink);
+	expect_bad(bad_xattr_total);
+	expect_bad(bad_xattr_del_missing);
+	expect_bad(bad_xattr_del_noino);
+	expect_bad(bad_xattr_short);
+	expect_bad(bad_punch_dir);
+	expect_bad(bad_punch_empty);
+	expect_bad(bad_punch_overflow);
+	expect_bad(bad_punch_noino);
+}
+
+/* An inode deleted by the log takes its attributes along. */
+static void test_xattr_inode_del(void **state)
+{
+	struct meta *m = sample(), *m2 = NULL;
+	struct bufw w, d;
+
+	(void)state;
+	ckpt(m, &w);
+	assert_int_equal(meta_new(&m2), 0);
+	assert_int_equal(meta_apply(m2, w.data, w.len), 0);
+	bufw_init(&d, 1 << 20, 1);
+	meta_rec_dirent_del(&d, 1, "link", 4);
+	meta_rec_inode_del(&d, 4);
+	assert_int_equal(meta_apply(m2, d.data, d.len), 0);
+	assert_null(meta_inode(m2, 4));
+	bufw_release(&d);
+	bufw_release(&w);
+	/* the checkpoint afterwards holds no record for it */
+	ckpt(m2, &w);
+	meta_free(m);
+	assert_int_equal(meta_new(&m), 0);
+	assert_int_equal(meta_apply(m, w.data, w.len), 0);
+	assert_null(meta_inode(m, 4));
+	assert_int_equal(meta_inode(m, 3)->nxa, 2);
+	bufw_release(&w);
+	meta_free(m);
+	meta_free(m2);
+}
+
 static void test_names(void **state)
 {
 	char n[300];
@@ -455,6 +809,11 @@ int main(void)
 	    cmocka_unit_test(test_malformed_semantics),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_many_entries),
+	    cmocka_unit_test(test_xattr_ops),
+	    cmocka_unit_test(test_punch),
+	    cmocka_unit_test(test_format2_deltas),
+	    cmocka_unit_test(test_format2_malformed),
+	    cmocka_unit_test(test_xattr_inode_del),
 	};
 
 	if (sodium_init() < 0)

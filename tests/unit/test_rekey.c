@@ -82,6 +82,8 @@ static void populate(struct env *e)
 	assert_int_equal(store_write(s, a.ino, buf, 10, 1000000), 10);
 	assert_int_equal(store_symlink(s, 1, "ln", "chats/small", 0, 0, &a),
 			 0);
+	/* An extended attribute: format-2 records (header raised to 2). */
+	assert_int_equal(store_setxattr(s, d.ino, "user.k", "v1", 2, 0), 0);
 	put_file(s, 1, "empty", 0, 4);
 	assert_int_equal(store_close(s), 0);
 	assert_int_equal(store_open(e->cloud, e->key, e->state, 0, &s), 0);
@@ -171,9 +173,9 @@ static void test_header_epoch(void **state)
 	in.epoch_seg = 77;
 	bufw_init(&w, HEADER_MAX, 0);
 	assert_int_equal(header_encode(&in, hk, &w), 0);
-	assert_int_equal(get_le32(w.data + 8), 2);
+	assert_int_equal(get_le32(w.data + 8), 3);
 	assert_int_equal(header_parse(w.data, w.len, &out), 0);
-	assert_int_equal(out.format_version, 2);
+	assert_int_equal(out.format_version, 3);
 	assert_int_equal(out.key_epoch, 3);
 	assert_int_equal(out.epoch_seg, 77);
 	assert_string_equal(out.vault_url, "https://vault.example");
@@ -181,8 +183,8 @@ static void test_header_epoch(void **state)
 	hk[0] ^= 1;
 	assert_int_equal(header_check_key(w.data, w.len, hk),
 			 -VFS_E_WRONGKEY);
-	/* Version 3 is not ours. */
-	put_le32(w.data + 8, 3);
+	/* Version 4 is not ours. */
+	put_le32(w.data + 8, 4);
 	assert_int_equal(header_parse(w.data, w.len, &out), -VFS_E_VERSION);
 	bufw_release(&w);
 }
@@ -224,7 +226,7 @@ static void test_rekey_full(void **state)
 	assert_true(files1 < files0); /* the old objects are gone */
 
 	assert_int_equal(store_read_info(e->cloud, &info), 0);
-	assert_int_equal(info.format_version, 2);
+	assert_int_equal(info.format_version, 3);
 	assert_int_equal(info.key_epoch, 1);
 	assert_true(info.epoch_seg > 1);
 	assert_int_equal(opens_same(e, e->key, e->cloud, e->state),
@@ -236,6 +238,22 @@ static void test_rekey_full(void **state)
 
 		assert_int_equal(opens_same(e, k2, e->cloud, st2), 0);
 		free(st2);
+	}
+	/* The extended attribute came along (format-2 records under a
+	 * version 3 header). */
+	{
+		struct store *s = NULL;
+		struct store_attr d;
+		char v[8];
+
+		assert_int_equal(store_open(e->cloud, k2, e->state,
+					    STORE_READ_ONLY, &s),
+				 0);
+		assert_int_equal(store_lookup(s, 1, "chats", &d), 0);
+		assert_int_equal(
+		    store_getxattr(s, d.ino, "user.k", v, sizeof(v)), 2);
+		assert_memory_equal(v, "v1", 2);
+		assert_int_equal(store_close(s), 0);
 	}
 	/* Read-write: commits go on under K2 and survive a reopen. */
 	{
