@@ -439,7 +439,7 @@ static void test_format_unknown(void **state)
 	fclose(f);
 	assert_true(n > 16);
 	assert_int_equal(buf[8], 1);
-	buf[8] = 3; /* a version after ours */
+	buf[8] = 4; /* a version after ours (3: key epoch, rekey) */
 	f = fopen(h, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(buf, 1, n, f), n);
