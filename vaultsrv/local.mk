@@ -12,7 +12,7 @@ vaultsrv_libvaultsrv_a_SOURCES = \
 	vaultsrv/point.c vaultsrv/point.h \
 	vaultsrv/proto.c vaultsrv/proto.h \
 	vaultsrv/ratelimit.c vaultsrv/ratelimit.h \
-	vaultsrv/etcd.c vaultsrv/etcd.h \
+	vaultsrv/etcd.c vaultsrv/etcd.h vaultsrv/etcd_parse.c \
 	vaultsrv/store.c vaultsrv/store.h vaultsrv/store_backend.h \
 	vaultsrv/store_etcd.c vaultsrv/store_sqlite.c \
 	vaultsrv/token.c vaultsrv/token.h

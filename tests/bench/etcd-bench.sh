@@ -5,13 +5,13 @@
 # real blinding, unblinding and signing; Argon2 once per client). Not
 # part of make check. From a build dir after `make check`:
 #   top_srcdir=.. top_builddir=. bash ../tests/bench/etcd-bench.sh
-# CLIENTS (16) and SECONDS (10) as in vault-bench.sh.
+# CLIENTS (16) and BENCH_SECONDS (10).
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
 . "$top_srcdir/tests/integration/etcd-lib.sh"
 CLIENTS=${CLIENTS:-16}
-SECONDS_RUN=${SECONDS:-10}
+SECONDS_RUN=${BENCH_SECONDS:-10}
 
 EV_EXTRA_CONF="threads = 4
 connection_limit = 512"

@@ -26,16 +26,21 @@ ETCD_PREFIX=vtest
 REPLICAS=""
 
 ev_port_free() {
-	! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+	! ss -Htan "sport = :$1" 2>/dev/null | grep -q .
 }
 
+# Sets EV_PORT to a free port below the kernel's ephemeral range: a member that is
+# stopped and restarted must find its port again, and an outgoing
+# connection may take any free port of the ephemeral range meanwhile.
 ev_free_port() {
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "$lo" -gt 12000 ] || lo=32768
 	while :; do
-		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
+		p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % (lo - 10000) ))
 		case " ${EV_USED_PORTS:-} " in *" $p "*) continue ;; esac
 		if ev_port_free "$p"; then
 			EV_USED_PORTS="${EV_USED_PORTS:-} $p"
-			echo "$p"
+			EV_PORT=$p
 			return 0
 		fi
 	done
@@ -44,15 +49,16 @@ ev_free_port() {
 ev_cleanup() {
 	rc=$?
 	set +e
+	pids=""
 	for i in $REPLICAS; do
 		eval "p=\${R_PID_$i:-}"
-		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
+		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null && pids="$pids $p"
 	done
 	for i in $(seq 1 $ETCD_N); do
 		eval "p=\${E_PID_$i:-}"
-		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
+		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null && pids="$pids $p"
 	done
-	wait 2>/dev/null
+	for p in $pids; do wait "$p" 2>/dev/null; done
 	if [ "$rc" != 0 ] && [ -n "${T:-}" ]; then
 		for f in "$T"/etcd*.log "$T"/r*/server.log; do
 			[ -f "$f" ] || continue
@@ -68,8 +74,10 @@ ev_cleanup() {
 ev_etcd_start() {
 	cluster=""
 	for i in $(seq 1 $ETCD_N); do
-		eval "E_CPORT_$i=$(ev_free_port)"
-		eval "E_PPORT_$i=$(ev_free_port)"
+		ev_free_port
+		eval "E_CPORT_$i=$EV_PORT"
+		ev_free_port
+		eval "E_PPORT_$i=$EV_PORT"
 		eval "cluster=\"\${cluster:+\$cluster,}e$i=http://127.0.0.1:\$E_PPORT_$i\""
 	done
 	ETCD_CLUSTER=$cluster
@@ -127,7 +135,8 @@ ev_etcd_kill() { # member signal
 ev_replica_conf() {
 	d="$T/r$1"
 	mkdir -p "$d"
-	port=$(ev_free_port)
+	ev_free_port
+	port=$EV_PORT
 	eval "R_PORT_$1=$port; R_URL_$1=http://127.0.0.1:$port"
 	cat >"$d/vaultsrv.conf" <<EOC
 # vaultsrv replica $1 (test)

@@ -34,4 +34,4 @@ EXTRA_DIST += contrib/etcd/README contrib/etcd/vaultsrv-replica.conf \
 	contrib/etcd/etcd-member.env
 # libFuzzer harnesses of vaultsrv's parsers (run by hand: needs clang).
 EXTRA_DIST += tests/fuzz/vs-fuzz.sh tests/fuzz/fuzz_vs_json.c \
-	tests/fuzz/fuzz_vs_token.c tests/fuzz/fuzz_vs_config.c
+	tests/fuzz/fuzz_vs_token.c tests/fuzz/fuzz_vs_config.c tests/fuzz/fuzz_vs_etcd.c
