@@ -1,6 +1,7 @@
 # The vaultfs program: CLI (cli.c), FUSE layer (fsops.c), commands (main.c).
 noinst_LIBRARIES += fs/libvfscli.a
-fs_libvfscli_a_SOURCES = fs/cli.c fs/cli.h fs/fsops.c fs/fsops.h
+fs_libvfscli_a_SOURCES = fs/cli.c fs/cli.h fs/fsops.c fs/fsops.h \
+	fs/cmdutil.c fs/cmdutil.h
 fs_libvfscli_a_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(SODIUM_CFLAGS)
 VAULTFS_LIBS = $(FUSE_LIBS) $(SODIUM_LIBS) -lpthread
 
