@@ -300,8 +300,7 @@ static char *etcd_txn_body(const struct etcd_cmp *cmp, size_t ncmp,
 				r = etcd_out_prefix_end(w, cmp[i].key);
 			json_out_str(w, "target", "MOD");
 			json_out_str(w, "result", res[cmp[i].result]);
-			snprintf(v, sizeof(v), "%" PRId64,
-				 cmp[i].mod_revision);
+			snprintf(v, sizeof(v), "%" PRId64, cmp[i].mod_revision);
 			json_out_str(w, "mod_revision", v);
 			json_out_end(w);
 		}
@@ -389,16 +388,16 @@ static void etcd_handle_put(struct etcd *e, CURL *h)
 		curl_easy_cleanup(h);
 }
 
-#define ETCD_SETOPT(h, o, v)                                               \
-	do {                                                               \
-		if (curl_easy_setopt((h), (o), (v)) != CURLE_OK)           \
-			goto out;                                          \
+#define ETCD_SETOPT(h, o, v)                                                   \
+	do {                                                                   \
+		if (curl_easy_setopt((h), (o), (v)) != CURLE_OK)               \
+			goto out;                                              \
 	} while (0)
 
 enum etcd_outcome {
-	ETCD_DONE = 0,	     /* an HTTP answer in s */
-	ETCD_NOT_SENT = 1,   /* nothing went out: another member may do */
-	ETCD_NO_ANSWER = 2,  /* sent, no answer: outcome unknown */
+	ETCD_DONE = 0,	    /* an HTTP answer in s */
+	ETCD_NOT_SENT = 1,  /* nothing went out: another member may do */
+	ETCD_NO_ANSWER = 2, /* sent, no answer: outcome unknown */
 };
 
 /* One POST to one endpoint. Returns enum etcd_outcome or -errno. */
@@ -407,7 +406,7 @@ static int etcd_post(struct etcd *e, CURL *h, const char *base,
 		     long *ret_status)
 {
 	struct curl_slist hct = {.data = (char *)"Content-Type: "
-						  "application/json"};
+						 "application/json"};
 	struct curl_slist hexp = {.data = (char *)"Expect:"};
 	char url[ETCD_URL_MAX + 32];
 	long reqsize = 0, status = 0;
@@ -452,8 +451,7 @@ static int etcd_post(struct etcd *e, CURL *h, const char *base,
 			r = reqsize > 0 ? ETCD_NO_ANSWER : ETCD_NOT_SENT;
 		goto out;
 	}
-	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) !=
-	    CURLE_OK)
+	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
 		goto out;
 	*ret_status = status;
 	r = ETCD_DONE;
@@ -538,8 +536,8 @@ static int etcd_call(struct etcd *e, const char *path, const char *body,
 	return r;
 }
 
-static int etcd_read_only(const struct etcd_op *then, size_t nthen,
-			  size_t ncmp, size_t nels)
+static int etcd_read_only(const struct etcd_op *then, size_t nthen, size_t ncmp,
+			  size_t nels)
 {
 	if (ncmp || nels)
 		return 0;
@@ -550,16 +548,16 @@ static int etcd_read_only(const struct etcd_op *then, size_t nthen,
 }
 
 int etcd_txn(struct etcd *e, const struct etcd_cmp *cmp, size_t ncmp,
-	     const struct etcd_op *then, size_t nthen, const struct etcd_op *els,
-	     size_t nels, struct etcd_txn_result *ret)
+	     const struct etcd_op *then, size_t nthen,
+	     const struct etcd_op *els, size_t nels,
+	     struct etcd_txn_result *ret)
 {
 	struct etcd_sink s = {0};
 	char *body;
 	size_t blen;
 	int r;
 
-	if (nthen > ETCD_OPS_MAX || nels > ETCD_OPS_MAX ||
-	    ncmp > ETCD_OPS_MAX)
+	if (nthen > ETCD_OPS_MAX || nels > ETCD_OPS_MAX || ncmp > ETCD_OPS_MAX)
 		return -EINVAL;
 	body = etcd_txn_body(cmp, ncmp, then, nthen, els, nels);
 	if (!body)

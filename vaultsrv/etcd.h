@@ -44,9 +44,9 @@ struct etcd_conf {
 enum etcd_op_type { ETCD_OP_RANGE = 1, ETCD_OP_PUT = 2, ETCD_OP_DELETE = 3 };
 
 struct etcd_op {
-	int type;	 /* enum etcd_op_type */
-	const char *key; /* printable, NUL-terminated */
-	int prefix;	 /* RANGE/DELETE: every key starting with key */
+	int type;	      /* enum etcd_op_type */
+	const char *key;      /* printable, NUL-terminated */
+	int prefix;	      /* RANGE/DELETE: every key starting with key */
 	const uint8_t *value; /* PUT */
 	size_t value_len;
 	uint32_t limit;	  /* RANGE: at most this many keys; 0 = all */
@@ -103,8 +103,9 @@ void etcd_free(struct etcd *e);
  * -EIO (an answer that does not parse), -ENOMEM.
  */
 int etcd_txn(struct etcd *e, const struct etcd_cmp *cmp, size_t ncmp,
-	     const struct etcd_op *then, size_t nthen, const struct etcd_op *els,
-	     size_t nels, struct etcd_txn_result *ret) ETCD_WUR;
+	     const struct etcd_op *then, size_t nthen,
+	     const struct etcd_op *els, size_t nels,
+	     struct etcd_txn_result *ret) ETCD_WUR;
 void etcd_txn_result_release(struct etcd_txn_result *r);
 
 /* Drops the history older than revision (best effort: errors returned,

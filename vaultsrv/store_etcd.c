@@ -217,8 +217,7 @@ static int ek_chal_decode(const struct etcd_kv *kv, struct store_challenge *c)
 }
 
 /* ci/ and pi/ values: whose id it is and until when. */
-static int ek_index_encode(const char *account, int64_t expires,
-			   struct bufw *w)
+static int ek_index_encode(const char *account, int64_t expires, struct bufw *w)
 {
 	bufw_init(w, 512, 0);
 	bufw_str(w, account, strlen(account));
@@ -310,8 +309,8 @@ static int ek_one(const struct etcd_txn_result *t, size_t i,
  * fresh ranges (the caller decides again), -errno else. *t is released
  * and replaced in every case but errors.
  */
-static int ek_cas(struct store_impl *s, const struct etcd_cmp *cmp,
-		  size_t ncmp, const struct etcd_op *then, size_t nthen,
+static int ek_cas(struct store_impl *s, const struct etcd_cmp *cmp, size_t ncmp,
+		  const struct etcd_op *then, size_t nthen,
 		  const struct etcd_op *reads, size_t nreads,
 		  struct etcd_txn_result *t)
 {
@@ -340,8 +339,8 @@ static void ek_scrub(struct store_impl *s, int64_t revision)
 
 /* ---- open ---- */
 
-static int ek_opt(const char *opt, size_t len, const char *name,
-		  char *out, size_t cap)
+static int ek_opt(const char *opt, size_t len, const char *name, char *out,
+		  size_t cap)
 {
 	size_t nl = strlen(name);
 
@@ -357,8 +356,7 @@ static int ek_opt(const char *opt, size_t len, const char *name,
 static int ek_open_spec(const char *arg, struct store_impl *s)
 {
 	char urls[STORE_SPEC_MAX], prefix[EK_PREFIX_MAX + 1] = "vaultsrv";
-	char cacert[1024] = "", cert[1024] = "", key[1024] = "",
-	     tmo[16] = "";
+	char cacert[1024] = "", cert[1024] = "", key[1024] = "", tmo[16] = "";
 	struct etcd_conf c;
 	const char *q = strchr(arg, '?');
 	size_t ul = q ? (size_t)(q - arg) : strlen(arg);
@@ -623,8 +621,8 @@ static int ek_same_kpubs(const struct store_record *old,
 			if (memcmp(old->stores[j].store_id,
 				   rec->stores[i].store_id, STORE_ID_LEN) == 0)
 				e = &old->stores[j];
-		if (!e || memcmp(e->k_pub, rec->stores[i].k_pub,
-				 STORE_PUB_LEN) != 0)
+		if (!e ||
+		    memcmp(e->k_pub, rec->stores[i].k_pub, STORE_PUB_LEN) != 0)
 			return 0;
 	}
 	return 1;
@@ -641,8 +639,8 @@ static int ek_rec_cas(struct store_impl *s, const struct ek_acct *k,
 		      const struct etcd_op *reads, size_t nreads,
 		      struct etcd_txn_result *t)
 {
-	struct etcd_cmp cmp = {.key = k->a, .result = ETCD_EQUAL,
-			       .mod_revision = mod};
+	struct etcd_cmp cmp = {
+	    .key = k->a, .result = ETCD_EQUAL, .mod_revision = mod};
 	struct etcd_op ops[ETCD_OPS_MAX];
 	struct bufw w;
 	size_t n = 0;
@@ -992,8 +990,8 @@ static int ek_attempt_begin(struct store_impl *s,
 				    .value = iw.data,
 				    .value_len = iw.len};
 	reads[0] = (struct etcd_op){.type = ETCD_OP_RANGE, .key = k.a};
-	reads[1] = (struct etcd_op){
-	    .type = ETCD_OP_RANGE, .key = k.c, .prefix = 1};
+	reads[1] =
+	    (struct etcd_op){.type = ETCD_OP_RANGE, .key = k.c, .prefix = 1};
 	r = ek_read(s, reads, 2, &t);
 	for (int i = 0; r == 0 && i < EK_CAS_TRIES; i++) {
 		r = ek_rec_at(&t, 0, chal->account, rec, &mod);
@@ -1097,8 +1095,8 @@ static int ek_attempt_fail(struct store_impl *s, const char *account,
 		return -ENOMEM;
 	memset(&a, 0, sizeof(a));
 	reads[0] = (struct etcd_op){.type = ETCD_OP_RANGE, .key = k.a};
-	reads[1] = (struct etcd_op){
-	    .type = ETCD_OP_RANGE, .key = k.c, .prefix = 1};
+	reads[1] =
+	    (struct etcd_op){.type = ETCD_OP_RANGE, .key = k.c, .prefix = 1};
 	r = ek_read(s, reads, 2, &t);
 	for (int i = 0; r == 0 && i < EK_CAS_TRIES; i++) {
 		r = ek_rec_at(&t, 0, account, rec, &mod);
@@ -1581,8 +1579,7 @@ static int ek_event_decode(const struct etcd_kv *kv, struct store_event *e)
 	    bufr_str(&b, &p, &n, STORE_ACTION_MAX) < 0 || memchr(p, 0, n))
 		return -EIO;
 	memcpy(e->action, p, n);
-	if (bufr_str(&b, &p, &n, sizeof(e->outcome) - 1) < 0 ||
-	    memchr(p, 0, n))
+	if (bufr_str(&b, &p, &n, sizeof(e->outcome) - 1) < 0 || memchr(p, 0, n))
 		return -EIO;
 	memcpy(e->outcome, p, n);
 	if (bufr_str(&b, &p, &n, STORE_SOURCE_MAX) < 0 || memchr(p, 0, n) ||
@@ -1666,7 +1663,8 @@ static int ek_purge_kind(struct store_impl *s, char kind, int64_t now)
 				exp = INT64_MIN;
 			if (exp >= now)
 				continue;
-			if (strlen(hex) != 32 || strspn(hex, "0123456789abcdef") != 32)
+			if (strlen(hex) != 32 ||
+			    strspn(hex, "0123456789abcdef") != 32)
 				hex = NULL;
 			del[n] = (struct etcd_op){.type = ETCD_OP_DELETE,
 						  .key = kv->key};

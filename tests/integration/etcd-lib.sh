@@ -21,8 +21,14 @@ ETCDCTL_BIN=${ETCDCTL:-$(command -v etcdctl || true)}
 	skip "etcdctl not installed (apt-get install etcd-client)"
 export ETCDCTL_API=3
 
-ETCD_N=3
+ETCD_N=${ETCD_N:-3}
 ETCD_PREFIX=vtest
+# TLS to the members (74-etcd-tls.sh): scheme of the client URLs, extra
+# etcd flags, etcdctl flags, and options appended to the store spec.
+EV_SCHEME=${EV_SCHEME:-http}
+EV_ETCD_ARGS=${EV_ETCD_ARGS:-}
+EV_CTL_ARGS=${EV_CTL_ARGS:-}
+EV_STORE_OPTS=${EV_STORE_OPTS:-}
 REPLICAS=""
 
 ev_port_free() {
@@ -83,7 +89,7 @@ ev_etcd_start() {
 	ETCD_CLUSTER=$cluster
 	ETCD_ENDPOINTS=""
 	for i in $(seq 1 $ETCD_N); do
-		eval "ETCD_ENDPOINTS=\"\${ETCD_ENDPOINTS:+\$ETCD_ENDPOINTS,}http://127.0.0.1:\$E_CPORT_$i\""
+		eval "ETCD_ENDPOINTS=\"\${ETCD_ENDPOINTS:+\$ETCD_ENDPOINTS,}$EV_SCHEME://127.0.0.1:\$E_CPORT_$i\""
 		ev_etcd_member_start "$i" new
 	done
 	ev_etcd_wait_healthy
@@ -93,28 +99,29 @@ ev_etcd_start() {
 ev_etcd_member_start() {
 	eval "c=\$E_CPORT_$1; p=\$E_PPORT_$1"
 	"$ETCD_BIN" --name "e$1" --data-dir "$T/etcd$1" \
-		--listen-client-urls "http://127.0.0.1:$c" \
-		--advertise-client-urls "http://127.0.0.1:$c" \
+		--listen-client-urls "$EV_SCHEME://127.0.0.1:$c" \
+		--advertise-client-urls "$EV_SCHEME://127.0.0.1:$c" \
 		--listen-peer-urls "http://127.0.0.1:$p" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$p" \
 		--initial-cluster "$ETCD_CLUSTER" \
 		--initial-cluster-state "${2:-new}" \
 		--initial-cluster-token "vt-$$" \
 		--heartbeat-interval 50 --election-timeout 500 \
-		--log-level warn >>"$T/etcd$1.log" 2>&1 &
+		--log-level warn $EV_ETCD_ARGS >>"$T/etcd$1.log" 2>&1 &
 	eval "E_PID_$1=$!"
 }
 
 ev_etcdctl() {
 	"$ETCDCTL_BIN" --endpoints="$ETCD_ENDPOINTS" --dial-timeout=2s \
-		--command-timeout=3s "$@"
+		--command-timeout=3s $EV_CTL_ARGS "$@"
 }
 
 ev_etcd_wait_healthy() {
 	end=$(( $(date +%s) + ${1:-30} ))
 	while [ "$(date +%s)" -lt $end ]; do
 		if "$ETCDCTL_BIN" --endpoints="$ETCD_ENDPOINTS" --dial-timeout=1s \
-			--command-timeout=1s endpoint health >/dev/null 2>&1; then
+			--command-timeout=1s $EV_CTL_ARGS endpoint health \
+			>/dev/null 2>&1; then
 			return 0
 		fi
 		sleep 0.2
@@ -144,7 +151,7 @@ listen = 127.0.0.1:$port
 pkcs11_module = $HSM_MODULE
 token_label = $LABEL
 pin_file = $T/pin
-store = etcd:$ETCD_ENDPOINTS?prefix=$ETCD_PREFIX&timeout_ms=${EV_TIMEOUT_MS:-2000}
+store = etcd:$ETCD_ENDPOINTS?prefix=$ETCD_PREFIX&timeout_ms=${EV_TIMEOUT_MS:-2000}$EV_STORE_OPTS
 max_attempts = 10
 log_level = info
 evaluation_log = $d/evaluations.log
@@ -159,6 +166,8 @@ EOC
 ev_setup() { # replicas
 	vs_setup
 	trap ev_cleanup EXIT
+	# a test's own preparation in $T before the members start (TLS)
+	if command -v ev_pre_etcd >/dev/null 2>&1; then ev_pre_etcd; fi
 	ev_etcd_start
 	REPLICAS=$(seq 1 "$1" | tr '\n' ' ')
 	for i in $REPLICAS; do ev_replica_conf "$i"; done

@@ -103,9 +103,9 @@ static void test_hostile(void **state)
 	static const char *const bad[] = {
 	    "",
 	    "[]",
-	    "{}",					/* no header */
-	    "{\"header\":{}}",				/* no revision */
-	    "{\"header\":{\"revision\":42}}",		/* number */
+	    "{}",			      /* no header */
+	    "{\"header\":{}}",		      /* no revision */
+	    "{\"header\":{\"revision\":42}}", /* number */
 	    "{\"header\":{\"revision\":\"-1\"}}",
 	    "{\"header\":{\"revision\":\"0x10\"}}",
 	    "{\"header\":{\"revision\":\"99999999999999999999\"}}",
@@ -161,9 +161,10 @@ static void test_hostile(void **state)
 	sprintf(big + n, "]}");
 	assert_int_equal(parse(big, &t), -EIO);
 	/* a value over ETCD_VALUE_MAX */
-	n = (size_t)sprintf(big, "{" HDR ",\"responses\":[{\"response_range\":"
-				 "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
-				 "\"1\",\"create_revision\":\"1\",\"value\":\"");
+	n = (size_t)sprintf(big,
+			    "{" HDR ",\"responses\":[{\"response_range\":"
+			    "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
+			    "\"1\",\"create_revision\":\"1\",\"value\":\"");
 	for (size_t i = 0; i < (ETCD_VALUE_MAX + 3) / 3 * 4 + 4; i++)
 		big[n++] = 'A';
 	sprintf(big + n, "\"}]}}]}");
@@ -179,12 +180,21 @@ static void test_endpoints(void **state)
 	    "https://[2001:db8::1]:2379",
 	};
 	static const char *const bad[] = {
-	    "", "127.0.0.1:2379", "http://127.0.0.1", "http://127.0.0.1:",
-	    "http://127.0.0.1:0", "http://127.0.0.1:65536",
-	    "http://127.0.0.1:2379/", "http://127.0.0.1:2379/v3",
-	    "http://10.0.0.1:2379", "http://etcd.example.net:2379",
-	    "https://a b:1", "https://[zz::1]:1", "ftp://127.0.0.1:1",
-	    "http://127.0.0.1:1,", ",http://127.0.0.1:1",
+	    "",
+	    "127.0.0.1:2379",
+	    "http://127.0.0.1",
+	    "http://127.0.0.1:",
+	    "http://127.0.0.1:0",
+	    "http://127.0.0.1:65536",
+	    "http://127.0.0.1:2379/",
+	    "http://127.0.0.1:2379/v3",
+	    "http://10.0.0.1:2379",
+	    "http://etcd.example.net:2379",
+	    "https://a b:1",
+	    "https://[zz::1]:1",
+	    "ftp://127.0.0.1:1",
+	    "http://127.0.0.1:1,",
+	    ",http://127.0.0.1:1",
 	};
 	struct etcd_conf c = {.timeout_ms = 1000};
 	struct etcd *e;
