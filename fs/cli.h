@@ -57,6 +57,8 @@ enum cli_cmd {
 	CLI_CMD_MOUNT,
 	CLI_CMD_UMOUNT,
 	CLI_CMD_PASSWD,
+	CLI_CMD_STATUS,
+	CLI_CMD_RESTORE,
 };
 
 /* Parsed command line. Strings point into argv except fuse_opts. */
@@ -77,6 +79,10 @@ struct cli_args {
 	const char *password_file;     /* --password-file */
 	const char *new_password_file; /* --new-password-file (passwd) */
 	int no_recovery_key;	       /* --no-recovery-key (init) */
+	/* status: its argument (a store folder or a mount point) is in
+	 * cloud_dir. restore: CLOUD_DIR and DEST. */
+	int json;	  /* --json (status) */
+	const char *dest; /* restore */
 };
 
 /* cli_parse returned this after printing --help or --version. */

@@ -2,7 +2,11 @@
 noinst_LIBRARIES += fs/libvfscli.a
 fs_libvfscli_a_SOURCES = fs/cli.c fs/cli.h fs/fsops.c fs/fsops.h \
 	fs/cmdutil.c fs/cmdutil.h
-fs_libvfscli_a_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(SODIUM_CFLAGS)
+# status and restore: store.h only (so vaultfs-memstore links them too).
+fs_libvfscli_a_SOURCES += fs/cmd_status.c fs/cmd_status.h \
+	fs/cmd_restore.c fs/cmd_restore.h
+fs_libvfscli_a_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(SODIUM_CFLAGS) \
+	$(CJSON_CFLAGS)
 VAULTFS_LIBS = $(FUSE_LIBS) $(SODIUM_LIBS) -lpthread
 
 bin_PROGRAMS += vaultfs
