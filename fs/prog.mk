@@ -25,3 +25,32 @@ tests_unit_test_cli_LDADD = fs/libvfscli.a common/libvfscommon.a \
 	$(CMOCKA_LIBS) $(SODIUM_LIBS)
 
 dist_doc_DATA += docs/cli.md
+
+# status and restore (kept here so fs/ owners do not collide in the
+# shared test fragments): the debris scan and status figures of the store,
+# and the integration tests 40-44.
+check_PROGRAMS += tests/unit/test_scan
+TESTS += tests/unit/test_scan
+tests_unit_test_scan_SOURCES = tests/unit/test_scan.c tests/unit/fsutil.c \
+	tests/unit/fsutil.h
+tests_unit_test_scan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
+tests_unit_test_scan_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS)
+tests_unit_test_scan_LDADD = fs/libvfsstore.a common/libvfscommon.a \
+	$(CMOCKA_LIBS) $(SODIUM_LIBS)
+
+STATUS_IT = \
+	tests/integration/40-status.sh \
+	tests/integration/41-restore.sh \
+	tests/integration/42-restore-resume.sh \
+	tests/integration/43-debris.sh \
+	tests/integration/44-restore-vault.sh
+EXTRA_DIST += $(STATUS_IT)
+TESTS += $(STATUS_IT)
+
+# The restore resume test at the size the issue names (~100 MiB); make
+# check runs it at 40 MiB.
+check-restore-long: all tests/integration/vfs-probe
+	cd tests/integration && VFS_RESTORE_MIB=100 \
+		top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) \
+		$(SHELL) $(abs_top_srcdir)/tests/integration/42-restore-resume.sh
+.PHONY: check-restore-long
