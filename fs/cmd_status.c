@@ -389,7 +389,11 @@ static void st_log_debris(const struct st_debris *d, const char *how)
 			 how, name, what, d->size);
 }
 
-void status_pub_new(const struct status_pub_info *pi, struct status_pub **ret)
+static void st_pub_publish(struct status_pub *p, struct store *s,
+			   int commit_err, uint64_t vault_gen);
+
+void status_pub_new(const struct status_pub_info *pi, struct store *s,
+		    struct status_pub **ret)
 {
 	struct status_pub *p;
 	size_t n = strlen(pi->lock_path);
@@ -429,6 +433,9 @@ void status_pub_new(const struct status_pub_info *pi, struct status_pub **ret)
 	clock_gettime(CLOCK_MONOTONIC, &p->last_scan);
 	p->scanned_gen = pi->generation;
 	st_warn_debris(&p->debris, p->cloud_dir);
+	/* Before the mount is reported ready: a 'vaultfs status' right
+	 * after 'vaultfs mount' finds it. */
+	st_pub_publish(p, s, 0, 0);
 	*ret = p;
 	return;
 fail:

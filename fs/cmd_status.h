@@ -35,15 +35,18 @@ struct status_pub_info {
 struct status_pub;
 
 /*
- * Daemon side, once the store is open: looks for sync debris in the cloud
- * folder and, if there is any, prints a warning naming it on stderr (the
- * user's terminal at mount time). Never fails the mount: on error *ret is
- * NULL (a warning was printed) and every status_pub_* accepts NULL.
+ * Daemon side, once the store s is open: looks for sync debris in the
+ * cloud folder and, if there is any, prints a warning naming it on stderr
+ * (the user's terminal at mount time); writes the status file. Never
+ * fails the mount: on error *ret is NULL (a warning was printed) and
+ * every status_pub_* accepts NULL.
  */
-void status_pub_new(const struct status_pub_info *pi, struct status_pub **ret);
+void status_pub_new(const struct status_pub_info *pi, struct store *s,
+		    struct status_pub **ret);
 
 /* After the daemon detached (its log is STATE_DIR/vaultfs.log): logs the
- * debris found at mount, one line per name, and writes the status file. */
+ * debris found at mount, one line per name (and refreshes the status
+ * file). */
 void status_pub_started(struct status_pub *p, struct store *s);
 
 /*

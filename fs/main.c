@@ -701,7 +701,7 @@ static int main_serve(struct mount_job *j)
 		spi.account = rp.account;
 		spi.read_only = j->a->read_only;
 		spi.generation = store_generation(s);
-		status_pub_new(&spi, &sp);
+		status_pub_new(&spi, s, &sp);
 	}
 
 	memset(&fo, 0, sizeof(fo));
