@@ -293,7 +293,7 @@ static int rs_prune(struct rs *rs, int dfd, const struct rs_list *l)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd, r = 0;
+	int fd, tmp, r = 0;
 
 	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -309,7 +309,8 @@ static int rs_prune(struct rs *rs, int dfd, const struct rs_list *l)
 			continue;
 		if (rs_list_has(l, de->d_name))
 			continue;
-		if (strncmp(de->d_name, RS_TMP, strlen(RS_TMP)) != 0)
+		tmp = strncmp(de->d_name, RS_TMP, strlen(RS_TMP)) == 0;
+		if (!tmp)
 			fprintf(stderr,
 				"vaultfs: removing '%s%s%s' from the "
 				"destination: not in the backup (any more)\n",
@@ -318,7 +319,8 @@ static int rs_prune(struct rs *rs, int dfd, const struct rs_list *l)
 		r = rs_rmtree_at(dfd, de->d_name, 0);
 		if (r < 0)
 			break;
-		rs->removed++;
+		if (!tmp)
+			rs->removed++;
 	}
 	closedir(d);
 	return r;
