@@ -6,3 +6,4 @@ include tests/unit/vaultclient.mk
 include tests/unit/vaultsrv.mk
 include tests/integration/local.mk
 include tests/fuzz/local.mk
+include tests/valgrind/valgrind.mk

@@ -57,7 +57,23 @@ if command -v script >/dev/null 2>&1; then
 	vfs_umount "$T/mntt"
 
 	# --recovery-key asks on the terminal, without echo
-	{ sleep 1; cat keyt; sleep 2; } | script -qec \
+	# type the key once the prompt is out (it is written after the
+	# terminal's input was flushed), however slow the program starts
+	{
+		i=0
+		while ! grep -q '64-digit recovery key:' tty2.out 2>/dev/null &&
+			[ $i -lt 600 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		cat keyt
+		# keep the terminal open until the command is done
+		while ! grep -q 'rc=' tty2.out 2>/dev/null &&
+			[ $i -lt 1200 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+	} | script -qec \
 		"'$VAULTFS' mount --recovery-key '$T/cloudt' '$T/mntt'; echo rc=\$?" \
 		/dev/null >tty2.out
 	grep -q '64-digit recovery key:' tty2.out || fail "no prompt"

@@ -4,7 +4,7 @@
 # symlinks, modes, mtimes with nanoseconds; compared by sha256 of every
 # file and stat of every entry.
 . "${top_srcdir}/tests/integration/lib.sh"
-VAULTFS=${VFS_BIN:-$top_builddir/vaultfs}
+VAULTFS=${VFS_BIN:-$VAULTFS}
 vfs_require_fuse
 vfs_setup
 cd "$T"

@@ -4,7 +4,7 @@
 # a remount: PRAGMA integrity_check = ok, content equal to a reference
 # database built the same way on a local file system.
 . "${top_srcdir}/tests/integration/lib.sh"
-VAULTFS=${VFS_BIN:-$top_builddir/vaultfs}
+VAULTFS=${VFS_BIN:-$VAULTFS}
 vfs_require_fuse
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 CLI missing"
 vfs_setup

@@ -4,7 +4,7 @@
 # (small, chunk-sized and large files, SQLite) never appear in any
 # object's name or bytes, and the key is nowhere there either.
 . "${top_srcdir}/tests/integration/lib.sh"
-VAULTFS=${VFS_BIN:-$top_builddir/vaultfs}
+VAULTFS=${VFS_BIN:-$VAULTFS}
 vfs_require_fuse
 vfs_setup
 cd "$T"

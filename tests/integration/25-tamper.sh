@@ -5,7 +5,7 @@
 # refusal naming the problem) or every file reads either as EIO or as its
 # exact original bytes.
 . "${top_srcdir}/tests/integration/lib.sh"
-VAULTFS=${VFS_BIN:-$top_builddir/vaultfs}
+VAULTFS=${VFS_BIN:-$VAULTFS}
 vfs_require_fuse
 vfs_setup
 cd "$T"

@@ -3,7 +3,7 @@
 # taken earlier is restored after more commits) is refused with the
 # rollback exit code; the newest state still mounts.
 . "${top_srcdir}/tests/integration/lib.sh"
-VAULTFS=${VFS_BIN:-$top_builddir/vaultfs}
+VAULTFS=${VFS_BIN:-$VAULTFS}
 vfs_require_fuse
 vfs_setup
 cd "$T"

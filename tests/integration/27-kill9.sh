@@ -2,7 +2,7 @@
 # 27-kill9.sh - kill -9 of the daemon during writes, several times: every
 # write that fsync had confirmed is there and intact after a remount.
 . "${top_srcdir}/tests/integration/lib.sh"
-VAULTFS=${VFS_BIN:-$top_builddir/vaultfs}
+VAULTFS=${VFS_BIN:-$VAULTFS}
 vfs_require_fuse
 vfs_setup
 cd "$T"

@@ -5,7 +5,6 @@
 # rearm with the 64-digit key, delete, and a token for another account.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-VAULTCTL="$top_builddir/vaultclient/vaultctl"
 MODULE="${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}"
 [ -x "$VAULTSRV" ] || skip "vaultsrv not built"
 [ -x "$VAULTCTL" ] || skip "vaultctl not built"

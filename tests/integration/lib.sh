@@ -14,6 +14,15 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # serve them, checks their log for sanitizer reports and removes $T.
 VFS_PROBE="$top_builddir/tests/integration/vfs-probe"
 VFS_MEMSTORE="$top_builddir/tests/integration/vaultfs-memstore"
+VAULTCTL="$top_builddir/vaultclient/vaultctl"
+# make check-valgrind: the programs run under valgrind memcheck through
+# the wrappers it made (tests/valgrind/vg-wrap); it reads their reports.
+if [ -n "${VFS_VALGRIND_DIR:-}" ]; then
+	VAULTFS="$VFS_VALGRIND_DIR/vaultfs"
+	VAULTSRV="$VFS_VALGRIND_DIR/vaultsrv"
+	VFS_MEMSTORE="$VFS_VALGRIND_DIR/vaultfs-memstore"
+	VAULTCTL="$VFS_VALGRIND_DIR/vaultctl"
+fi
 
 vfs_require_fuse() {
 	[ -c /dev/fuse ] || skip "no /dev/fuse"
