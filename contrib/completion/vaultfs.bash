@@ -10,7 +10,7 @@ _vaultfs()
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		init|mount|umount|unmount|passwd|fsck)
+		init|mount|umount|unmount|passwd|fsck|status|restore)
 			cmd=${COMP_WORDS[i]}
 			break
 			;;
@@ -50,7 +50,8 @@ _vaultfs()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'init mount umount passwd fsck' -- "$cur"))
+			COMPREPLY=($(compgen -W 'init mount umount passwd fsck status
+				restore' -- "$cur"))
 		fi
 		return
 		;;
@@ -77,6 +78,16 @@ _vaultfs()
 		opts='--recovery-key --recovery-key-file --vault --account
 			--account-token-file --password-file --repair --log-level
 			--help --version'
+		;;
+	status)
+		opts='--json --recovery-key --recovery-key-file --vault --account
+			--account-token-file --password-file --log-level --help
+			--version'
+		;;
+	restore)
+		opts='--recovery-key --recovery-key-file --vault --account
+			--account-token-file --password-file --log-level --help
+			--version'
 		;;
 	esac
 
