@@ -123,13 +123,14 @@ enum {
 	OPT_PASSWORD_FILE,
 	OPT_NEW_PASSWORD_FILE,
 	OPT_NO_RECOVERY_KEY,
+	OPT_SHOW,
+	OPT_OUTPUT,
+	OPT_NEW_KEY_FILE,
 	OPT_REPAIR,
 	OPT_TAKE_OVER,
 	OPT_CLEAN_GRACE,
 	OPT_CLEAN_INTERVAL,
-	OPT_SHOW,
-	OPT_OUTPUT,
-	OPT_NEW_KEY_FILE,
+	OPT_JSON,
 };
 
 struct cli_cmd_desc {
@@ -201,6 +202,34 @@ static const struct option fsck_opts[] = {
 };
 
 static const struct option umount_opts[] = {
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* status and restore: the key options of mount. */
+static const struct option status_opts[] = {
+    {"json", no_argument, NULL, OPT_JSON},
+    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
+    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"vault", required_argument, NULL, OPT_VAULT},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option restore_opts[] = {
+    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
+    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"vault", required_argument, NULL, OPT_VAULT},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -331,6 +360,74 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "  --log-level LEVEL         error, warn, info (default), debug\n"
      "  -h, --help                this text\n"
      "      --version             print the version\n"},
+    {"fsck", CLI_CMD_FSCK, ":h", fsck_opts, 1,
+     "usage: vaultfs fsck [--recovery-key | --recovery-key-file FILE]\n"
+     "                    [--vault URL] [--account ID]\n"
+     "                    [--account-token-file F] [--password-file P]\n"
+     "                    [--repair] CLOUD_DIR\n"
+     "\n"
+     "Checks the store in CLOUD_DIR: the header and the key, every segment,\n"
+     "the commit chain, the metadata, the tree, and every data chunk a file\n"
+     "refers to. Says what is wrong in words (which objects; for data, which\n"
+     "files and byte ranges). Read-only: takes no lease, changes nothing\n"
+     "(a mounted store may be checked). Exit 0 when sound (debris alone is\n"
+     "sound), 6 on damage, 7 on a rollback or fork.\n"
+     "\n"
+     "  --repair                  also remove what the store never needs:\n"
+     "                            temporaries left by a crash, garbage\n"
+     "                            segments past the grace period; only when\n"
+     "                            nothing is damaged; takes the lease.\n"
+     "                            Damaged files are listed, never changed.\n"
+     "  --recovery-key            ask for the 64-digit key on the terminal\n"
+     "  --recovery-key-file FILE  read the 64-digit key from FILE\n"
+     "                            ('-' = standard input)\n"
+     "  --vault, --account, --account-token-file, --password-file\n"
+     "                            the password through the vault, as for\n"
+     "                            mount\n"
+     "  --log-level LEVEL         error, warn, info (default), debug\n"
+     "  -h, --help                this text\n"
+     "      --version             print the version\n"},
+    {"status", CLI_CMD_STATUS, ":h", status_opts, 1,
+     "usage: vaultfs status [--json] [--recovery-key | --recovery-key-file F\n"
+     "                      | --password-file P] [--vault URL]\n"
+     "                      [--account ID] [--account-token-file F]\n"
+     "                      CLOUD_DIR | MOUNTPOINT\n"
+     "\n"
+     "On a mount point: what its daemon reports (generation and time of\n"
+     "the last commit, data not yet committed, objects and cloud bytes,\n"
+     "lease, vault, sync debris). On a store folder: what can be read\n"
+     "without the key; with a key option also the generation, the time\n"
+     "of the last commit, the file count and the live bytes.\n"
+     "\n"
+     "  --json                    one JSON object on standard output\n"
+     "  --recovery-key            ask for the 64-digit key (CLOUD_DIR)\n"
+     "  --recovery-key-file FILE  read the 64-digit key from FILE\n"
+     "  --password-file P         recover the key with the password\n"
+     "  --vault, --account, --account-token-file  as for mount\n"
+     "  --log-level LEVEL         error, warn, info (default), debug\n"
+     "  -h, --help                this text\n"
+     "      --version             print the version\n"},
+    {"restore", CLI_CMD_RESTORE, ":h", restore_opts, 2,
+     "usage: vaultfs restore [--recovery-key | --recovery-key-file FILE]\n"
+     "                       [--password-file P] [--vault URL]\n"
+     "                       [--account ID] [--account-token-file F]\n"
+     "                       CLOUD_DIR DEST\n"
+     "\n"
+     "Copies the whole plaintext tree of the store in CLOUD_DIR into the\n"
+     "new folder DEST: files, folders, symlinks, hard links, FIFOs, modes,\n"
+     "times (owners when run as root). Rerun the same command after an\n"
+     "interruption: it resumes. Without a key option the key is recovered\n"
+     "from the vault with the password, as for mount.\n"
+     "\n"
+     "  --recovery-key            ask for the 64-digit key on the terminal\n"
+     "  --recovery-key-file FILE  read the 64-digit key from FILE\n"
+     "                            ('-' = standard input)\n"
+     "  --password-file P         the password is line 1 of P (else it is\n"
+     "                            asked on the terminal)\n"
+     "  --vault, --account, --account-token-file  as for mount\n"
+     "  --log-level LEVEL         error, warn, info (default), debug\n"
+     "  -h, --help                this text\n"
+     "      --version             print the version\n"},
     {"recovery-key", CLI_CMD_RECOVERY_KEY, ":h", recovery_key_opts, 1,
      "usage: vaultfs recovery-key --show [--output FILE]\n"
      "                            [--password-file P] [--vault URL]\n"
@@ -387,33 +484,6 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "  --log-level LEVEL         error, warn, info (default), debug\n"
      "  -h, --help                this text\n"
      "      --version             print the version\n"},
-    {"fsck", CLI_CMD_FSCK, ":h", fsck_opts, 1,
-     "usage: vaultfs fsck [--recovery-key | --recovery-key-file FILE]\n"
-     "                    [--vault URL] [--account ID]\n"
-     "                    [--account-token-file F] [--password-file P]\n"
-     "                    [--repair] CLOUD_DIR\n"
-     "\n"
-     "Checks the store in CLOUD_DIR: the header and the key, every segment,\n"
-     "the commit chain, the metadata, the tree, and every data chunk a file\n"
-     "refers to. Says what is wrong in words (which objects; for data, which\n"
-     "files and byte ranges). Read-only: takes no lease, changes nothing\n"
-     "(a mounted store may be checked). Exit 0 when sound (debris alone is\n"
-     "sound), 6 on damage, 7 on a rollback or fork.\n"
-     "\n"
-     "  --repair                  also remove what the store never needs:\n"
-     "                            temporaries left by a crash, garbage\n"
-     "                            segments past the grace period; only when\n"
-     "                            nothing is damaged; takes the lease.\n"
-     "                            Damaged files are listed, never changed.\n"
-     "  --recovery-key            ask for the 64-digit key on the terminal\n"
-     "  --recovery-key-file FILE  read the 64-digit key from FILE\n"
-     "                            ('-' = standard input)\n"
-     "  --vault, --account, --account-token-file, --password-file\n"
-     "                            the password through the vault, as for\n"
-     "                            mount\n"
-     "  --log-level LEVEL         error, warn, info (default), debug\n"
-     "  -h, --help                this text\n"
-     "      --version             print the version\n"},
 };
 
 static const char cli_usage[] =
@@ -429,6 +499,8 @@ static const char cli_usage[] =
     "  fsck    check a store (and --repair what needs no guessing)\n"
     "  recovery-key  show the 64-digit key again (--show)\n"
     "  rekey   change the backup key (re-encrypts everything)\n"
+    "  status  what a mount or a store folder holds, sync debris\n"
+    "  restore copy the whole backup out into a new folder (resumable)\n"
     "\n"
     "Run 'vaultfs COMMAND --help' for the options of a command.\n"
     "Exit codes are listed in docs/cli.md.\n";
@@ -518,6 +590,7 @@ static int cli_check_vault_opts(const struct cli_cmd_desc *d,
 				       "--new-recovery-key-file and "
 				       "--no-recovery-key exclude each other");
 	if ((d->cmd == CLI_CMD_MOUNT || d->cmd == CLI_CMD_FSCK ||
+	     d->cmd == CLI_CMD_STATUS || d->cmd == CLI_CMD_RESTORE ||
 	     d->cmd == CLI_CMD_RECOVERY_KEY || d->cmd == CLI_CMD_REKEY) &&
 	    a->password_file && (a->key_file || a->ask_key))
 		return cli_usage_error(err, d->name, "%s",
@@ -634,9 +707,6 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 		case OPT_NO_RECOVERY_KEY:
 			a->no_recovery_key = 1;
 			break;
-		case OPT_REPAIR:
-			a->repair = 1;
-			break;
 		case OPT_SHOW:
 			a->show = 1;
 			break;
@@ -645,6 +715,12 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 			break;
 		case OPT_NEW_KEY_FILE:
 			SET_ONCE(a->new_key_file, "--new-recovery-key-file");
+			break;
+		case OPT_REPAIR:
+			a->repair = 1;
+			break;
+		case OPT_JSON:
+			a->json = 1;
 			break;
 		case OPT_LOG_LEVEL:
 			if (log_level_parse(optarg, &a->log_level) < 0)
@@ -691,7 +767,9 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 	if (argc - optind < d->nargs)
 		return cli_usage_error(
 		    err, d->name, "%s",
-		    d->nargs == 2 ? "CLOUD_DIR and MOUNTPOINT needed"
+		    d->cmd == CLI_CMD_RESTORE	 ? "CLOUD_DIR and DEST needed"
+		    : d->cmd == CLI_CMD_STATUS ? "CLOUD_DIR or MOUNTPOINT needed"
+		    : d->nargs == 2	       ? "CLOUD_DIR and MOUNTPOINT needed"
 		    : d->cmd == CLI_CMD_UMOUNT ? "MOUNTPOINT needed"
 					       : "CLOUD_DIR needed");
 	if (argc - optind > d->nargs)
@@ -716,6 +794,13 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 		break;
 	case CLI_CMD_UMOUNT:
 		a->mountpoint = argv[optind];
+		break;
+	case CLI_CMD_STATUS:
+		a->cloud_dir = argv[optind];
+		break;
+	case CLI_CMD_RESTORE:
+		a->cloud_dir = argv[optind];
+		a->dest = argv[optind + 1];
 		break;
 	default:
 		break;

@@ -58,6 +58,8 @@ enum cli_cmd {
 	CLI_CMD_UMOUNT,
 	CLI_CMD_PASSWD,
 	CLI_CMD_FSCK,
+	CLI_CMD_STATUS,
+	CLI_CMD_RESTORE,
 	CLI_CMD_RECOVERY_KEY,
 	CLI_CMD_REKEY,
 };
@@ -86,6 +88,10 @@ struct cli_args {
 				 expired lease */
 	long clean_grace;     /* --clean-grace SECONDS; -1: default */
 	long clean_interval;  /* --clean-interval SECONDS; -1: default */
+	/* status: its argument (a store folder or a mount point) is in
+	 * cloud_dir. restore: CLOUD_DIR and DEST. */
+	int json;	  /* --json (status) */
+	const char *dest; /* restore */
 	/* Key care (recovery-key, rekey). */
 	int show;		  /* --show (recovery-key) */
 	const char *output;	  /* --output FILE (recovery-key) */

@@ -33,6 +33,8 @@
 #include "cli.h"
 #include "cmd_keycare.h"
 #include "cmd_fsck.h"
+#include "cmd_restore.h"
+#include "cmd_status.h"
 #include "cmdutil.h"
 #include "fsops.h"
 #include "keytext.h"
@@ -411,6 +413,7 @@ static void reporter_run(struct reporter *rp, uint64_t gen, int force)
 struct ticker {
 	struct store *s;
 	struct reporter *rp;
+	struct status_pub *sp; /* may be NULL */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -452,13 +455,15 @@ static void *ticker_main(void *p)
 		/* From this thread, never from a FUSE request. */
 		if (t->rp)
 			reporter_run(t->rp, store_generation(t->s), 0);
+		status_pub_tick(t->sp, t->s, last, t->rp ? t->rp->reported : 0);
 		pthread_mutex_lock(&t->lock);
 	}
 	pthread_mutex_unlock(&t->lock);
 	return NULL;
 }
 
-static int ticker_start(struct ticker *t, struct store *s, struct reporter *rp)
+static int ticker_start(struct ticker *t, struct store *s, struct reporter *rp,
+			struct status_pub *sp)
 {
 	pthread_condattr_t ca;
 	sigset_t all, old;
@@ -467,6 +472,7 @@ static int ticker_start(struct ticker *t, struct store *s, struct reporter *rp)
 	memset(t, 0, sizeof(*t));
 	t->s = s;
 	t->rp = rp;
+	t->sp = sp;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -714,6 +720,9 @@ static int main_serve(struct mount_job *j)
 	struct fsops *f = NULL;
 	struct ticker t;
 	struct reporter rp;
+	struct status_pub_info spi;
+	struct status_pub *sp = NULL;
+	struct store_info info;
 	int lock_fd = -1, ticking = 0, code, r;
 
 	memset(&rp, 0, sizeof(rp));
@@ -768,6 +777,21 @@ static int main_serve(struct mount_job *j)
 		j->key = NULL;
 	}
 
+	/* Sync debris: a warning on the user's terminal now, log lines once
+	 * detached, and the status file for 'vaultfs status'. */
+	memset(&spi, 0, sizeof(spi));
+	if (store_read_info(j->cloud_dir, &info) == 0) {
+		spi.lock_path = j->lock_path;
+		spi.cloud_dir = j->cloud_dir;
+		spi.mountpoint = j->mountpoint;
+		spi.info = &info;
+		spi.vault_url = rp.url;
+		spi.account = rp.account;
+		spi.read_only = j->a->read_only;
+		spi.generation = store_generation(s);
+		status_pub_new(&spi, s, &sp);
+	}
+
 	memset(&fo, 0, sizeof(fo));
 	fo.mountpoint = j->mountpoint;
 	fo.fuse_opts = j->a->fuse_opts;
@@ -785,7 +809,7 @@ static int main_serve(struct mount_job *j)
 		goto out;
 	}
 
-	r = ticker_start(&t, s, rp.c ? &rp : NULL);
+	r = ticker_start(&t, s, rp.c ? &rp : NULL, sp);
 	if (r < 0) {
 		code = main_fail(r, "cannot start the commit thread");
 		goto out;
@@ -806,6 +830,7 @@ static int main_serve(struct mount_job *j)
 	log_info("mounted '%s' at '%s'%s, generation %" PRIu64, j->cloud_dir,
 		 j->mountpoint, j->a->read_only ? " read-only" : "",
 		 store_generation(s));
+	status_pub_started(sp, s);
 
 	r = fsops_run(f);
 	if (r < 0)
@@ -847,6 +872,7 @@ out:
 		cli_ready_report(j->ready_fd, code);
 		close(j->ready_fd);
 	}
+	status_pub_free(sp);
 	main_lock_done(lock_fd, code);
 	return code;
 }
@@ -1349,6 +1375,14 @@ int main(int argc, char **argv)
 	case CLI_CMD_FSCK:
 		main_no_dumps();
 		code = cmd_fsck(&a);
+		break;
+	case CLI_CMD_STATUS:
+		main_no_dumps();
+		code = cmd_status(&a);
+		break;
+	case CLI_CMD_RESTORE:
+		main_no_dumps();
+		code = cmd_restore(&a);
 		break;
 	default:
 		code = CLI_EXIT_USAGE;

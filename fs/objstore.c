@@ -625,7 +625,8 @@ int objstore_list_foreign(struct objstore *os,
 
 		if (!strcmp(n, ".") || !strcmp(n, "..") ||
 		    !strcmp(n, OBJSTORE_HEADER_NAME) ||
-		    !strcmp(n, OBJSTORE_LEASE_NAME) || !strcmp(n, "log"))
+		    !strcmp(n, OBJSTORE_LEASE_NAME) ||
+		    !strcmp(n, OBJSTORE_REKEY_NAME) || !strcmp(n, "log"))
 			continue;
 		r = fn(ctx, n, !strncmp(n, ".tmp-", 5));
 	}

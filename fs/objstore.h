@@ -22,6 +22,8 @@
 #define OBJSTORE_WUR __attribute__((warn_unused_result))
 #define OBJSTORE_HEADER_NAME "vaultfs.hdr"
 #define OBJSTORE_LEASE_NAME "vaultfs.lease"
+/* The rekey journal: exists only while a key change runs (rekey.h). */
+#define OBJSTORE_REKEY_NAME "vaultfs.rekey"
 /* "log/xx/" + 16 hex + ".seg" + NUL */
 #define OBJSTORE_NAME_MAX 32
 /* Segments per subfolder of log/ before the next subfolder is used. */

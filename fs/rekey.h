@@ -23,7 +23,7 @@
 #include "store.h"
 
 #define REKEY_WUR __attribute__((warn_unused_result))
-#define REKEY_JOURNAL_NAME "vaultfs.rekey"
+#define REKEY_JOURNAL_NAME OBJSTORE_REKEY_NAME
 #define REKEY_JOURNAL_BYTES 112
 
 struct rekey;

@@ -82,6 +82,7 @@ struct store {
 	uint32_t need_format;
 
 	uint64_t gen;
+	uint64_t head_time; /* wall clock seconds of the head commit */
 	uint64_t head_seg;
 	uint8_t head_hash[COMMIT_HASH_BYTES];
 	uint64_t ckpt_seg;
@@ -984,6 +985,7 @@ static int do_commit(struct store *s)
 	s->dirty_since.tv_sec = 0;
 	s->dirty_since.tv_nsec = 0;
 	s->gen = c.gen;
+	s->head_time = c.time_sec;
 	s->head_seg = sw.segno;
 	memcpy(s->head_hash, c.hash, COMMIT_HASH_BYTES);
 	if (ckpt) {
@@ -1974,6 +1976,7 @@ static int adopt_head(struct store *s, const struct chain *ch)
 	int r;
 
 	s->gen = head->gen;
+	s->head_time = head->time_sec;
 	s->head_seg = head->segno;
 	memcpy(s->head_hash, head->hash, COMMIT_HASH_BYTES);
 	s->ckpt_seg = head->ckpt_seg;
@@ -2313,6 +2316,25 @@ void store_get_stats(struct store *s, struct store_stats *ret)
 	ret->foreign = s->foreign;
 	ret->compactions = s->compactions;
 	ret->removed = s->removed;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void store_get_status(struct store *s, struct store_status *ret)
+{
+	pthread_mutex_lock(&s->lock);
+	memset(ret, 0, sizeof(*ret));
+	ret->generation = s->gen;
+	ret->commit_time = (int64_t)s->head_time;
+	ret->dirty_bytes = s->dirty_bytes;
+	ret->inodes = s->m->ninodes;
+	ret->segments = s->m->nsegs;
+	for (size_t i = 0; i < s->m->nsegs; i++) {
+		ret->segment_bytes += s->m->segs[i].size;
+		ret->live_bytes += s->m->segs[i].live;
+	}
+	ret->foreign = s->foreign;
+	ret->read_only = !!(s->flags & STORE_READ_ONLY);
+	ret->lease_lost = s->lease_lost;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -296,4 +296,96 @@ int store_readdir(struct store *s, uint64_t ino, uint64_t cookie,
  * the folder underneath, file counts). */
 int store_statfs(struct store *s, struct statvfs *ret) STORE_WUR;
 
+/*
+ * What a running store can tell about itself (vaultfs status). Plain
+ * numbers, no secrets. segments/segment_bytes: the segment objects the
+ * state refers to and their sizes; live_bytes: the stored bytes in them
+ * still referenced. foreign: names in log/ that are not ours, counted at
+ * open.
+ */
+struct store_status {
+	uint64_t generation;
+	int64_t commit_time; /* wall clock (seconds) of the head commit */
+	uint64_t dirty_bytes;
+	uint64_t inodes;
+	uint64_t segments;
+	uint64_t segment_bytes;
+	uint64_t live_bytes;
+	uint64_t foreign;
+	int read_only;
+	int lease_lost; /* another writer took the lease: no more commits */
+};
+
+/* Fills *ret. Never fails. */
+void store_get_status(struct store *s, struct store_status *ret);
+
+/*
+ * What lies in a cloud folder, read without the key (vaultfs status, and
+ * the daemon's periodic look for sync debris). Nothing is opened, changed
+ * or removed: only listed and stat-ed.
+ */
+enum store_debris_kind {
+	/* A sync client's copy of one of our objects: "x (1)", "x
+	 * (conflicted copy ...)", "x.conflict", "x.sync-conflict-...",
+	 * a case variant... For a segment it may hold another writer's
+	 * commit under the same number (a forked history). */
+	STORE_DEBRIS_CONFLICT = 1,
+	/* Anything else that is not ours (stray files, misplaced or
+	 * malformed object names, symlinks, folders). */
+	STORE_DEBRIS_UNKNOWN = 2,
+};
+
+struct store_debris {
+	const char *name;  /* relative to the cloud folder, e.g. "log/00/x" */
+	const char *of;	   /* CONFLICT: the object it copies; else "" */
+	enum store_debris_kind kind;
+	int is_dir;
+	uint64_t size;	   /* bytes (0 for folders) */
+	struct timespec mtime;
+};
+
+/* Called per debris entry; a non-zero return stops the scan (returned). */
+typedef int (*store_debris_fn)(void *ctx, const struct store_debris *d);
+
+struct store_folder {
+	int has_header;
+	int has_lease;
+	struct timespec lease_mtime;
+	uint64_t segments;	/* well-named segment objects */
+	uint64_t segment_bytes; /* their sizes (unless STORE_SCAN_NO_SIZES) */
+	uint64_t highest_seg;
+	struct timespec newest_seg_mtime;
+	uint64_t temporaries;	/* ".tmp-*": objects being written */
+	uint64_t debris;
+	uint64_t debris_bytes;
+	uint64_t total_bytes;	/* everything listed */
+};
+
+/* Skip stat of well-named segments (sizes and times stay 0): the cheap
+ * periodic scan of a mount. */
+#define STORE_SCAN_NO_SIZES 1u
+
+/*
+ * Lists cloud_dir, its log/ folder and log's subfolders; fills *ret and
+ * calls fn (may be NULL) for each debris entry (a debris folder is
+ * reported, not entered). -ENOENT/-ENOTDIR when cloud_dir is not a
+ * folder, -errno on listing errors, or fn's non-zero return.
+ */
+int store_scan_folder(const char *cloud_dir, unsigned flags,
+		      struct store_folder *ret, store_debris_fn fn,
+		      void *ctx) STORE_WUR;
+
+/* The highest generation of store_id this machine has seen (its
+ * high-water mark in state_dir): -ENOENT when none is recorded. */
+int store_seen_generation(const char *state_dir,
+			  const uint8_t store_id[STORE_ID_BYTES],
+			  uint64_t *ret) STORE_WUR;
+
+/* The kind of a name found in a folder of the store: 0 if ours (or a
+ * temporary), else a STORE_DEBRIS_* with the object it copies in of
+ * (of_len bytes). where: "" (the top), "log", or "log/xx". Exposed for
+ * the unit test. */
+int store_debris_classify(const char *where, const char *name, int is_dir,
+			  char *of, size_t of_len);
+
 #endif

@@ -8,6 +8,7 @@ fs_libvfsstore_a_SOURCES = \
 	fs/lease.c fs/lease.h \
 	fs/meta.c fs/meta.h \
 	fs/objstore.c fs/objstore.h \
+	fs/scan.c \
 	fs/rekey.c fs/rekey.h \
 	fs/segment.c fs/segment.h \
 	fs/store.c fs/store_priv.h

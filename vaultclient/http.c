@@ -352,6 +352,17 @@ int http_request(struct http_client *h, const char *path, const char *body,
 		size_t idx = (h->last + i) % h->n;
 
 		r = try_one(h, h->urls[idx], path, body, len, ret, &sent);
+		if (r == 0 && ret->status == 503 && i + 1 < h->n) {
+			/*
+			 * That replica cannot reach the vault's store
+			 * (docs/operations.md): it evaluated nothing, so
+			 * another replica may answer. At worst an attempt
+			 * whose commit was uncertain counts twice.
+			 */
+			http_reply_release(ret);
+			r = -VFS_E_VAULT;
+			continue;
+		}
 		if (r == 0) {
 			h->last = idx;
 			return 0;

@@ -153,6 +153,14 @@ static void api_ok(struct actx *x, int status, struct json_out *w)
 
 static void api_internal(struct actx *x, const char *what, int r)
 {
+	/* The store is unreachable or lost its quorum (store.h): nothing
+	 * was evaluated; the client may try again, here or elsewhere. */
+	if (r == -EAGAIN) {
+		log_warn("%s: store unavailable", what);
+		api_fail(x, 503, "unavailable",
+			 "the vault's store is unavailable; try again", -1);
+		return;
+	}
 	log_error("%s failed: %s", what, vfs_strerror(r));
 	api_fail(x, 500, "internal", "internal error; see the server log", -1);
 }

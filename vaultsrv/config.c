@@ -120,6 +120,31 @@ static int config_listen(struct vs_config *c, const char *v)
 	return 0;
 }
 
+/*
+ * store = sqlite:PATH | etcd:URL[,URL...][?OPTIONS]. The etcd spec is
+ * checked in full when the store opens (store_etcd.c); here only its
+ * form, so that a typo names its line.
+ */
+static int config_store(struct vs_config *c, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n > CONFIG_STORE_MAX)
+		return -EINVAL;
+	if (strncmp(v, "sqlite:", 7) == 0) {
+		if (config_path(v + 7, c->db, sizeof(c->db)) < 0)
+			return -EINVAL;
+	} else if (strncmp(v, "etcd:http://", 12) != 0 &&
+		   strncmp(v, "etcd:https://", 13) != 0) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] <= ' ' || v[i] == 0x7f)
+			return -EINVAL;
+	memcpy(c->store, v, n + 1);
+	return 0;
+}
+
 enum {
 	K_LISTEN,
 	K_MODULE,
@@ -135,6 +160,7 @@ enum {
 	K_CONNS,
 	K_TIMEOUT,
 	K_EVLOG,
+	K_STORE,
 	K_COUNT
 };
 
@@ -153,6 +179,7 @@ static const char *const config_keys[K_COUNT] = {
     "connection_limit",
     "connection_timeout",
     "evaluation_log",
+    "store",
 };
 
 static int config_set(struct vs_config *c, int k, const char *v)
@@ -191,6 +218,8 @@ static int config_set(struct vs_config *c, int k, const char *v)
 	case K_EVLOG:
 		return config_path(v, c->evaluation_log,
 				   sizeof(c->evaluation_log));
+	case K_STORE:
+		return config_store(c, v);
 	}
 	return -EINVAL;
 }
@@ -271,8 +300,15 @@ int config_parse(struct vs_config *c, const char *text, size_t len, char *why,
 		return config_fail(why, whylen, 0, "'token_label' is required");
 	if (!seen[K_PIN])
 		return config_fail(why, whylen, 0, "'pin_file' is required");
-	if (!seen[K_DB])
-		return config_fail(why, whylen, 0, "'db' is required");
+	if (seen[K_DB] && seen[K_STORE])
+		return config_fail(why, whylen, 0,
+				   "'db' and 'store' exclude each other "
+				   "('db = PATH' is 'store = sqlite:PATH')");
+	if (!seen[K_DB] && !seen[K_STORE])
+		return config_fail(why, whylen, 0,
+				   "'store' (or 'db') is required");
+	if (seen[K_DB])
+		snprintf(c->store, sizeof(c->store), "sqlite:%s", c->db);
 	if (seen[K_CERT] != seen[K_KEY])
 		return config_fail(why, whylen, 0,
 				   "'tls_cert' and 'tls_key' go together");

@@ -168,6 +168,18 @@ int json_get_u64(const struct json_obj *o, const char *name, uint64_t *ret)
 	return 0;
 }
 
+int json_get_bool(const struct json_obj *o, const char *name, int *ret)
+{
+	const cJSON *f = json_field(o, name);
+
+	if (!f)
+		return -ENOENT;
+	if (!cJSON_IsBool(f))
+		return -EINVAL;
+	*ret = cJSON_IsTrue(f) ? 1 : 0;
+	return 0;
+}
+
 int json_get_obj(const struct json_obj *o, const char *name,
 		 const struct json_obj **ret)
 {

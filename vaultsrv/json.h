@@ -41,6 +41,9 @@ int json_get_hex16(const struct json_obj *o, const char *name,
 /* Integral JSON number in [0, 2^53). */
 int json_get_u64(const struct json_obj *o, const char *name,
 		 uint64_t *ret) JSON_WUR;
+/* Boolean field: *ret is 0 or 1. */
+int json_get_bool(const struct json_obj *o, const char *name,
+		  int *ret) JSON_WUR;
 /* Nested object. */
 int json_get_obj(const struct json_obj *o, const char *name,
 		 const struct json_obj **ret) JSON_WUR;

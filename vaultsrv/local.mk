@@ -12,13 +12,15 @@ vaultsrv_libvaultsrv_a_SOURCES = \
 	vaultsrv/point.c vaultsrv/point.h \
 	vaultsrv/proto.c vaultsrv/proto.h \
 	vaultsrv/ratelimit.c vaultsrv/ratelimit.h \
-	vaultsrv/store.h vaultsrv/store_sqlite.c \
+	vaultsrv/etcd.c vaultsrv/etcd.h vaultsrv/etcd_parse.c \
+	vaultsrv/store.c vaultsrv/store.h vaultsrv/store_backend.h \
+	vaultsrv/store_etcd.c vaultsrv/store_sqlite.c \
 	vaultsrv/token.c vaultsrv/token.h
 VAULTSRV_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(CJSON_CFLAGS) \
-	$(MHD_CFLAGS) $(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
+	$(MHD_CFLAGS) $(SQLITE_CFLAGS) $(CRYPTO_CFLAGS) $(CURL_CFLAGS)
 VAULTSRV_LIBS = vaultsrv/libvaultsrv.a common/libvfscommon.a \
-	$(MHD_LIBS) $(CJSON_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) \
-	$(SODIUM_LIBS) -lm
+	$(MHD_LIBS) $(CJSON_LIBS) $(SQLITE_LIBS) $(CURL_LIBS) \
+	$(CRYPTO_LIBS) $(SODIUM_LIBS) -lpthread -lm
 vaultsrv_libvaultsrv_a_CFLAGS = $(VAULTSRV_CFLAGS)
 
 bin_PROGRAMS += vaultsrv/vaultsrv

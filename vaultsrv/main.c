@@ -191,7 +191,7 @@ static int cmd_init(const struct vs_config *cfg)
 	char hex[33], dbdir[CONFIG_PATH_MAX];
 	int r, made_db = 0;
 
-	if (access(cfg->db, F_OK) == 0) {
+	if (cfg->db[0] && access(cfg->db, F_OK) == 0) {
 		fprintf(stderr,
 			"vaultsrv: '%s' exists; refusing to overwrite "
 			"a vault database\n",
@@ -219,10 +219,11 @@ static int cmd_init(const struct vs_config *cfg)
 		r = -EEXIST;
 		goto out;
 	}
-	r = store_open(cfg->db, 1, &s);
+	r = store_open(cfg->store, 1, &s);
 	if (r < 0) {
-		fprintf(stderr, "vaultsrv: cannot create '%s': %s\n", cfg->db,
-			strerror(-r));
+		fprintf(stderr, "vaultsrv: cannot create store '%s': %s\n",
+			cfg->store,
+			r == -EEXIST ? "it exists already" : strerror(-r));
 		goto out;
 	}
 	made_db = 1;
@@ -237,8 +238,8 @@ static int cmd_init(const struct vs_config *cfg)
 	randombytes_buf(vid, sizeof(vid));
 	r = store_meta_put(s, "vault_id", vid, sizeof(vid));
 	if (r < 0) {
-		fprintf(stderr, "vaultsrv: cannot write '%s': %s\n", cfg->db,
-			strerror(-r));
+		fprintf(stderr, "vaultsrv: cannot write '%s': %s\n",
+			cfg->store, strerror(-r));
 		goto out;
 	}
 	r = main_sync_token(cfg);
@@ -249,17 +250,19 @@ static int cmd_init(const struct vs_config *cfg)
 			strerror(-r));
 		goto out;
 	}
-	snprintf(dbdir, sizeof(dbdir), "%s", cfg->db);
-	r = main_fsync_path(dirname(dbdir), 1);
-	if (r < 0)
-		goto out;
+	if (cfg->db[0]) {
+		snprintf(dbdir, sizeof(dbdir), "%s", cfg->db);
+		r = main_fsync_path(dirname(dbdir), 1);
+		if (r < 0)
+			goto out;
+	}
 	sodium_bin2hex(hex, sizeof(hex), vid, sizeof(vid));
 	printf("vault_id %s\n", hex);
 	made_db = 0;
 	r = 0;
 out:
 	store_free(s);
-	if (made_db)
+	if (made_db && cfg->db[0])
 		main_unlink_db(cfg->db);
 	hsm_free(h);
 	return r;
@@ -296,17 +299,20 @@ static int cmd_token(const struct vs_config *cfg, const char *account,
 				"of [A-Za-z0-9._-]\n");
 		return -EINVAL;
 	}
-	r = store_open(cfg->db, 0, &s);
+	r = store_open(cfg->store, 0, &s);
 	if (r < 0) {
-		fprintf(stderr,
-			"vaultsrv: cannot open '%s': %s (run vaultsrv "
-			"init first)\n",
-			cfg->db, strerror(-r));
+		fprintf(stderr, "vaultsrv: cannot open '%s': %s\n", cfg->store,
+			r == -EAGAIN ? "unreachable (etcd: no member answers "
+				       "or no quorum)"
+				     : r == -ENOENT ? "no vault there (run "
+						      "vaultsrv init first)"
+						    : strerror(-r));
 		goto out;
 	}
 	r = main_vault_id(s, vid);
 	if (r < 0) {
-		fprintf(stderr, "vaultsrv: '%s' has no vault_id\n", cfg->db);
+		fprintf(stderr, "vaultsrv: '%s' has no vault_id\n",
+			cfg->store);
 		goto out;
 	}
 	r = hsm_open(cfg->pkcs11_module, cfg->token_label, cfg->pin_file, 1,
@@ -354,15 +360,15 @@ static int cmd_serve(const struct vs_config *cfg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	r = store_open(cfg->db, 0, &s);
+	r = store_open(cfg->store, 0, &s);
 	if (r < 0) {
-		log_error("cannot open database '%s': %s (run vaultsrv init)",
-			  cfg->db, strerror(-r));
+		log_error("cannot open store '%s': %s (run vaultsrv init)",
+			  cfg->store, strerror(-r));
 		goto out;
 	}
 	r = main_vault_id(s, vid);
 	if (r < 0) {
-		log_error("database '%s' has no vault_id", cfg->db);
+		log_error("store '%s' has no vault_id", cfg->store);
 		goto out;
 	}
 	r = hsm_open(cfg->pkcs11_module, cfg->token_label, cfg->pin_file,
@@ -393,9 +399,11 @@ static int cmd_serve(const struct vs_config *cfg)
 			  cfg->listen_port, strerror(-r));
 		goto out;
 	}
-	log_info("vault %s listening on %s:%u (%s), max_attempts=%u", vid,
-		 cfg->listen_host, cfg->listen_port,
-		 cfg->tls_cert[0] ? "https" : "http", cfg->max_attempts);
+	log_info("vault %s listening on %s:%u (%s), max_attempts=%u, "
+		 "store %s",
+		 vid, cfg->listen_host, cfg->listen_port,
+		 cfg->tls_cert[0] ? "https" : "http", cfg->max_attempts,
+		 store_backend(s));
 	for (;;) {
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)

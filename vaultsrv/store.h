@@ -21,6 +21,10 @@
  *   attempt_succeed: attempts = 0.
  * A tombstone keeps the account and each store's k_pub, and nothing else.
  *
+ * Backends (store_backend.h): SQLite, the embedded default, and etcd, for
+ * several vaultsrv replicas sharing one guess budget; both pass the same
+ * test suite (tests/unit/test_vs_store.c).
+ *
  * Durability: every call that adds an attempt, locks, or writes a record,
  * pending key, generation or meta value is on disk (fsync) when it
  * returns. Counter resets, evaluation notes, challenge takes and audit
@@ -129,12 +133,29 @@ enum store_put_mode {
 
 struct store;
 
+/* Longest store spec accepted. */
+#define STORE_SPEC_MAX 8192
+
 /*
- * Opens the store at path. create: make a new one and fail with -EEXIST if
- * the file exists; else the file must exist (-ENOENT).
+ * Opens the store named by spec (store.c):
+ *   sqlite:PATH or an absolute PATH   SQLite file (store_sqlite.c)
+ *   etcd:URL[,URL...][?OPTIONS]        etcd v3 cluster (store_etcd.c)
+ * create: make a new one and fail with -EEXIST if it exists (the file, or
+ * a schema under the etcd prefix); else it must exist (-ENOENT). -EINVAL:
+ * a malformed spec. -EAGAIN: the backend could not be reached.
+ *
+ * Every operation below may also fail with -EAGAIN when a replicated
+ * backend is unavailable (no quorum, no member reachable, contention that
+ * outlasted the retries) or the outcome of a commit is unknown. The caller
+ * answers 503 and does nothing that the failed call would have allowed
+ * (never an HSM evaluation after a failed attempt_begin); an uncertain
+ * commit may still land, which errs on the safe side (an attempt counted
+ * and never evaluated).
  */
-int store_open(const char *path, int create, struct store **ret) STORE_WUR;
+int store_open(const char *spec, int create, struct store **ret) STORE_WUR;
 void store_free(struct store *s);
+/* The backend's name: "sqlite" or "etcd". */
+const char *store_backend(const struct store *s);
 
 /* Small named values (vault_id). get: -ENOENT if unset; -E2BIG if larger
  * than cap. */

@@ -25,13 +25,13 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store_backend.h"
 #include "vfs_error.h"
 
 /* 2: accounts.env_tag (the envelope tag of docs/protocol.md). */
 #define STORE_SCHEMA "2"
 
-struct store {
+struct store_impl {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	int relaxed; /* synchronous=NORMAL in force */
@@ -60,6 +60,8 @@ static const char store_schema[] =
     "CREATE INDEX audit_account ON audit(account, id);"
     "INSERT INTO meta(key, value) VALUES('schema', '" STORE_SCHEMA "');";
 
+static void sqlite_free(struct store_impl *s);
+
 static int store_err(int rc)
 {
 	switch (rc & 0xff) {
@@ -87,12 +89,12 @@ static int store_err(int rc)
 }
 
 /* Prepares sql; binds are done by the caller. */
-static int store_prep(struct store *s, const char *sql, sqlite3_stmt **ret)
+static int store_prep(struct store_impl *s, const char *sql, sqlite3_stmt **ret)
 {
 	return store_err(sqlite3_prepare_v2(s->db, sql, -1, ret, NULL));
 }
 
-static int store_exec(struct store *s, const char *sql)
+static int store_exec(struct store_impl *s, const char *sql)
 {
 	return store_err(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
@@ -116,7 +118,7 @@ static int store_step_done(sqlite3_stmt *st)
  * where a loss errs on the safe side (a counter reset, an evaluation
  * note, a used challenge, an audit outcome).
  */
-static int store_begin_mode(struct store *s, int durable)
+static int store_begin_mode(struct store_impl *s, int durable)
 {
 	int r;
 
@@ -136,18 +138,18 @@ static int store_begin_mode(struct store *s, int durable)
 	return r;
 }
 
-static int store_begin(struct store *s)
+static int store_begin(struct store_impl *s)
 {
 	return store_begin_mode(s, 1);
 }
 
-static int store_begin_relaxed(struct store *s)
+static int store_begin_relaxed(struct store_impl *s)
 {
 	return store_begin_mode(s, 0);
 }
 
 /* Commits if r >= 0, else rolls back; returns r or the commit's error. */
-static int store_end(struct store *s, int r)
+static int store_end(struct store_impl *s, int r)
 {
 	if (r >= 0) {
 		int c = store_exec(s, "COMMIT");
@@ -170,7 +172,7 @@ static int store_end(struct store *s, int r)
  * checkpoint that cannot complete (another connection reading) is retried
  * after the next scrubbing commit; the operation itself has succeeded.
  */
-static int store_end_scrub(struct store *s, int r)
+static int store_end_scrub(struct store_impl *s, int r)
 {
 	if (r >= 0) {
 		int c = store_exec(s, "COMMIT");
@@ -188,9 +190,9 @@ static int store_end_scrub(struct store *s, int r)
 	return r;
 }
 
-int store_open(const char *path, int create, struct store **ret)
+static int sqlite_open(const char *path, int create, struct store_impl **ret)
 {
-	struct store *s;
+	struct store_impl *s;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	int r, fd;
 
@@ -250,11 +252,11 @@ int store_open(const char *path, int create, struct store **ret)
 out:
 	if (s && create)
 		unlink(path);
-	store_free(s);
+	sqlite_free(s);
 	return r;
 }
 
-void store_free(struct store *s)
+static void sqlite_free(struct store_impl *s)
 {
 	if (!s)
 		return;
@@ -263,7 +265,7 @@ void store_free(struct store *s)
 	free(s);
 }
 
-int store_meta_put(struct store *s, const char *key, const void *v, size_t len)
+static int sqlite_meta_put(struct store_impl *s, const char *key, const void *v, size_t len)
 {
 	sqlite3_stmt *st;
 	int r;
@@ -280,7 +282,7 @@ int store_meta_put(struct store *s, const char *key, const void *v, size_t len)
 	return store_end(s, r);
 }
 
-int store_meta_get(struct store *s, const char *key, void *v, size_t cap,
+static int sqlite_meta_get(struct store_impl *s, const char *key, void *v, size_t cap,
 		   size_t *ret_len)
 {
 	sqlite3_stmt *st;
@@ -338,7 +340,7 @@ static int store_col_text(sqlite3_stmt *st, int col, char *out, size_t cap)
 }
 
 /* Reads a record inside a held lock / transaction. */
-static int store_record_read(struct store *s, const char *account,
+static int store_record_read(struct store_impl *s, const char *account,
 			     struct store_record *rec)
 {
 	sqlite3_stmt *st = NULL;
@@ -416,7 +418,7 @@ out:
 	return r;
 }
 
-int store_record_get(struct store *s, const char *account,
+static int sqlite_record_get(struct store_impl *s, const char *account,
 		     struct store_record *ret)
 {
 	int r;
@@ -428,7 +430,7 @@ int store_record_get(struct store *s, const char *account,
 	return store_end(s, r);
 }
 
-static int store_run1(struct store *s, const char *sql, const char *account)
+static int store_run1(struct store_impl *s, const char *sql, const char *account)
 {
 	sqlite3_stmt *st;
 	int r = store_prep(s, sql, &st);
@@ -439,7 +441,7 @@ static int store_run1(struct store *s, const char *sql, const char *account)
 	return store_step_done(st);
 }
 
-static int store_entry_insert(struct store *s, const char *account,
+static int store_entry_insert(struct store_impl *s, const char *account,
 			      const struct store_entry *e)
 {
 	sqlite3_stmt *st;
@@ -476,7 +478,7 @@ static int store_same_kpubs(const struct store_record *old,
 	return 1;
 }
 
-int store_record_put(struct store *s, const struct store_record *rec,
+static int sqlite_record_put(struct store_impl *s, const struct store_record *rec,
 		     int mode)
 {
 	struct store_record *old;
@@ -552,7 +554,7 @@ out:
 	return store_end_scrub(s, r);
 }
 
-int store_record_delete(struct store *s, const char *account)
+static int sqlite_record_delete(struct store_impl *s, const char *account)
 {
 	static const char *const sql[] = {
 	    "DELETE FROM stores WHERE account=?",
@@ -573,7 +575,7 @@ int store_record_delete(struct store *s, const char *account)
 	return store_end_scrub(s, r);
 }
 
-int store_entry_add(struct store *s, const char *account,
+static int sqlite_entry_add(struct store_impl *s, const char *account,
 		    const struct store_entry *e)
 {
 	struct store_record rec;
@@ -606,7 +608,7 @@ out:
 }
 
 /* Counts open (unexpired) password challenges of the account. */
-static int store_open_challenges(struct store *s, const char *account,
+static int store_open_challenges(struct store_impl *s, const char *account,
 				 int64_t now)
 {
 	sqlite3_stmt *st;
@@ -630,7 +632,7 @@ static int store_open_challenges(struct store *s, const char *account,
 }
 
 /* Destroys everything secret-bearing of the account: the tombstone. */
-static int store_tombstone(struct store *s, const char *account)
+static int store_tombstone(struct store_impl *s, const char *account)
 {
 	static const char *const sql[] = {
 	    "UPDATE accounts SET state=1, blob=NULL, auth_pub=NULL,"
@@ -646,7 +648,7 @@ static int store_tombstone(struct store *s, const char *account)
 	return r;
 }
 
-static int store_audit_insert(struct store *s, const char *account, int64_t now,
+static int store_audit_insert(struct store_impl *s, const char *account, int64_t now,
 			      const char *action, const char *outcome,
 			      const char *source)
 {
@@ -667,7 +669,7 @@ static int store_audit_insert(struct store *s, const char *account, int64_t now,
 	return store_step_done(st);
 }
 
-static int store_chal_insert(struct store *s, const struct store_challenge *c)
+static int store_chal_insert(struct store_impl *s, const struct store_challenge *c)
 {
 	sqlite3_stmt *st;
 	int r;
@@ -698,7 +700,7 @@ static int store_chal_insert(struct store *s, const struct store_challenge *c)
 	return store_step_done(st);
 }
 
-int store_attempt_begin(struct store *s, const struct store_challenge *chal,
+static int sqlite_attempt_begin(struct store_impl *s, const struct store_challenge *chal,
 			uint32_t max, int64_t now, const char *source,
 			struct store_attempt *ret)
 {
@@ -768,7 +770,7 @@ out:
 	return store_end(s, r);
 }
 
-int store_challenge_set_evaluated(struct store *s, const uint8_t id[16],
+static int sqlite_challenge_set_evaluated(struct store_impl *s, const uint8_t id[16],
 				  const uint8_t ev[STORE_EVAL_LEN])
 {
 	sqlite3_stmt *st;
@@ -788,7 +790,7 @@ int store_challenge_set_evaluated(struct store *s, const uint8_t id[16],
 	return store_end(s, r);
 }
 
-int store_attempt_fail(struct store *s, const char *account, uint32_t max,
+static int sqlite_attempt_fail(struct store_impl *s, const char *account, uint32_t max,
 		       int64_t now, struct store_attempt *ret)
 {
 	struct store_record rec;
@@ -830,7 +832,7 @@ out:
 	return store_end(s, r);
 }
 
-int store_attempt_succeed(struct store *s, const char *account)
+static int sqlite_attempt_succeed(struct store_impl *s, const char *account)
 {
 	int r;
 
@@ -846,7 +848,7 @@ int store_attempt_succeed(struct store *s, const char *account)
 	return store_end(s, r);
 }
 
-int store_challenge_put(struct store *s, const struct store_challenge *chal)
+static int sqlite_challenge_put(struct store_impl *s, const struct store_challenge *chal)
 {
 	int r;
 
@@ -857,7 +859,7 @@ int store_challenge_put(struct store *s, const struct store_challenge *chal)
 }
 
 /* Deletes the row with id from table (a constant). */
-static int store_delete_id(struct store *s, const char *sql,
+static int store_delete_id(struct store_impl *s, const char *sql,
 			   const uint8_t id[16])
 {
 	sqlite3_stmt *st;
@@ -869,7 +871,7 @@ static int store_delete_id(struct store *s, const char *sql,
 	return store_step_done(st);
 }
 
-int store_challenge_take(struct store *s, const uint8_t id[16],
+static int sqlite_challenge_take(struct store_impl *s, const uint8_t id[16],
 			 const char *account, int64_t now,
 			 struct store_challenge *ret)
 {
@@ -951,7 +953,7 @@ out:
 	return store_end(s, r);
 }
 
-int store_pending_put(struct store *s, const struct store_pending *p)
+static int sqlite_pending_put(struct store_impl *s, const struct store_pending *p)
 {
 	sqlite3_stmt *st;
 	int r;
@@ -977,7 +979,7 @@ int store_pending_put(struct store *s, const struct store_pending *p)
 	return store_end(s, r);
 }
 
-int store_pending_take(struct store *s, const uint8_t id[16],
+static int sqlite_pending_take(struct store_impl *s, const uint8_t id[16],
 		       const char *account, int64_t now,
 		       struct store_pending *ret)
 {
@@ -1031,7 +1033,7 @@ out:
 	return store_end(s, r);
 }
 
-int store_generation_put(struct store *s, const char *account,
+static int sqlite_generation_put(struct store_impl *s, const char *account,
 			 const uint8_t store_id[STORE_ID_LEN], uint64_t gen,
 			 const uint8_t sig[STORE_SIG_LEN], uint64_t *ret_max)
 {
@@ -1090,7 +1092,7 @@ out:
 	return store_end(s, r);
 }
 
-int store_generation_get(struct store *s, const char *account,
+static int sqlite_generation_get(struct store_impl *s, const char *account,
 			 const uint8_t store_id[STORE_ID_LEN],
 			 uint64_t *ret_gen, uint8_t ret_sig[STORE_SIG_LEN])
 {
@@ -1124,7 +1126,7 @@ out:
 	return store_end(s, r);
 }
 
-int store_audit_add(struct store *s, const char *account, int64_t now,
+static int sqlite_audit_add(struct store_impl *s, const char *account, int64_t now,
 		    const char *action, const char *outcome, const char *source)
 {
 	int r;
@@ -1136,7 +1138,7 @@ int store_audit_add(struct store *s, const char *account, int64_t now,
 	    s, store_audit_insert(s, account, now, action, outcome, source));
 }
 
-int store_audit_list(struct store *s, const char *account,
+static int sqlite_audit_list(struct store_impl *s, const char *account,
 		     struct store_event *ev, unsigned max)
 {
 	sqlite3_stmt *st = NULL;
@@ -1176,7 +1178,7 @@ out:
 	return store_end(s, r);
 }
 
-int store_purge(struct store *s, int64_t now)
+static int sqlite_purge(struct store_impl *s, int64_t now)
 {
 	sqlite3_stmt *st;
 	int r;
@@ -1197,3 +1199,28 @@ int store_purge(struct store *s, int64_t now)
 	}
 	return store_end(s, r);
 }
+
+const struct store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .free = sqlite_free,
+    .meta_put = sqlite_meta_put,
+    .meta_get = sqlite_meta_get,
+    .record_get = sqlite_record_get,
+    .record_put = sqlite_record_put,
+    .record_delete = sqlite_record_delete,
+    .entry_add = sqlite_entry_add,
+    .attempt_begin = sqlite_attempt_begin,
+    .challenge_set_evaluated = sqlite_challenge_set_evaluated,
+    .attempt_fail = sqlite_attempt_fail,
+    .attempt_succeed = sqlite_attempt_succeed,
+    .challenge_put = sqlite_challenge_put,
+    .challenge_take = sqlite_challenge_take,
+    .pending_put = sqlite_pending_put,
+    .pending_take = sqlite_pending_take,
+    .generation_put = sqlite_generation_put,
+    .generation_get = sqlite_generation_get,
+    .audit_add = sqlite_audit_add,
+    .audit_list = sqlite_audit_list,
+    .purge = sqlite_purge,
+};

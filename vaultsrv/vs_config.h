@@ -13,6 +13,7 @@
 
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_FILE_MAX (64 * 1024)
+#define CONFIG_STORE_MAX (CONFIG_PATH_MAX + 16)
 
 struct vs_config {
 	char listen_host[256]; /* IPv4/IPv6 literal or "localhost" */
@@ -21,7 +22,9 @@ struct vs_config {
 	char pkcs11_module[CONFIG_PATH_MAX];
 	char token_label[33];
 	char pin_file[CONFIG_PATH_MAX];
-	char db[CONFIG_PATH_MAX];
+	char db[CONFIG_PATH_MAX]; /* the SQLite file; "" with etcd */
+	/* store spec for store_open(): "sqlite:PATH" or "etcd:URL,..." */
+	char store[CONFIG_STORE_MAX + 1];
 	uint32_t max_attempts;		/* 1..1000, default 10 */
 	char tls_cert[CONFIG_PATH_MAX]; /* "" = plain HTTP (loopback only) */
 	char tls_key[CONFIG_PATH_MAX];
@@ -39,8 +42,8 @@ void config_defaults(struct vs_config *c);
 /*
  * Parses len bytes of text (a whole file) into c, which holds defaults.
  * On error returns -EINVAL and writes "line N: what" into why (whylen).
- * Checks the file as a whole: listen, token_label, pin_file and db are
- * required; tls_cert and tls_key go together; plain HTTP only on loopback.
+ * Checks the file as a whole: listen, token_label, pin_file and one of
+ * db (SQLite shorthand) or store are required; tls_cert and tls_key go together; plain HTTP only on loopback.
  */
 int config_parse(struct vs_config *c, const char *text, size_t len, char *why,
 		 size_t whylen) __attribute__((warn_unused_result));

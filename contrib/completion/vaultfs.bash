@@ -10,7 +10,7 @@ _vaultfs()
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		init|mount|umount|unmount|passwd|fsck|recovery-key|rekey)
+		init|mount|umount|unmount|passwd|fsck|status|restore|recovery-key|rekey)
 			cmd=${COMP_WORDS[i]}
 			break
 			;;
@@ -51,7 +51,8 @@ _vaultfs()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'init mount umount passwd fsck recovery-key rekey' -- "$cur"))
+			COMPREPLY=($(compgen -W 'init mount umount passwd fsck status
+				restore recovery-key rekey' -- "$cur"))
 		fi
 		return
 		;;
@@ -78,6 +79,16 @@ _vaultfs()
 		opts='--recovery-key --recovery-key-file --vault --account
 			--account-token-file --password-file --repair --log-level
 			--help --version'
+		;;
+	status)
+		opts='--json --recovery-key --recovery-key-file --vault --account
+			--account-token-file --password-file --log-level --help
+			--version'
+		;;
+	restore)
+		opts='--recovery-key --recovery-key-file --vault --account
+			--account-token-file --password-file --log-level --help
+			--version'
 		;;
 	recovery-key)
 		opts='--show --output --recovery-key --recovery-key-file

@@ -10,7 +10,8 @@ FUZZ_PROGS = tests/fuzz/fuzz_keytext tests/fuzz/fuzz_header \
 	tests/fuzz/fuzz_sealed tests/fuzz/fuzz_lease \
 	tests/fuzz/fuzz_vfs_vaultconf tests/fuzz/fuzz_vc_json \
 	tests/fuzz/fuzz_vc_proto tests/fuzz/fuzz_vs_json \
-	tests/fuzz/fuzz_vs_token tests/fuzz/fuzz_vs_config
+	tests/fuzz/fuzz_vs_token tests/fuzz/fuzz_vs_config \
+	tests/fuzz/fuzz_vs_etcd
 check_PROGRAMS += $(FUZZ_PROGS)
 TESTS += tests/fuzz/replay.sh
 EXTRA_DIST += tests/fuzz/replay.sh tests/fuzz/run.sh tests/fuzz/targets.sh \
@@ -93,6 +94,11 @@ tests_fuzz_fuzz_vs_config_SOURCES = tests/fuzz/fuzz_vs_config.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_vs_config_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_vs_config_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_vs_config_LDADD = $(VAULTSRV_LIBS)
+
+tests_fuzz_fuzz_vs_etcd_SOURCES = tests/fuzz/fuzz_vs_etcd.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_vs_etcd_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_vs_etcd_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_vs_etcd_LDADD = $(VAULTSRV_LIBS)
 
 # Seed generator: real objects of a store made with fuzz_key (built on
 # demand: make fuzz-seeds rewrites the generated part of the corpora).

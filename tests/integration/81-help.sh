@@ -59,7 +59,7 @@ SCOMP="$top_srcdir/contrib/completion/vaultsrv.bash"
 
 run0 "vaultfs --help" "$VAULTFS" --help
 mentions "vaultfs --help" '^usage: vaultfs' --help --version init mount umount passwd \
-	fsck recovery-key rekey
+	fsck status restore recovery-key rekey
 documented "vaultfs --help" "$T/vaultfs.man" "$VCOMP"
 
 run0 "vaultfs init --help" "$VAULTFS" init --help
@@ -95,6 +95,18 @@ mentions "vaultfs fsck --help" '^usage: vaultfs fsck' --recovery-key \
 	--password-file --repair --log-level --help --version CLOUD_DIR
 documented "vaultfs fsck --help" "$T/vaultfs.man" "$VCOMP"
 
+run0 "vaultfs status --help" "$VAULTFS" status --help
+mentions "vaultfs status --help" '^usage: vaultfs status' --json --recovery-key \
+	--recovery-key-file --vault --account --account-token-file \
+	--password-file --log-level --help --version CLOUD_DIR MOUNTPOINT
+documented "vaultfs status --help" "$T/vaultfs.man" "$VCOMP"
+
+run0 "vaultfs restore --help" "$VAULTFS" restore --help
+mentions "vaultfs restore --help" '^usage: vaultfs restore' --recovery-key \
+	--recovery-key-file --vault --account --account-token-file \
+	--password-file --log-level --help --version CLOUD_DIR DEST
+documented "vaultfs restore --help" "$T/vaultfs.man" "$VCOMP"
+
 run0 "vaultfs recovery-key --help" "$VAULTFS" recovery-key --help
 mentions "vaultfs recovery-key --help" '^usage: vaultfs recovery-key' --show \
 	--output --recovery-key --recovery-key-file --password-file --vault \
@@ -111,7 +123,7 @@ documented "vaultfs rekey --help" "$T/vaultfs.man" "$VCOMP"
 ver=$(sed -n 's/^AC_INIT(\[vaultfs\], \[\([^]]*\)\].*/\1/p' \
 	"$top_srcdir/configure.ac")
 [ -n "$ver" ] || fail "cannot read the version from configure.ac"
-for c in "" init mount umount passwd fsck recovery-key rekey; do
+for c in "" init mount umount passwd fsck status restore recovery-key rekey; do
 	run0 "vaultfs $c --version" "$VAULTFS" $c --version
 	[ "$(cat "$T/out")" = "vaultfs $ver" ] ||
 		bad "vaultfs $c --version printed '$(cat "$T/out")'"

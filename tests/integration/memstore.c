@@ -1156,3 +1156,78 @@ out:
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
+
+void store_get_status(struct store *s, struct store_status *ret)
+{
+	pthread_mutex_lock(&s->lock);
+	memset(ret, 0, sizeof(*ret));
+	ret->generation = s->gen;
+	ret->inodes = s->nino;
+	ret->read_only = s->read_only;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int store_debris_classify(const char *where, const char *name, int is_dir,
+			  char *of, size_t of_len)
+{
+	if (of && of_len)
+		of[0] = '\0';
+	if (where[0] == '\0' && !is_dir && strcmp(name, MEM_MARKER) == 0)
+		return 0;
+	return STORE_DEBRIS_UNKNOWN;
+}
+
+/* The double's folder holds only its marker: everything else is debris. */
+int store_scan_folder(const char *cloud_dir, unsigned flags,
+		      struct store_folder *ret, store_debris_fn fn, void *ctx)
+{
+	struct store_folder f;
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	(void)flags;
+	memset(&f, 0, sizeof(f));
+	d = opendir(cloud_dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct store_debris db;
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		f.total_bytes += (uint64_t)st.st_size;
+		if (store_debris_classify("", de->d_name, S_ISDIR(st.st_mode),
+					  NULL, 0) == 0) {
+			f.has_header = 1;
+			continue;
+		}
+		memset(&db, 0, sizeof(db));
+		db.name = de->d_name;
+		db.of = "";
+		db.kind = STORE_DEBRIS_UNKNOWN;
+		db.is_dir = S_ISDIR(st.st_mode);
+		db.size = (uint64_t)st.st_size;
+		db.mtime = st.st_mtim;
+		f.debris++;
+		f.debris_bytes += db.size;
+		if (fn && (r = fn(ctx, &db)) != 0)
+			break;
+	}
+	closedir(d);
+	if (r == 0)
+		*ret = f;
+	return r;
+}
+
+int store_seen_generation(const char *state_dir,
+			  const uint8_t store_id[STORE_ID_BYTES], uint64_t *ret)
+{
+	(void)state_dir;
+	(void)store_id;
+	(void)ret;
+	return -ENOENT;
+}

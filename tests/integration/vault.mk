@@ -7,7 +7,7 @@ tests_integration_vs_probe_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) \
 	$(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
 tests_integration_vs_probe_LDADD = $(CURL_LIBS) $(CJSON_LIBS) \
 	$(CRYPTO_LIBS) $(SODIUM_LIBS)
-EXTRA_DIST += tests/integration/vault-lib.sh
+EXTRA_DIST += tests/integration/vault-lib.sh tests/integration/etcd-lib.sh
 VAULT_TESTS = \
 	tests/integration/50-vault-basics.sh \
 	tests/integration/51-vault-protocol.sh \
@@ -15,7 +15,12 @@ VAULT_TESTS = \
 	tests/integration/53-vault-lockout.sh \
 	tests/integration/54-vault-crash.sh \
 	tests/integration/55-vault-tls.sh \
-	tests/integration/56-vault-ratelimit.sh
+	tests/integration/56-vault-ratelimit.sh \
+	tests/integration/70-etcd-replicas.sh \
+	tests/integration/71-etcd-storm.sh \
+	tests/integration/72-etcd-kill.sh \
+	tests/integration/73-etcd-quorum.sh \
+	tests/integration/74-etcd-tls.sh
 TESTS += $(VAULT_TESTS)
 EXTRA_DIST += $(VAULT_TESTS)
 # Benchmark (run by hand: tests/bench/vault-bench.sh); built with the
@@ -24,7 +29,10 @@ check_PROGRAMS += tests/bench/hsm_bench
 tests_bench_hsm_bench_SOURCES = tests/bench/hsm_bench.c
 tests_bench_hsm_bench_CFLAGS = $(VAULTSRV_CFLAGS)
 tests_bench_hsm_bench_LDADD = $(VAULTSRV_LIBS) -lpthread
-EXTRA_DIST += tests/bench/vault-bench.sh
+EXTRA_DIST += tests/bench/vault-bench.sh tests/bench/etcd-bench.sh
+# vaultsrv replicas on etcd: sample configurations (docs/operations.md)
+EXTRA_DIST += contrib/etcd/README contrib/etcd/vaultsrv-replica.conf \
+	contrib/etcd/etcd-member.env
 # libFuzzer harnesses of vaultsrv's parsers (run by hand: needs clang).
 EXTRA_DIST += tests/fuzz/vs-fuzz.sh tests/fuzz/fuzz_vs_json.c \
-	tests/fuzz/fuzz_vs_token.c tests/fuzz/fuzz_vs_config.c
+	tests/fuzz/fuzz_vs_token.c tests/fuzz/fuzz_vs_config.c tests/fuzz/fuzz_vs_etcd.c

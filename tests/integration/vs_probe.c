@@ -38,7 +38,10 @@
 #define OPS 2
 #define MEM (32ull << 20)
 
-static const char *url, *cacert;
+static const char *cacert;
+/* bench: --url may list several (comma-separated): clients take turns */
+static const char *url_arg;
+static __thread const char *url;
 /* Per thread, for the bench command. */
 static __thread const char *token;
 static __thread EC_GROUP *grp;
@@ -824,6 +827,7 @@ struct bench_worker {
 	int idx;
 	char tok[600];
 	char account[32];
+	char url[256];
 	double seconds;
 	double *lat;
 	size_t nlat, cap;
@@ -893,6 +897,7 @@ static void *bench_thread(void *arg)
 	long st;
 
 	token = w->tok;
+	url = w->url;
 	grp = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
 	bnctx = BN_CTX_new();
 	snprintf(pw, sizeof(pw), "bench password %d", w->idx);
@@ -959,6 +964,18 @@ static void cmd_bench(void)
 			die("bench: not enough tokens");
 		w[i].tok[strcspn(w[i].tok, "\n")] = '\0';
 		snprintf(w[i].account, sizeof(w[i].account), "bench%d", i);
+		{
+			/* the (i mod n)-th URL of the list */
+			const char *u = url_arg;
+			int nu = 1, skip;
+
+			for (const char *q = url_arg; *q; q++)
+				nu += *q == ',';
+			for (skip = i % nu; skip > 0; skip--)
+				u = strchr(u, ',') + 1;
+			snprintf(w[i].url, sizeof(w[i].url), "%.*s",
+				 (int)strcspn(u, ","), u);
+		}
 		w[i].idx = i;
 		w[i].seconds = o_seconds;
 	}
@@ -1018,7 +1035,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
-			url = optarg;
+			url = url_arg = optarg;
 			break;
 		case 't':
 			token = optarg;

@@ -210,6 +210,40 @@ static void test_no_retry_on_4xx(void **state)
 	responder_stop(b);
 }
 
+/* A replica whose store is unavailable answers 503: the next URL is
+ * asked; with no next one the 503 is the answer. */
+static void test_retry_on_503(void **state)
+{
+	struct canned down = { 503, "{\"error\":\"unavailable\"}", 0 };
+	struct canned ok = { 200, "{\"status\":\"ok\"}", 0 };
+	struct responder *a = responder_start(responder_canned, &down);
+	struct responder *b = responder_start(responder_canned, &ok);
+	const char *urls[2];
+	struct vc_client *c = NULL;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	urls[0] = a->url;
+	urls[1] = b->url;
+	assert_int_equal(vc_client_new(urls, 2, NULL, &c), 0);
+	assert_int_equal(vc_health(c), 0);
+	assert_int_equal(a->nreq, 1);
+	assert_int_equal(b->nreq, 1);
+	/* the one that answered is asked first next time */
+	assert_int_equal(vc_health(c), 0);
+	assert_int_equal(a->nreq, 1);
+	assert_int_equal(b->nreq, 2);
+	vc_client_free(c);
+
+	urls[0] = a->url;
+	assert_int_equal(vc_client_new(urls, 1, NULL, &c), 0);
+	assert_int_equal(vc_health(c), -VFS_E_VAULT);
+	assert_int_equal(a->nreq, 2);
+	vc_client_free(c);
+	responder_stop(a);
+	responder_stop(b);
+}
+
 static int recover_with(const char *start_body, size_t start_len,
 			int start_status, int *left)
 {
@@ -674,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_token_and_health),
 		cmocka_unit_test(test_retry_next_url),
 		cmocka_unit_test(test_no_retry_on_4xx),
+		cmocka_unit_test(test_retry_on_503),
 		cmocka_unit_test(test_control_reply),
 		cmocka_unit_test(test_hostile_start),
 		cmocka_unit_test(test_oversized_and_nul),

@@ -175,6 +175,46 @@ static void test_whole_file_rules(void **state)
 	assert_string_equal(c.listen_host, "127.0.0.1");
 }
 
+/* store = sqlite:PATH | etcd:...; db is its shorthand; one of them. */
+static void test_store(void **state)
+{
+	struct vs_config c;
+	char why[256];
+#define BASE "listen = 127.0.0.1:8443\ntoken_label = v\npin_file = /p\n"
+
+	assert_int_equal(parse(REQ, &c, why, sizeof(why)), 0);
+	assert_string_equal(c.store, "sqlite:/var/lib/vaultsrv/vault.db");
+	assert_int_equal(parse(BASE "store = sqlite:/v.db\n", &c, why,
+			       sizeof(why)),
+			 0);
+	assert_string_equal(c.store, "sqlite:/v.db");
+	assert_string_equal(c.db, "/v.db");
+	assert_int_equal(
+	    parse(BASE "store = etcd:http://127.0.0.1:2379,http://[::1]:2379"
+		       "?prefix=v1&timeout_ms=500\n",
+		  &c, why, sizeof(why)),
+	    0);
+	assert_string_equal(c.store, "etcd:http://127.0.0.1:2379,"
+				     "http://[::1]:2379?prefix=v1&timeout_ms=500");
+	assert_string_equal(c.db, "");
+	assert_int_equal(parse(BASE "db = /d\nstore = sqlite:/d\n", &c, why,
+			       sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "exclude each other"));
+	assert_int_equal(parse(BASE, &c, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "'store' (or 'db') is required");
+	assert_int_equal(parse(BASE "store = sqlite:rel.db\n", &c, why,
+			       sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(why, "line 4: bad value for 'store'");
+	assert_int_equal(parse(BASE "store = redis:x\n", &c, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(parse(BASE "store = etcd:127.0.0.1:2379\n", &c, why,
+			       sizeof(why)),
+			 -EINVAL);
+#undef BASE
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +223,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed_lines),
 	    cmocka_unit_test(test_nul_and_long_lines),
 	    cmocka_unit_test(test_whole_file_rules),
+	    cmocka_unit_test(test_store),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@ VS_UNIT_CFLAGS = $(VAULTSRV_CFLAGS) $(CMOCKA_CFLAGS)
 VS_UNIT_LIBS = $(VAULTSRV_LIBS) $(CMOCKA_LIBS) -lpthread
 VS_UNIT_TESTS = \
 	tests/unit/test_vs_store \
+	tests/unit/test_vs_etcd \
 	tests/unit/test_vs_config \
 	tests/unit/test_vs_token \
 	tests/unit/test_vs_json \
@@ -29,3 +30,6 @@ tests_unit_test_vs_point_LDADD = $(VS_UNIT_LIBS)
 tests_unit_test_vs_ratelimit_SOURCES = tests/unit/test_vs_ratelimit.c
 tests_unit_test_vs_ratelimit_CFLAGS = $(VS_UNIT_CFLAGS)
 tests_unit_test_vs_ratelimit_LDADD = $(VS_UNIT_LIBS)
+tests_unit_test_vs_etcd_SOURCES = tests/unit/test_vs_etcd.c
+tests_unit_test_vs_etcd_CFLAGS = $(VS_UNIT_CFLAGS)
+tests_unit_test_vs_etcd_LDADD = $(VS_UNIT_LIBS)
