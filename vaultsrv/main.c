@@ -478,6 +478,11 @@ static int cmd_serve(const struct vs_config *cfg)
 				       .sync_arg = (void *)cfg,
 				       .grace_ms = EPOCH_GRACE_DEFAULT_MS};
 
+		/* never a grace longer than the schedule's period */
+		if (cfg->rotate_every > 0 &&
+		    cfg->rotate_every * 1000 < ec.grace_ms)
+			ec.grace_ms = cfg->rotate_every * 1000;
+
 		r = epoch_sync(&ec, NULL);
 		if (r == 0)
 			r = epoch_daemon_start(

@@ -99,21 +99,36 @@ done
 wrong=$(wc -l <"$T/u08.count")
 [ "$(attempts_of u08)" = "$wrong" ] || fail "u08: $(attempts_of u08) counted, $wrong wrong guesses"
 
-# Second rotation, killed twice (mid-pass, paced) and resumed.
-for delay in 0.4 1.2; do
-	"$VAULTSRV" rotate --config "$CONF" --grace 2 --pace 40 >"$T/rot2.out" 2>&1 &
+# Second rotation, killed twice with -9 and resumed: first in the middle
+# of the rewrap pass (some records moved, paced), then once every record
+# is moved (in the grace period, before the epoch advances).
+total=$(sqlite3 "$DB" "SELECT count(*) FROM accounts WHERE state=0")
+state() { sqlite3 "$DB" "SELECT value FROM meta WHERE key='epoch'"; }
+for when in mid-pass moved; do
+	"$VAULTSRV" rotate --config "$CONF" --grace 3 --pace 100 >"$T/rot2.out" 2>&1 &
 	RP=$!
 	EXTRA_PIDS="$RP"
-	sleep $delay
+	i=0
+	while :; do
+		left=$(not_under 3)
+		case "$when:$(state)" in
+		mid-pass:*"next=3"*) [ "$left" -lt "$total" ] && [ "$left" -gt 0 ] && break ;;
+		moved:*"next=3"*) [ "$left" = 0 ] && break ;;
+		esac
+		kill -0 $RP 2>/dev/null || fail "rotate ended before the kill ($when): $(cat "$T/rot2.out")"
+		i=$((i + 1))
+		[ $i -lt 600 ] || fail "rotate made no progress ($when)"
+		sleep 0.02
+	done
 	kill -KILL $RP 2>/dev/null || true
 	wait $RP 2>/dev/null || true
 	EXTRA_PIDS=""
 	st=$(rotate --status | head -1)
 	case "$st" in
 	"rotating 2 -> 3 "*) ;;
-	*) fail "after kill -9 at $delay s: $st ($(cat "$T/rot2.out"))" ;;
+	*) fail "after kill -9 ($when): $st ($(cat "$T/rot2.out"))" ;;
 	esac
-	echo "kill -9 after $delay s: $st, $(not_under 3) live blobs left under epoch 2"
+	echo "kill -9 $when: $st, $(not_under 3) of $total live blobs left under epoch 2"
 	# both epochs evaluate meanwhile
 	for u in u05 u06 u09; do
 		eval "probe \"\$TOK_$u\" --account $u --password pw-$u --store $S recover" \
@@ -138,6 +153,8 @@ done
 
 # The server noticed: retired keys gone here too, floor raised.
 vs_stop
+
+sqlite3 "$DB" ".backup '$T/post.db'"
 
 # Put the pre-rotation copy back: no guess on any of its records.
 rm -f "$DB" "$DB-wal" "$DB-shm"
@@ -170,5 +187,23 @@ tok=$(vs_token late)
 probe "$tok" --account late --password pw-late --key $K --store $S register >/dev/null ||
 	fail "register on the restored copy"
 out=$(probe "$tok" --account late --password pw-late --store $S recover) || fail "recover late: $out"
+vs_stop
+
+# The schedule: the current database back, rotate_every = 2s; serve
+# rotates by itself.
+rm -f "$DB" "$DB-wal" "$DB-shm"
+cp "$T/post.db" "$DB"
+echo "rotate_every = 2s" >>"$CONF"
+vs_start
+i=0
+until rotate --status | grep -q '^epoch 4 '; do
+	i=$((i + 1))
+	[ $i -lt 150 ] || fail "no scheduled rotation: $(rotate --status)"
+	sleep 0.2
+done
+rotate --status | grep -qx 'token holds 4' || fail "scheduled: $(rotate --status)"
+out=$(probe "$TOK_u05" --account u05 --password pw-u05 --store $S recover) ||
+	fail "recover after the scheduled rotation: $out"
+grep -q "epoch 3 -> 4 done" "$T/server.log" || fail "the server log does not show the rotation"
 vs_stop
 echo "77-vault-epochs: ok"

@@ -27,6 +27,7 @@
 #include "vaultsrv/epoch.h"
 #include "vaultsrv/hsm.h"
 #include "vaultsrv/store.h"
+#include "vaultsrv/vs_config.h"
 #include "vfs_error.h"
 
 /* ---- parsers ---- */
@@ -105,6 +106,39 @@ static void test_duration_parse(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (epoch_duration_parse(bad[i], &v) != -EINVAL)
 			fail_msg("accepted '%s'", bad[i]);
+}
+
+static void test_config_rotate_every(void **state)
+{
+	static const char req[] = "listen = 127.0.0.1:8443\n"
+				  "token_label = vault\n"
+				  "pin_file = /etc/vaultsrv/pin\n"
+				  "db = /var/lib/vaultsrv/vault.db\n";
+	struct vs_config *c = malloc(sizeof(*c));
+	char text[512], why[256];
+
+	(void)state;
+	assert_non_null(c);
+	config_defaults(c);
+	assert_int_equal(config_parse(c, req, strlen(req), why, sizeof(why)),
+			 0);
+	assert_int_equal(c->rotate_every, 0); /* off by default */
+	snprintf(text, sizeof(text), "%srotate_every = 30d\n", req);
+	config_defaults(c);
+	assert_int_equal(config_parse(c, text, strlen(text), why, sizeof(why)),
+			 0);
+	assert_int_equal(c->rotate_every, 30 * 86400);
+	snprintf(text, sizeof(text), "%srotate_every = 30 days\n", req);
+	config_defaults(c);
+	assert_int_equal(config_parse(c, text, strlen(text), why, sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "line 5"));
+	snprintf(text, sizeof(text), "%srotate_every = 1d\nrotate_every = 2d\n",
+		 req);
+	config_defaults(c);
+	assert_int_equal(config_parse(c, text, strlen(text), why, sizeof(why)),
+			 -EINVAL); /* repeated */
+	free(c);
 }
 
 static void test_blob_epoch(void **state)
@@ -563,6 +597,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_state_parse),
 	    cmocka_unit_test(test_duration_parse),
+	    cmocka_unit_test(test_config_rotate_every),
 	    cmocka_unit_test(test_blob_epoch),
 	    cmocka_unit_test_setup_teardown(test_meta_cas, sqlite_setup,
 					    sqlite_teardown),
