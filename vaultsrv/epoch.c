@@ -311,6 +311,12 @@ int epoch_sync(struct epoch_ctx *c, struct epoch_state *ret)
 			 "from a copy older than a rotation (its records "
 			 "cannot be evaluated)",
 			 hi, st.current);
+	if (hi < st.current)
+		log_error("this token holds no master key of epoch %" PRIu32
+			  " (the store's current one): no record can be "
+			  "evaluated here (a replica the key ceremony has "
+			  "not reached?)",
+			  st.current);
 	r = hsm_epoch_destroy_below(c->hsm, st.current, &destroyed);
 	if (r < 0)
 		return r;
