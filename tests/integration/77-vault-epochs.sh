@@ -189,21 +189,26 @@ probe "$tok" --account late --password pw-late --key $K --store $S register >/de
 out=$(probe "$tok" --account late --password pw-late --store $S recover) || fail "recover late: $out"
 vs_stop
 
-# The schedule: the current database back, rotate_every = 2s; serve
-# rotates by itself.
+# The schedule: the current database back, rotate_every = 3s; serve
+# rotates by itself (maybe more than once before we look).
 rm -f "$DB" "$DB-wal" "$DB-shm"
 cp "$T/post.db" "$DB"
-echo "rotate_every = 2s" >>"$CONF"
+echo "rotate_every = 3s" >>"$CONF"
 vs_start
 i=0
-until rotate --status | grep -q '^epoch 4 '; do
+until grep -q "epoch 3 -> 4 done" "$T/server.log"; do
 	i=$((i + 1))
-	[ $i -lt 150 ] || fail "no scheduled rotation: $(rotate --status)"
+	[ $i -lt 200 ] || fail "no scheduled rotation: $(rotate --status)"
 	sleep 0.2
 done
-rotate --status | grep -qx 'token holds 4' || fail "scheduled: $(rotate --status)"
 out=$(probe "$TOK_u05" --account u05 --password pw-u05 --store $S recover) ||
 	fail "recover after the scheduled rotation: $out"
-grep -q "epoch 3 -> 4 done" "$T/server.log" || fail "the server log does not show the rotation"
 vs_stop
+rotate --status >"$T/status"
+set -- $(head -1 "$T/status")
+case "$1" in
+epoch) [ "$2" -ge 4 ] && grep -qx "token holds $2" "$T/status" ;;
+rotating) [ "$2" -ge 4 ] && grep -qx "token holds $2 $4" "$T/status" ;;
+*) false ;;
+esac || fail "after the scheduled rotation: $(cat "$T/status")"
 echo "77-vault-epochs: ok"
