@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "epoch.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -155,6 +156,20 @@ static void api_internal(struct actx *x, const char *what, int r)
 {
 	/* The store is unreachable or lost its quorum (store.h): nothing
 	 * was evaluated; the client may try again, here or elsewhere. */
+	if (r == -EKEYREVOKED || r == -ENOKEY) {
+		/* a blob under a destroyed master key: nothing evaluated */
+		log_error("%s: the record's master key epoch is %s", what,
+			  r == -EKEYREVOKED
+			      ? "retired (a store restored from before a "
+				"key rotation?)"
+			      : "not in this HSM (destroyed by a rotation, "
+				"or not given to this replica yet)");
+		api_fail(x, 503, "key_unavailable",
+			 "the vault cannot use this record's key; try "
+			 "another replica or register again",
+			 -1);
+		return;
+	}
 	if (r == -EAGAIN) {
 		log_warn("%s: store unavailable", what);
 		api_fail(x, 503, "unavailable",
@@ -271,7 +286,10 @@ static int api_new_key(struct actx *x, int kind, const uint8_t blinded[65],
 	int r;
 
 	memset(&p, 0, sizeof(p));
-	r = hsm_oprf_keygen(x->a->hsm, p.blob, &p.blob_len);
+	/* the epoch of new keys as the store has it now (epoch.h) */
+	r = epoch_refresh(x->a->hsm, x->a->store);
+	if (r == 0)
+		r = hsm_oprf_keygen(x->a->hsm, p.blob, &p.blob_len);
 	if (r < 0) {
 		api_internal(x, "OPRF key generation", r);
 		goto out;
@@ -439,6 +457,14 @@ static void api_register_finish(struct actx *x)
 	}
 	memcpy(rec->blob, p.blob, p.blob_len);
 	rec->blob_len = p.blob_len;
+	/* a rotation may have begun since /start: never write a key under
+	 * an epoch on its way out (epoch.c) */
+	r = epoch_fresh_blob(x->a->hsm, x->a->store, rec->blob,
+			     &rec->blob_len);
+	if (r < 0) {
+		api_internal(x, "key rewrap", r);
+		goto out;
+	}
 	/*
 	 * passwd needs a live record and keeps every k_pub (whoever swaps
 	 * the new password in, a man in the middle of /v1/passwd, cannot

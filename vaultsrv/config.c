@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "epoch.h"
 #include "vs_config.h"
 
 void config_defaults(struct vs_config *c)
@@ -161,6 +162,7 @@ enum {
 	K_TIMEOUT,
 	K_EVLOG,
 	K_STORE,
+	K_ROTATE,
 	K_COUNT
 };
 
@@ -180,6 +182,7 @@ static const char *const config_keys[K_COUNT] = {
     "connection_timeout",
     "evaluation_log",
     "store",
+    "rotate_every",
 };
 
 static int config_set(struct vs_config *c, int k, const char *v)
@@ -220,6 +223,9 @@ static int config_set(struct vs_config *c, int k, const char *v)
 				   sizeof(c->evaluation_log));
 	case K_STORE:
 		return config_store(c, v);
+	case K_ROTATE:
+		/* N[s|m|h|d|w]; 0 = off (docs/vaultsrv.conf.5) */
+		return epoch_duration_parse(v, &c->rotate_every);
 	}
 	return -EINVAL;
 }

@@ -239,6 +239,8 @@ static int etcd_out_ops(struct json_out *w, const char *name,
 			etcd_out_key(w, "key", o->key);
 			if (o->prefix)
 				r = etcd_out_prefix_end(w, o->key);
+			else if (o->end_prefix)
+				r = etcd_out_prefix_end(w, o->end_prefix);
 			if (o->limit) {
 				char v[16];
 

@@ -50,6 +50,8 @@ struct etcd_op {
 	const uint8_t *value; /* PUT */
 	size_t value_len;
 	uint32_t limit;	  /* RANGE: at most this many keys; 0 = all */
+	/* RANGE without prefix: from key to the end of this prefix */
+	const char *end_prefix;
 	int newest_first; /* RANGE: by create revision, descending */
 };
 

@@ -7,6 +7,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,7 +24,7 @@
 
 #include "hsm.h"
 
-#define HSM_MASTER_LABEL "vaultsrv-master-1"
+#define HSM_MASTER_LABEL "vaultsrv-master-1" /* epoch 1, made by init */
 #define HSM_MAC_LABEL "vaultsrv-token-mac"
 #define HSM_PIN_MAX 256
 #define HSM_SESSIONS_MAX 64
@@ -49,9 +50,19 @@ struct hsm {
 	pthread_cond_t cond;
 	CK_OBJECT_HANDLE master;
 	CK_OBJECT_HANDLE mackey;
+	struct hsm_epochs *ep; /* master keys by epoch (epoch block below) */
 	atomic_uint_fast64_t evaluations;
 	int evlog_fd;
 };
+
+static int hsm_epochs_init(struct hsm *h);
+static void hsm_epochs_free(struct hsm *h);
+static int hsm_blob_master(struct hsm *h, CK_SESSION_HANDLE s,
+			   const uint8_t **blob, size_t *len,
+			   CK_OBJECT_HANDLE *ret);
+static int hsm_wrap_current(struct hsm *h, CK_SESSION_HANDLE s,
+			    CK_OBJECT_HANDLE key, uint8_t *blob,
+			    size_t *ret_len);
 
 static int hsm_err(CK_RV rv)
 {
@@ -238,6 +249,9 @@ int hsm_open(const char *module, const char *token_label, const char *pin_file,
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	atomic_init(&h->evaluations, 0);
+	r = hsm_epochs_init(h);
+	if (r < 0)
+		goto out;
 
 	r = hsm_read_pin(pin_file, &pin, &pinlen);
 	if (r < 0)
@@ -315,6 +329,7 @@ void hsm_free(struct hsm *h)
 		dlclose(h->dl);
 	if (h->evlog_fd >= 0)
 		close(h->evlog_fd);
+	hsm_epochs_free(h);
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->cond);
 	free(h);
@@ -424,11 +439,9 @@ int hsm_load_keys(struct hsm *h)
 	struct hsm_session *s = hsm_acquire(h);
 	int r;
 
-	r = hsm_find(h, s->h, CKO_SECRET_KEY, HSM_MASTER_LABEL, &h->master);
-	if (r < 0)
-		goto out;
+	/* Master keys are found by epoch when used (epoch block below):
+	 * after a rotation, epoch 1's is gone. */
 	r = hsm_find(h, s->h, CKO_SECRET_KEY, HSM_MAC_LABEL, &h->mackey);
-out:
 	hsm_release(h, s);
 	return r;
 }
@@ -437,7 +450,6 @@ int hsm_oprf_keygen(struct hsm *h, uint8_t *blob, size_t *ret_len)
 {
 	struct hsm_session *s = hsm_acquire(h);
 	CK_MECHANISM gen = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
-	CK_MECHANISM wrap = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ATTRIBUTE pub[] = {
 	    {CKA_EC_PARAMS, (void *)hsm_p256_oid, sizeof(hsm_p256_oid)},
@@ -452,7 +464,6 @@ int hsm_oprf_keygen(struct hsm *h, uint8_t *blob, size_t *ret_len)
 	    {CKA_SIGN, &no, sizeof(no)},
 	};
 	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
-	CK_ULONG len = HSM_BLOB_MAX;
 	CK_RV rv;
 	int r;
 
@@ -463,17 +474,7 @@ int hsm_oprf_keygen(struct hsm *h, uint8_t *blob, size_t *ret_len)
 		r = hsm_err(rv);
 		goto out;
 	}
-	rv = h->f->C_WrapKey(s->h, &wrap, h->master, hpriv, blob, &len);
-	if (rv != CKR_OK) {
-		r = hsm_err(rv);
-		goto out;
-	}
-	if (len > HSM_BLOB_MAX) {
-		r = -EIO;
-		goto out;
-	}
-	*ret_len = len;
-	r = 0;
+	r = hsm_wrap_current(h, s->h, hpriv, blob, ret_len);
 out:
 	if (hpriv != CK_INVALID_HANDLE)
 		h->f->C_DestroyObject(s->h, hpriv);
@@ -534,6 +535,7 @@ int hsm_oprf_evaluate(struct hsm *h, const uint8_t *blob, size_t blob_len,
 	};
 	CK_MECHANISM derive = {CKM_ECDH1_DERIVE, &params, sizeof(params)};
 	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE, sec = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE master = CK_INVALID_HANDLE;
 	uint8_t x[HSM_SECRET_LEN];
 	CK_ATTRIBUTE val = {CKA_VALUE, x, sizeof(x)};
 	CK_RV rv;
@@ -542,7 +544,11 @@ int hsm_oprf_evaluate(struct hsm *h, const uint8_t *blob, size_t blob_len,
 	if (blob_len == 0 || blob_len > HSM_BLOB_MAX)
 		return -EBADMSG;
 	s = hsm_acquire(h);
-	rv = h->f->C_UnwrapKey(s->h, &unwrap, h->master, (CK_BYTE_PTR)blob,
+	/* The blob names its epoch; a retired one: -EKEYREVOKED. */
+	r = hsm_blob_master(h, s->h, &blob, &blob_len, &master);
+	if (r < 0)
+		goto out;
+	rv = h->f->C_UnwrapKey(s->h, &unwrap, master, (CK_BYTE_PTR)blob,
 			       (CK_ULONG)blob_len, ktmpl,
 			       sizeof(ktmpl) / sizeof(ktmpl[0]), &key);
 	if (rv != CKR_OK) {
@@ -619,4 +625,394 @@ int hsm_set_evaluation_log(struct hsm *h, const char *path)
 		close(h->evlog_fd);
 	h->evlog_fd = fd;
 	return 0;
+}
+
+
+/* ---- master key epochs (driven by vaultsrv/epoch.c) ----
+ *
+ * The master wrapping key of epoch n is the token object labelled
+ * "vaultsrv-master-<n>" (init makes epoch 1). A blob names its epoch: a
+ * bare CKM_AES_KEY_WRAP_PAD output (a multiple of 8 bytes) is epoch 1, as
+ * every blob made before epochs existed; any later epoch is 'V' 'E',
+ * u32 big-endian epoch, then the wrapped key (6 mod 8 bytes). Keys are
+ * looked up by label at each use, never cached: a key destroyed by
+ * another process (vaultsrv rotate) is gone here at once.
+ */
+#define HSM_EPOCH_LABEL_FMT "vaultsrv-master-%" PRIu32
+#define HSM_EPOCH_LABEL_MAX 32
+#define HSM_EPOCH_HDR 6
+#define HSM_EPOCH_OBJS_MAX 256
+
+struct hsm_epochs {
+	_Atomic uint32_t floor; /* lowest epoch usable here; only rises */
+	_Atomic uint32_t write; /* epoch of new blobs */
+};
+
+static int hsm_epochs_init(struct hsm *h)
+{
+	h->ep = calloc(1, sizeof(*h->ep));
+	if (!h->ep)
+		return -ENOMEM;
+	atomic_init(&h->ep->floor, 1);
+	atomic_init(&h->ep->write, 1);
+	return 0;
+}
+
+static void hsm_epochs_free(struct hsm *h)
+{
+	free(h->ep);
+	h->ep = NULL;
+}
+
+static void hsm_epoch_label(uint32_t epoch, char out[HSM_EPOCH_LABEL_MAX])
+{
+	snprintf(out, HSM_EPOCH_LABEL_MAX, HSM_EPOCH_LABEL_FMT, epoch);
+}
+
+int hsm_blob_epoch(const uint8_t *blob, size_t len, uint32_t *ret)
+{
+	uint32_t e;
+
+	if (len == 0 || len > HSM_BLOB_MAX)
+		return -EBADMSG;
+	if (len % 8 == 0) {
+		*ret = 1;
+		return 0;
+	}
+	if (len % 8 != HSM_EPOCH_HDR || len < HSM_EPOCH_HDR + 16 ||
+	    blob[0] != 'V' || blob[1] != 'E')
+		return -EBADMSG;
+	e = (uint32_t)blob[2] << 24 | (uint32_t)blob[3] << 16 |
+	    (uint32_t)blob[4] << 8 | blob[5];
+	/* Epoch 1 is always bare: one encoding per blob. */
+	if (e < 2 || e > HSM_EPOCH_MAX)
+		return -EBADMSG;
+	*ret = e;
+	return 0;
+}
+
+void hsm_epoch_set(struct hsm *h, uint32_t floor, uint32_t write)
+{
+	uint32_t cur = atomic_load(&h->ep->floor);
+
+	while (floor > cur &&
+	       !atomic_compare_exchange_weak(&h->ep->floor, &cur, floor))
+		;
+	atomic_store(&h->ep->write, write);
+}
+
+uint32_t hsm_epoch_floor(const struct hsm *h)
+{
+	return atomic_load(&h->ep->floor);
+}
+
+uint32_t hsm_epoch_write(const struct hsm *h)
+{
+	return atomic_load(&h->ep->write);
+}
+
+/* The master of epoch: -EKEYREVOKED below the floor, -ENOKEY if the
+ * token does not hold it. */
+static int hsm_epoch_find(struct hsm *h, CK_SESSION_HANDLE s, uint32_t epoch,
+			  CK_OBJECT_HANDLE *ret)
+{
+	char label[HSM_EPOCH_LABEL_MAX];
+	int r;
+
+	if (epoch < atomic_load(&h->ep->floor))
+		return -EKEYREVOKED;
+	hsm_epoch_label(epoch, label);
+	r = hsm_find(h, s, CKO_SECRET_KEY, label, ret);
+	return r == -ENOENT ? -ENOKEY : r;
+}
+
+static int hsm_blob_master(struct hsm *h, CK_SESSION_HANDLE s,
+			   const uint8_t **blob, size_t *len,
+			   CK_OBJECT_HANDLE *ret)
+{
+	uint32_t epoch;
+	int r = hsm_blob_epoch(*blob, *len, &epoch);
+
+	if (r < 0)
+		return r;
+	r = hsm_epoch_find(h, s, epoch, ret);
+	if (r < 0)
+		return r;
+	if (epoch > 1) {
+		*blob += HSM_EPOCH_HDR;
+		*len -= HSM_EPOCH_HDR;
+	}
+	return 0;
+}
+
+/* Wraps key under the master of epoch into blob (HSM_BLOB_MAX bytes). */
+static int hsm_wrap_epoch(struct hsm *h, CK_SESSION_HANDLE s,
+			  CK_OBJECT_HANDLE key, uint32_t epoch, uint8_t *blob,
+			  size_t *ret_len)
+{
+	CK_MECHANISM wrap = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	size_t hdr = epoch > 1 ? HSM_EPOCH_HDR : 0;
+	CK_ULONG len = HSM_BLOB_MAX - hdr;
+	CK_OBJECT_HANDLE master;
+	CK_RV rv;
+	int r;
+
+	if (epoch == 0 || epoch > HSM_EPOCH_MAX)
+		return -EINVAL;
+	r = hsm_epoch_find(h, s, epoch, &master);
+	if (r < 0)
+		return r;
+	rv = h->f->C_WrapKey(s, &wrap, master, key, blob + hdr, &len);
+	if (rv != CKR_OK)
+		return hsm_err(rv);
+	if (len > HSM_BLOB_MAX - hdr || len % 8 != 0)
+		return -EIO;
+	if (hdr) {
+		blob[0] = 'V';
+		blob[1] = 'E';
+		blob[2] = (uint8_t)(epoch >> 24);
+		blob[3] = (uint8_t)(epoch >> 16);
+		blob[4] = (uint8_t)(epoch >> 8);
+		blob[5] = (uint8_t)epoch;
+	}
+	*ret_len = hdr + len;
+	return 0;
+}
+
+static int hsm_wrap_current(struct hsm *h, CK_SESSION_HANDLE s,
+			    CK_OBJECT_HANDLE key, uint8_t *blob,
+			    size_t *ret_len)
+{
+	return hsm_wrap_epoch(h, s, key, atomic_load(&h->ep->write), blob,
+			      ret_len);
+}
+
+int hsm_epoch_create(struct hsm *h, uint32_t epoch)
+{
+	struct hsm_session *s;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_ULONG aeslen = 32;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	char label[HSM_EPOCH_LABEL_MAX];
+	CK_ATTRIBUTE tmpl[] = {
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	    {CKA_VALUE_LEN, &aeslen, sizeof(aeslen)},
+	    {CKA_LABEL, label, 0},
+	    {CKA_TOKEN, &yes, sizeof(yes)},
+	    {CKA_PRIVATE, &yes, sizeof(yes)},
+	    {CKA_SENSITIVE, &yes, sizeof(yes)},
+	    /* as init's: a key ceremony may wrap it for a replica's HSM */
+	    {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+	    {CKA_WRAP, &yes, sizeof(yes)},
+	    {CKA_UNWRAP, &yes, sizeof(yes)},
+	    {CKA_ENCRYPT, &no, sizeof(no)},
+	    {CKA_DECRYPT, &no, sizeof(no)},
+	};
+	CK_MECHANISM aesgen = {CKM_AES_KEY_GEN, NULL, 0};
+	CK_OBJECT_HANDLE obj;
+	CK_RV rv;
+	int r;
+
+	if (epoch < 2 || epoch > HSM_EPOCH_MAX)
+		return -EINVAL;
+	hsm_epoch_label(epoch, label);
+	tmpl[3].ulValueLen = strlen(label);
+	s = hsm_acquire(h);
+	r = hsm_find(h, s->h, CKO_SECRET_KEY, label, &obj);
+	if (r != -ENOENT) {
+		r = r == 0 ? -EEXIST : r;
+		goto out;
+	}
+	rv = h->f->C_GenerateKey(s->h, &aesgen, tmpl,
+				 sizeof(tmpl) / sizeof(tmpl[0]), &obj);
+	r = hsm_err(rv);
+out:
+	hsm_release(h, s);
+	return r;
+}
+
+int hsm_epoch_present(struct hsm *h, uint32_t epoch)
+{
+	struct hsm_session *s = hsm_acquire(h);
+	char label[HSM_EPOCH_LABEL_MAX];
+	CK_OBJECT_HANDLE obj;
+	int r;
+
+	hsm_epoch_label(epoch, label);
+	r = hsm_find(h, s->h, CKO_SECRET_KEY, label, &obj);
+	hsm_release(h, s);
+	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
+}
+
+/*
+ * Calls fn for each master key in the token (its epoch and handle) until
+ * fn returns non-zero (returned). Labels that are not master keys are
+ * skipped.
+ */
+static int hsm_epoch_each(struct hsm *h, CK_SESSION_HANDLE s,
+			  int (*fn)(struct hsm *h, CK_SESSION_HANDLE s,
+				    uint32_t epoch, CK_OBJECT_HANDLE o,
+				    void *ctx),
+			  void *ctx)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_ATTRIBUTE tmpl[] = {
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	};
+	CK_OBJECT_HANDLE *objs;
+	CK_ULONG n = 0;
+	CK_RV rv;
+	int r = 0;
+
+	objs = calloc(HSM_EPOCH_OBJS_MAX, sizeof(*objs));
+	if (!objs)
+		return -ENOMEM;
+	rv = h->f->C_FindObjectsInit(s, tmpl, 2);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	rv = h->f->C_FindObjects(s, objs, HSM_EPOCH_OBJS_MAX, &n);
+	h->f->C_FindObjectsFinal(s);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	for (CK_ULONG i = 0; i < n && r == 0; i++) {
+		char label[HSM_EPOCH_LABEL_MAX + 1], want[HSM_EPOCH_LABEL_MAX];
+		CK_ATTRIBUTE a = {CKA_LABEL, label, HSM_EPOCH_LABEL_MAX};
+		unsigned long v;
+		char *end;
+
+		if (h->f->C_GetAttributeValue(s, objs[i], &a, 1) != CKR_OK ||
+		    a.ulValueLen >= HSM_EPOCH_LABEL_MAX)
+			continue;
+		label[a.ulValueLen] = '\0';
+		if (strncmp(label, "vaultsrv-master-", 16) != 0 ||
+		    label[16] < '1' || label[16] > '9')
+			continue;
+		errno = 0;
+		v = strtoul(label + 16, &end, 10);
+		if (errno || *end || v > HSM_EPOCH_MAX)
+			continue;
+		/* exactly the canonical label: no "-01", no "+1" */
+		hsm_epoch_label((uint32_t)v, want);
+		if (strcmp(want, label) != 0)
+			continue;
+		r = fn(h, s, (uint32_t)v, objs[i], ctx);
+	}
+out:
+	free(objs);
+	return r;
+}
+
+struct hsm_below {
+	uint32_t below;
+	unsigned n;
+};
+
+static int hsm_destroy_one(struct hsm *h, CK_SESSION_HANDLE s, uint32_t epoch,
+			   CK_OBJECT_HANDLE o, void *ctx)
+{
+	struct hsm_below *b = ctx;
+	CK_RV rv;
+
+	if (epoch >= b->below)
+		return 0;
+	rv = h->f->C_DestroyObject(s, o);
+	if (rv != CKR_OK && rv != CKR_OBJECT_HANDLE_INVALID)
+		return hsm_err(rv);
+	b->n++;
+	return 0;
+}
+
+int hsm_epoch_destroy_below(struct hsm *h, uint32_t below, unsigned *ret_n)
+{
+	struct hsm_session *s = hsm_acquire(h);
+	struct hsm_below b = {.below = below, .n = 0};
+	int r;
+
+	/* Raise the floor first: nothing here uses them from now on. */
+	hsm_epoch_set(h, below, atomic_load(&h->ep->write));
+	r = hsm_epoch_each(h, s->h, hsm_destroy_one, &b);
+	hsm_release(h, s);
+	if (ret_n)
+		*ret_n = b.n;
+	return r;
+}
+
+static int hsm_highest_one(struct hsm *h, CK_SESSION_HANDLE s, uint32_t epoch,
+			   CK_OBJECT_HANDLE o, void *ctx)
+{
+	uint32_t *hi = ctx;
+
+	(void)h;
+	(void)s;
+	(void)o;
+	if (epoch > *hi)
+		*hi = epoch;
+	return 0;
+}
+
+int hsm_epoch_highest(struct hsm *h, uint32_t *ret)
+{
+	struct hsm_session *s = hsm_acquire(h);
+	uint32_t hi = 0;
+	int r;
+
+	r = hsm_epoch_each(h, s->h, hsm_highest_one, &hi);
+	hsm_release(h, s);
+	if (r == 0)
+		*ret = hi;
+	return r;
+}
+
+int hsm_oprf_rewrap(struct hsm *h, const uint8_t *blob, size_t blob_len,
+		    uint32_t to, uint8_t *out, size_t *ret_len)
+{
+	struct hsm_session *s;
+	CK_MECHANISM unwrap = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	CK_OBJECT_CLASS pcls = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE ec = CKK_EC;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	/* A session object, sensitive: only wrapping takes it out. */
+	CK_ATTRIBUTE ktmpl[] = {
+	    {CKA_CLASS, &pcls, sizeof(pcls)},
+	    {CKA_KEY_TYPE, &ec, sizeof(ec)},
+	    {CKA_TOKEN, &no, sizeof(no)},
+	    {CKA_PRIVATE, &yes, sizeof(yes)},
+	    {CKA_SENSITIVE, &yes, sizeof(yes)},
+	    {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+	    {CKA_DERIVE, &yes, sizeof(yes)},
+	    {CKA_SIGN, &no, sizeof(no)},
+	};
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE, master;
+	CK_RV rv;
+	int r;
+
+	if (blob_len == 0 || blob_len > HSM_BLOB_MAX)
+		return -EBADMSG;
+	s = hsm_acquire(h);
+	r = hsm_blob_master(h, s->h, &blob, &blob_len, &master);
+	if (r < 0)
+		goto out;
+	rv = h->f->C_UnwrapKey(s->h, &unwrap, master, (CK_BYTE_PTR)blob,
+			       (CK_ULONG)blob_len, ktmpl,
+			       sizeof(ktmpl) / sizeof(ktmpl[0]), &key);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		if (r == -EIO)
+			r = -EBADMSG;
+		goto out;
+	}
+	r = hsm_wrap_epoch(h, s->h, key, to, out, ret_len);
+out:
+	if (key != CK_INVALID_HANDLE)
+		h->f->C_DestroyObject(s->h, key);
+	hsm_release(h, s);
+	return r;
 }

@@ -81,4 +81,47 @@ uint64_t hsm_evaluations(const struct hsm *h);
  */
 int hsm_set_evaluation_log(struct hsm *h, const char *path) HSM_WUR;
 
+/* ---- master key epochs (vaultsrv/epoch.c; docs/decisions.md) ----
+ * The master wrapping key of epoch n (>= 1) is the token object
+ * "vaultsrv-master-<n>"; every blob names the epoch it is wrapped under.
+ * Errors of every call that unwraps: -EKEYREVOKED (the blob's epoch is
+ * below this process's floor: retired), -ENOKEY (the token does not hold
+ * that epoch's key: destroyed, or not yet given to this HSM).
+ */
+#define HSM_EPOCH_MAX 0x7fffffffu
+
+/* The epoch a blob is wrapped under; -EBADMSG if it is no blob of ours. */
+int hsm_blob_epoch(const uint8_t *blob, size_t len, uint32_t *ret) HSM_WUR;
+
+/* Raises the floor (never lowers it) and sets the epoch of new blobs
+ * (hsm_oprf_keygen). Both start at 1. */
+void hsm_epoch_set(struct hsm *h, uint32_t floor, uint32_t write);
+uint32_t hsm_epoch_floor(const struct hsm *h);
+uint32_t hsm_epoch_write(const struct hsm *h);
+
+/* Generates epoch's master key (>= 2) in the token; -EEXIST if there. */
+int hsm_epoch_create(struct hsm *h, uint32_t epoch) HSM_WUR;
+
+/* 1 if the token holds epoch's master key, 0 if not, -errno. */
+int hsm_epoch_present(struct hsm *h, uint32_t epoch) HSM_WUR;
+
+/* Highest epoch whose master key the token holds (0: none). */
+int hsm_epoch_highest(struct hsm *h, uint32_t *ret) HSM_WUR;
+
+/*
+ * Raises the floor to below, then destroys every master key of an epoch
+ * below it in the token; *ret_n (may be NULL) counts those destroyed.
+ */
+int hsm_epoch_destroy_below(struct hsm *h, uint32_t below,
+			    unsigned *ret_n) HSM_WUR;
+
+/*
+ * Re-wraps the OPRF key in blob under epoch to's master key, inside the
+ * HSM (unwrapped into a sensitive session object, wrapped, destroyed):
+ * the key never leaves the token in clear. No evaluation is counted.
+ * out: HSM_BLOB_MAX bytes.
+ */
+int hsm_oprf_rewrap(struct hsm *h, const uint8_t *blob, size_t blob_len,
+		    uint32_t to, uint8_t *out, size_t *ret_len) HSM_WUR;
+
 #endif

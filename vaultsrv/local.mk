@@ -5,6 +5,7 @@ noinst_LIBRARIES += vaultsrv/libvaultsrv.a
 vaultsrv_libvaultsrv_a_SOURCES = \
 	vaultsrv/api.c vaultsrv/api.h \
 	vaultsrv/config.c vaultsrv/vs_config.h \
+	vaultsrv/epoch.c vaultsrv/epoch.h \
 	vaultsrv/hsm.c vaultsrv/hsm.h \
 	vaultsrv/http.c vaultsrv/http.h \
 	vaultsrv/json.c vaultsrv/json.h \

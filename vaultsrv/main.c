@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "epoch.h"
 #include "hsm.h"
 #include "http.h"
 #include "log.h"
@@ -43,12 +44,17 @@ static void usage(FILE *f)
 	    "       vaultsrv token --config FILE --account ID "
 	    "[--ttl SECONDS]\n"
 	    "       vaultsrv serve --config FILE\n"
+	    "       vaultsrv rotate --config FILE [--grace SECONDS] "
+	    "[--pace MS] | --status\n"
 	    "       vaultsrv --help | --version\n"
 	    "\n"
 	    "init   creates the vault keys in the PKCS#11 token, an empty\n"
 	    "       database and the vault_id; refuses to overwrite either.\n"
 	    "token  prints one account token (default lifetime 30 days).\n"
-	    "serve  runs the Backup Key Vault until SIGTERM.\n");
+	    "serve  runs the Backup Key Vault until SIGTERM.\n"
+	    "rotate rotates the master wrapping key to a new epoch (or\n"
+	    "       resumes one in progress) while the vault serves, then\n"
+	    "       destroys the old key; --status prints the epoch.\n");
 }
 
 static void main_no_core(void)
@@ -341,12 +347,89 @@ out:
 	return r;
 }
 
+static int main_sync_cb(void *arg)
+{
+	return main_sync_token(arg);
+}
+
+/* vaultsrv rotate: epoch.h; kill -9 at any point and rerun resumes. */
+static int cmd_rotate(const struct vs_config *cfg, int64_t grace_ms,
+		      unsigned pace_ms, int status)
+{
+	struct epoch_ctx c = {.sync_token = main_sync_cb,
+			      .sync_arg = (void *)cfg,
+			      .grace_ms = grace_ms,
+			      .pace_ms = pace_ms};
+	struct epoch_report rep;
+	struct epoch_state st;
+	uint32_t hi = 0;
+	int r;
+
+	r = store_open(cfg->store, 0, &c.store);
+	if (r < 0) {
+		fprintf(stderr, "vaultsrv: cannot open '%s': %s\n", cfg->store,
+			strerror(-r));
+		goto out;
+	}
+	r = hsm_open(cfg->pkcs11_module, cfg->token_label, cfg->pin_file, 1,
+		     &c.hsm);
+	if (r == 0)
+		r = hsm_load_keys(c.hsm);
+	if (r < 0) {
+		fprintf(stderr, "vaultsrv: token '%s': %s\n", cfg->token_label,
+			strerror(-r));
+		goto out;
+	}
+	if (status) {
+		r = epoch_state_get(c.store, &st, NULL, NULL);
+		if (r == 0)
+			r = hsm_epoch_highest(c.hsm, &hi);
+		if (r < 0)
+			goto out;
+		if (st.next)
+			printf("rotating %" PRIu32 " -> %" PRIu32
+			       " since %" PRId64 "\n",
+			       st.current, st.next, st.since);
+		else
+			printf("epoch %" PRIu32 " since %" PRId64 "\n",
+			       st.current, st.since);
+		printf("token holds");
+		for (uint32_t e = 1; e <= hi && r == 0; e++) {
+			r = hsm_epoch_present(c.hsm, e);
+			if (r == 1)
+				printf(" %" PRIu32, e);
+			r = r < 0 ? r : 0;
+		}
+		printf("\n");
+		goto out;
+	}
+	r = epoch_rotate(&c, &rep);
+	if (r < 0) {
+		fprintf(stderr, "vaultsrv: rotation failed: %s%s\n",
+			vfs_strerror(r),
+			r == -ECANCELED || r == -EAGAIN
+			    ? " (rerun vaultsrv rotate to resume)"
+			    : "");
+		goto out;
+	}
+	printf("epoch %" PRIu32 " -> %" PRIu32 ": %" PRIu64
+	       " rewrapped, %" PRIu64 " retried, %u pass(es)%s%s\n",
+	       rep.from, rep.to, rep.rewrapped, rep.retries, rep.passes,
+	       rep.resumed ? ", resumed" : "",
+	       rep.joined ? ", finished by another rotator" : "");
+out:
+	hsm_free(c.hsm);
+	store_free(c.store);
+	return r;
+}
+
 static int cmd_serve(const struct vs_config *cfg)
 {
 	struct hsm *h = NULL;
 	struct store *s = NULL;
 	struct api *a = NULL;
 	struct http *web = NULL;
+	struct epoch_daemon *ed = NULL;
 	struct timespec tick = {MAIN_PURGE_INTERVAL, 0};
 	char vid[33];
 	sigset_t set;
@@ -388,6 +471,31 @@ static int cmd_serve(const struct vs_config *cfg)
 			goto out;
 		}
 	}
+	{
+		struct epoch_ctx ec = {.hsm = h,
+				       .store = s,
+				       .sync_token = main_sync_cb,
+				       .sync_arg = (void *)cfg,
+				       .grace_ms = EPOCH_GRACE_DEFAULT_MS};
+
+		/* never a grace longer than the schedule's period */
+		if (cfg->rotate_every > 0 &&
+		    cfg->rotate_every * 1000 < ec.grace_ms)
+			ec.grace_ms = cfg->rotate_every * 1000;
+
+		r = epoch_sync(&ec, NULL);
+		if (r == 0)
+			r = epoch_daemon_start(
+			    &ec, cfg->rotate_every,
+			    cfg->rotate_every > 0 && cfg->rotate_every < 10
+				? (unsigned)cfg->rotate_every
+				: 10,
+			    &ed);
+		if (r < 0) {
+			log_error("master key epoch: %s", vfs_strerror(r));
+			goto out;
+		}
+	}
 	r = api_new(cfg, h, s, &a);
 	if (r < 0) {
 		log_error("cannot start: %s", strerror(-r));
@@ -421,6 +529,7 @@ static int cmd_serve(const struct vs_config *cfg)
 	r = 0;
 out:
 	http_stop(web);
+	epoch_daemon_stop(ed);
 	api_free(a);
 	hsm_free(h);
 	store_free(s);
@@ -433,6 +542,9 @@ int main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"account", required_argument, NULL, 'a'},
 	    {"ttl", required_argument, NULL, 't'},
+	    {"grace", required_argument, NULL, 'g'},
+	    {"pace", required_argument, NULL, 'p'},
+	    {"status", no_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -440,6 +552,9 @@ int main(int argc, char **argv)
 	struct vs_config *cfg = NULL;
 	const char *cmd = NULL, *config = NULL, *account = NULL;
 	int64_t ttl = MAIN_TTL_DEFAULT;
+	int64_t grace_ms = EPOCH_GRACE_DEFAULT_MS;
+	unsigned pace_ms = 0;
+	int status = 0;
 	int c, r;
 
 	log_init("vaultsrv", LOG_LVL_INFO);
@@ -449,7 +564,7 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((c = getopt_long(argc, argv, "c:a:t:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:a:t:g:p:shV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -471,6 +586,28 @@ int main(int argc, char **argv)
 			ttl = v;
 			break;
 		}
+		case 'g':
+		case 'p': {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 0 || v > 3600) {
+				fprintf(stderr, "vaultsrv: --grace must be "
+						"0..3600 seconds, --pace "
+						"0..3600 ms\n");
+				return 2;
+			}
+			if (c == 'g')
+				grace_ms = v * 1000;
+			else
+				pace_ms = (unsigned)v;
+			break;
+		}
+		case 's':
+			status = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -505,6 +642,8 @@ int main(int argc, char **argv)
 		r = cmd_token(cfg, account, ttl);
 	} else if (strcmp(cmd, "serve") == 0) {
 		r = cmd_serve(cfg);
+	} else if (strcmp(cmd, "rotate") == 0) {
+		r = cmd_rotate(cfg, grace_ms, pace_ms, status);
 	} else {
 		usage(stderr);
 		r = -EINVAL;

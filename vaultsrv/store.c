@@ -179,3 +179,25 @@ int store_purge(struct store *s, int64_t now)
 {
 	return s->ops->purge(s->impl, now);
 }
+
+int store_meta_cas(struct store *s, const char *key, const void *old,
+		   size_t oldlen, const void *v, size_t len)
+{
+	return s->ops->meta_cas(s->impl, key, old, oldlen, v, len);
+}
+
+int store_record_next(struct store *s, const char *after,
+		      char ret[STORE_ACCOUNT_MAX + 1])
+{
+	return s->ops->record_next(s->impl, after, ret);
+}
+
+int store_record_rewrap(struct store *s, const char *account,
+			const uint8_t *old, size_t oldlen, const uint8_t *blob,
+			size_t len)
+{
+	if (!old || !blob || oldlen == 0 || oldlen > STORE_BLOB_MAX ||
+	    len == 0 || len > STORE_BLOB_MAX)
+		return -EINVAL;
+	return s->ops->record_rewrap(s->impl, account, old, oldlen, blob, len);
+}

@@ -248,4 +248,32 @@ int store_audit_list(struct store *s, const char *account,
 /* Drops expired challenges and pending keys. */
 int store_purge(struct store *s, int64_t now) STORE_WUR;
 
+/* ---- for master key epochs (epoch.c) ---- */
+
+/*
+ * Replaces the meta value of key by v if it is still old (oldlen bytes;
+ * old NULL: the key must not exist), durably, in one atomic step.
+ * -ESTALE: the value is not old (nothing written).
+ */
+int store_meta_cas(struct store *s, const char *key, const void *old,
+		   size_t oldlen, const void *v, size_t len) STORE_WUR;
+
+/*
+ * The first account (live or tombstone), in byte order, after the
+ * account after ("" = the very first); -ENOENT past the last. A cursor
+ * that stays valid while records come and go.
+ */
+int store_record_next(struct store *s, const char *after,
+		      char ret[STORE_ACCOUNT_MAX + 1]) STORE_WUR;
+
+/*
+ * Replaces the wrapped OPRF key of a live record by blob if it is still
+ * old, durably, changing nothing else (counter, challenges, pending keys
+ * stay as they are). -ESTALE: the record's key is not old any more;
+ * -ENOENT: no record; -VFS_E_LOCKED: a tombstone.
+ */
+int store_record_rewrap(struct store *s, const char *account,
+			const uint8_t *old, size_t oldlen, const uint8_t *blob,
+			size_t len) STORE_WUR;
+
 #endif

@@ -64,6 +64,14 @@ struct store_ops {
 	int (*audit_list)(struct store_impl *s, const char *account,
 			  struct store_event *ev, unsigned max);
 	int (*purge)(struct store_impl *s, int64_t now);
+	/* master key epochs (epoch.c) */
+	int (*meta_cas)(struct store_impl *s, const char *key, const void *old,
+			size_t oldlen, const void *v, size_t len);
+	int (*record_next)(struct store_impl *s, const char *after,
+			   char ret[STORE_ACCOUNT_MAX + 1]);
+	int (*record_rewrap)(struct store_impl *s, const char *account,
+			     const uint8_t *old, size_t oldlen,
+			     const uint8_t *blob, size_t len);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -1706,6 +1706,149 @@ static int ek_purge(struct store_impl *s, int64_t now)
 	return r;
 }
 
+/* ---- master key epochs (epoch.c) ---- */
+
+static int ek_meta_cas(struct store_impl *s, const char *key, const void *old,
+		       size_t oldlen, const void *v, size_t len)
+{
+	struct etcd_txn_result t = {0};
+	const struct etcd_kv *kv;
+	struct etcd_op rd;
+	ek_key k;
+	int r;
+
+	if (len > ETCD_VALUE_MAX)
+		return -E2BIG;
+	r = ek_meta_key(s, key, k);
+	if (r < 0)
+		return r;
+	rd = (struct etcd_op){.type = ETCD_OP_RANGE, .key = k};
+	r = ek_read(s, &rd, 1, &t);
+	for (int i = 0; r == 0 && i < EK_CAS_TRIES; i++) {
+		struct etcd_cmp cmp = {.key = k, .result = ETCD_EQUAL};
+		struct etcd_op put = {.type = ETCD_OP_PUT,
+				      .key = k,
+				      .value = v,
+				      .value_len = len};
+
+		r = ek_one(&t, 0, &kv);
+		if (r < 0)
+			break;
+		if (kv ? !old || kv->value_len != oldlen ||
+			     memcmp(kv->value, old, oldlen) != 0
+		       : old != NULL) {
+			r = -ESTALE;
+			break;
+		}
+		cmp.mod_revision = kv ? kv->mod_revision : 0;
+		r = ek_cas(s, &cmp, 1, &put, 1, &rd, 1, &t);
+		if (r == 1) {
+			r = 0;
+			goto out;
+		}
+		if (r == 0)
+			ek_backoff(i);
+	}
+	if (r == 0)
+		r = -EAGAIN;
+out:
+	etcd_txn_result_release(&t);
+	return r;
+}
+
+static int ek_record_next(struct store_impl *s, const char *after,
+			  char ret[STORE_ACCOUNT_MAX + 1])
+{
+	struct etcd_txn_result t = {0};
+	ek_key from, pre;
+	size_t plen;
+	int r;
+
+	if (after[0] && !ek_account_ok(after))
+		return -EINVAL;
+	if (ek_fmt(s, pre, "a/") < 0 || ek_fmt(s, from, "a/%s", after) < 0)
+		return -EINVAL;
+	plen = strlen(pre);
+	{
+		struct etcd_op rd = {.type = ETCD_OP_RANGE,
+				     .key = from,
+				     .end_prefix = pre,
+				     .limit = 2};
+
+		r = ek_read(s, &rd, 1, &t);
+	}
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (size_t i = 0; i < t.range[0].n; i++) {
+		const char *key = t.range[0].kv[i].key;
+
+		if (strcmp(key, from) == 0)
+			continue;
+		if (strncmp(key, pre, plen) != 0 || !ek_account_ok(key + plen)) {
+			r = -EIO;
+			break;
+		}
+		memcpy(ret, key + plen, strlen(key + plen) + 1);
+		r = 0;
+		break;
+	}
+	etcd_txn_result_release(&t);
+	return r;
+}
+
+static int ek_record_rewrap(struct store_impl *s, const char *account,
+			    const uint8_t *old, size_t oldlen,
+			    const uint8_t *blob, size_t len)
+{
+	struct etcd_txn_result t = {0};
+	struct store_record *rec;
+	struct ek_acct k;
+	struct etcd_op rd;
+	int64_t mod = 0;
+	int r;
+
+	r = ek_acct_keys(s, account, &k);
+	if (r < 0)
+		return r;
+	rec = malloc(sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
+	rd = (struct etcd_op){.type = ETCD_OP_RANGE, .key = k.a};
+	r = ek_read(s, &rd, 1, &t);
+	for (int i = 0; r == 0 && i < EK_CAS_TRIES; i++) {
+		r = ek_rec_at(&t, 0, account, rec, &mod);
+		if (r < 0)
+			break;
+		if (rec->state != STORE_LIVE) {
+			r = -VFS_E_LOCKED;
+			break;
+		}
+		if (rec->blob_len != oldlen ||
+		    sodium_memcmp(rec->blob, old, oldlen) != 0) {
+			r = -ESTALE;
+			break;
+		}
+		memcpy(rec->blob, blob, len);
+		rec->blob_len = len;
+		/* the counter as read: a guess in between fails the CAS */
+		r = ek_rec_cas(s, &k, rec, mod, 0, NULL, 0, &rd, 1, &t);
+		if (r == 1) {
+			r = 0;
+			goto out;
+		}
+		if (r == 0)
+			ek_backoff(i);
+	}
+	if (r == 0)
+		r = -EAGAIN;
+out:
+	etcd_txn_result_release(&t);
+	sodium_memzero(rec, sizeof(*rec));
+	free(rec);
+	return r;
+}
+
 const struct store_ops store_etcd_ops = {
     .name = "etcd",
     .open = ek_open,
@@ -1729,4 +1872,7 @@ const struct store_ops store_etcd_ops = {
     .audit_add = ek_audit_add,
     .audit_list = ek_audit_list,
     .purge = ek_purge,
+    .meta_cas = ek_meta_cas,
+    .record_next = ek_record_next,
+    .record_rewrap = ek_record_rewrap,
 };

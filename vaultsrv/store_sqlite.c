@@ -1200,6 +1200,111 @@ static int sqlite_purge(struct store_impl *s, int64_t now)
 	return store_end(s, r);
 }
 
+/* ---- master key epochs (epoch.c) ---- */
+
+static int sqlite_meta_cas(struct store_impl *s, const char *key,
+			   const void *old, size_t oldlen, const void *v,
+			   size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_prep(s, "SELECT value FROM meta WHERE key=?", &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		r = old && (size_t)sqlite3_column_bytes(st, 0) == oldlen &&
+			    (oldlen == 0 ||
+			     memcmp(sqlite3_column_blob(st, 0), old, oldlen) ==
+				 0)
+			? 0
+			: -ESTALE;
+	} else {
+		r = rc != SQLITE_DONE ? store_err(rc) : old ? -ESTALE : 0;
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		goto out;
+	r = store_prep(s, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+		       &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, v, (int)len, SQLITE_STATIC);
+		r = store_step_done(st);
+	}
+out:
+	return store_end(s, r);
+}
+
+static int sqlite_record_next(struct store_impl *s, const char *after,
+			      char ret[STORE_ACCOUNT_MAX + 1])
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	pthread_mutex_lock(&s->lock);
+	r = store_prep(s,
+		       "SELECT account FROM accounts WHERE account>?"
+		       " ORDER BY account LIMIT 1",
+		       &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = store_col_text(st, 0, ret, STORE_ACCOUNT_MAX + 1);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : store_err(rc);
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int sqlite_record_rewrap(struct store_impl *s, const char *account,
+				const uint8_t *old, size_t oldlen,
+				const uint8_t *blob, size_t len)
+{
+	struct store_record *rec;
+	sqlite3_stmt *st;
+	int r;
+
+	rec = malloc(sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
+	r = store_begin(s);
+	if (r < 0)
+		goto out_free;
+	r = store_record_read(s, account, rec);
+	if (r < 0)
+		goto out;
+	if (rec->state != STORE_LIVE) {
+		r = -VFS_E_LOCKED;
+		goto out;
+	}
+	if (rec->blob_len != oldlen || sodium_memcmp(rec->blob, old, oldlen)) {
+		r = -ESTALE;
+		goto out;
+	}
+	r = store_prep(s, "UPDATE accounts SET blob=? WHERE account=?", &st);
+	if (r == 0) {
+		sqlite3_bind_blob(st, 1, blob, (int)len, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
+		r = store_step_done(st);
+	}
+out:
+	r = store_end(s, r);
+out_free:
+	sodium_memzero(rec, sizeof(*rec));
+	free(rec);
+	return r;
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -1223,4 +1328,7 @@ const struct store_ops store_sqlite_ops = {
     .audit_add = sqlite_audit_add,
     .audit_list = sqlite_audit_list,
     .purge = sqlite_purge,
+    .meta_cas = sqlite_meta_cas,
+    .record_next = sqlite_record_next,
+    .record_rewrap = sqlite_record_rewrap,
 };

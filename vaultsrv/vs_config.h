@@ -34,6 +34,7 @@ struct vs_config {
 	uint32_t connection_limit;
 	uint32_t connection_timeout;	      /* seconds */
 	char evaluation_log[CONFIG_PATH_MAX]; /* "" = none */
+	int64_t rotate_every; /* seconds between master key rotations; 0 off */
 };
 
 /* Fills c with the defaults. */

@@ -13,7 +13,7 @@ _vaultsrv()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
-	--account|-a|--ttl|-t)
+	--account|-a|--ttl|-t|--grace|-g|--pace|-p)
 		return
 		;;
 	esac
@@ -22,14 +22,14 @@ _vaultsrv()
 	cmd=
 	if ((COMP_CWORD > 1)); then
 		case ${COMP_WORDS[1]} in
-		init|token|serve) cmd=${COMP_WORDS[1]} ;;
+		init|token|serve|rotate) cmd=${COMP_WORDS[1]} ;;
 		esac
 	fi
 
 	case $cmd in
 	'')
 		if ((COMP_CWORD == 1)) && [[ $cur != -* ]]; then
-			COMPREPLY=($(compgen -W 'init token serve' -- "$cur"))
+			COMPREPLY=($(compgen -W 'init token serve rotate' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
 		fi
@@ -40,6 +40,10 @@ _vaultsrv()
 		;;
 	init|serve)
 		COMPREPLY=($(compgen -W '--config --help' -- "$cur"))
+		;;
+	rotate)
+		COMPREPLY=($(compgen -W '--config --grace --pace --status --help' \
+			-- "$cur"))
 		;;
 	esac
 } &&

@@ -16,6 +16,8 @@ VAULT_TESTS = \
 	tests/integration/54-vault-crash.sh \
 	tests/integration/55-vault-tls.sh \
 	tests/integration/56-vault-ratelimit.sh \
+	tests/integration/77-vault-epochs.sh \
+	tests/integration/78-etcd-epochs.sh \
 	tests/integration/70-etcd-replicas.sh \
 	tests/integration/71-etcd-storm.sh \
 	tests/integration/72-etcd-kill.sh \
