@@ -9,7 +9,8 @@
 #   - the 64-digit key from a 0600 file (the unit's default).
 # Each mounts and serves the files; neither secret shows in the daemon's
 # command line or environment; a key that is not in the keyring fails
-# with the malformed-key code (4) and mounts nothing.
+# with the malformed-key code (4) and mounts nothing. The daemon's and
+# vaultsrv's log lines are key=value (level, func, msg="...").
 . "${top_srcdir:-.}/tests/integration/vint-lib.sh"
 command -v keyctl >/dev/null 2>&1 || skip "keyctl (keyutils) not installed"
 keyctl session - true >/dev/null 2>&1 || skip "no kernel keyring here"
@@ -75,4 +76,14 @@ echo "66: password on a pipe (--password-file /dev/stdin)"
 no_secret_in_daemon "key file"
 vfs_umount "$T/mnt"
 echo "66: key from a 0600 file"
+
+# the logs (stderr, the journal under systemd) are key=value lines
+kv='level=(error|warn|info|debug) func=[A-Za-z_0-9]+ msg="([^"\\]|\\.)*"$'
+LOG="$XDG_STATE_HOME/vaultfs/vaultfs.log"
+[ "$(grep -c . "$LOG")" -ge 4 ] || fail "daemon log too short: $(cat "$LOG")"
+grep -Ev "^vaultfs\[[0-9]+\]: $kv" "$LOG" >"$T/badlog" &&
+	fail "daemon log lines not key=value: $(head -n 3 "$T/badlog")"
+grep -Ev "^vaultsrv: $kv" "$T/server.log" >"$T/badlog" &&
+	fail "vaultsrv log lines not key=value: $(head -n 3 "$T/badlog")"
+echo "66: log lines are key=value ($(wc -l <"$LOG") daemon, $(wc -l <"$T/server.log") vaultsrv)"
 echo "66-key-sources: ok"
