@@ -6,8 +6,9 @@
 # files and folders, binary and empty values, trusted.* and security.*
 # as root), while the store is mounted
 # read-write elsewhere (no lease needed); the progress line shows on a
-# terminal only; DEST not empty, DEST inside the cloud folder and a wrong
-# key are refused and leave nothing behind.
+# terminal only (and so does fsck, fsck --repair and rekey's); DEST not
+# empty, DEST inside the cloud folder and a wrong key are refused and
+# leave nothing behind.
 . "${top_srcdir}/tests/integration/lib.sh"
 vfs_require_fuse
 vfs_setup
@@ -175,3 +176,29 @@ if command -v script >/dev/null 2>&1; then
 	echo "41: progress line on a terminal"
 fi
 vfs_umount "$M"
+
+# The other long commands draw the same progress line (bytes, rate) on a
+# terminal and nothing when stderr is not one: fsck, fsck --repair (needs
+# the lease: after the umount), rekey.
+if command -v script >/dev/null 2>&1; then
+	pg_re='[0-9.]* [KMG]\{0,1\}i\{0,1\}B .*/s'
+	for c in "fsck" "fsck --repair"; do
+		expect_code 0 "$VAULTFS" $c --recovery-key-file key cloud
+		grep -q "$pg_re" "$T/err" && fail "$c: progress line without a terminal"
+		script -qec "'$VAULTFS' $c --recovery-key-file key cloud" /dev/null \
+			>tty.out 2>&1 </dev/null || fail "$c under script: $(cat tty.out)"
+		tr '\r' '\n' <tty.out | grep -q "^fsck .*$pg_re" ||
+			fail "$c: no progress line on a terminal: $(cat tty.out)"
+	done
+	script -qec "'$VAULTFS' rekey --recovery-key-file key --new-recovery-key-file key2 cloud" \
+		/dev/null >tty.out 2>&1 </dev/null || fail "rekey under script: $(cat tty.out)"
+	tr '\r' '\n' <tty.out | grep -q "^rekey .*$pg_re" ||
+		fail "rekey: no progress line on a terminal: $(cat tty.out)"
+	expect_code 0 "$VAULTFS" rekey --recovery-key-file key2 \
+		--new-recovery-key-file key3 cloud
+	grep -q "$pg_re" "$T/err" && fail "rekey: progress line without a terminal"
+	expect_code 0 "$VAULTFS" restore --recovery-key-file key3 cloud dest6
+	VFS_TIMES=1 vfs_manifest dest6 >m.6
+	cmp -s m.6 m.mnt || fail "restore after two rekeys differs"
+	echo "41: progress line on a terminal for fsck, fsck --repair, rekey; quiet otherwise"
+fi
