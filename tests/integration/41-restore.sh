@@ -47,6 +47,7 @@ touch -h -d '2001-02-03 04:05:06.123456789' "$M/chats/link"
 touch -d '2002-03-04 05:06:07.5' "$M/chats/a.txt"
 touch -d '1999-12-31 23:59:59' "$M/empty" "$M/chats/2024/media"
 touch -d '2010-01-01' "$M/ro"
+touch -a -d '2005-05-05 05:05:05.25' "$M/chats/2024/media/photo.jpg"
 # extended attributes (files, a folder, binary and empty values; the
 # other name spaces as root; one on a FIFO, which restore cannot copy)
 XA=0
@@ -79,6 +80,12 @@ if [ "$XA" = 1 ] && [ "$(id -u)" = 0 ]; then
 fi
 [ -s "$T/err" ] && fail "restore wrote to stderr without a terminal: $(cat "$T/err")"
 grep -q "Restored generation" "$T/out" || fail "no summary: $(cat "$T/out")"
+# the access time too (looked at before anything reads the copy)
+at=$(stat -c %X.%x dest/chats/2024/media/photo.jpg)
+case $at in
+"$(date -d '2005-05-05 05:05:05' +%s)".*.250000000*) ;;
+*) fail "atime not restored: $at" ;;
+esac
 grep -q "1 hard links\|2 hard links" "$T/out" || fail "hard links: $(cat "$T/out")"
 
 VFS_TIMES=1 vfs_manifest "$M" >m.mnt
