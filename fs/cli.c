@@ -142,129 +142,91 @@ struct cli_cmd_desc {
 	const char *usage;
 };
 
-/* Option tables, one per subcommand. */
+/*
+ * Option tables, one per subcommand, built from the groups they share
+ * (getopt_long does not depend on the order of a table).
+ */
+#define CLI_OPTS_KEY                                                           \
+	{"recovery-key", no_argument, NULL, OPT_ASK_KEY},                      \
+	{"recovery-key-file", required_argument, NULL, OPT_KEY_FILE}
+/* The vault: --vault, --account, --account-token-file, --password-file. */
+#define CLI_OPTS_VAULT                                                         \
+	{"vault", required_argument, NULL, OPT_VAULT},                         \
+	{"account", required_argument, NULL, OPT_ACCOUNT},                     \
+	{"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},       \
+	{"password-file", required_argument, NULL, OPT_PASSWORD_FILE}
+/* Every command ends with these (and the terminator). */
+#define CLI_OPTS_END                                                           \
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},                 \
+	{"help", no_argument, NULL, OPT_HELP},                                 \
+	{"version", no_argument, NULL, OPT_VERSION},                           \
+	{NULL, 0, NULL, 0}
+
 static const struct option init_opts[] = {
     {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"no-recovery-key", no_argument, NULL, OPT_NO_RECOVERY_KEY},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_VAULT,
+    CLI_OPTS_END,
 };
 
 static const struct option mount_opts[] = {
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
     {"take-over", no_argument, NULL, OPT_TAKE_OVER},
     {"clean-grace", required_argument, NULL, OPT_CLEAN_GRACE},
     {"clean-interval", required_argument, NULL, OPT_CLEAN_INTERVAL},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"foreground", no_argument, NULL, OPT_FOREGROUND},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_END,
 };
 
 static const struct option passwd_opts[] = {
     {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"new-password-file", required_argument, NULL, OPT_NEW_PASSWORD_FILE},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_VAULT,
+    CLI_OPTS_END,
 };
 
 static const struct option fsck_opts[] = {
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
     {"repair", no_argument, NULL, OPT_REPAIR},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_END,
 };
 
 static const struct option umount_opts[] = {
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_END,
 };
 
 /* status and restore: the key options of mount. */
 static const struct option status_opts[] = {
     {"json", no_argument, NULL, OPT_JSON},
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
+    CLI_OPTS_END,
 };
 
 static const struct option restore_opts[] = {
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
+    CLI_OPTS_END,
 };
 
 static const struct option recovery_key_opts[] = {
     {"show", no_argument, NULL, OPT_SHOW},
     {"output", required_argument, NULL, OPT_OUTPUT},
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
+    CLI_OPTS_END,
 };
 
 static const struct option rekey_opts[] = {
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
     {"new-password-file", required_argument, NULL, OPT_NEW_PASSWORD_FILE},
     {"new-recovery-key-file", required_argument, NULL, OPT_NEW_KEY_FILE},
     {"no-recovery-key", no_argument, NULL, OPT_NO_RECOVERY_KEY},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_END,
 };
 
 static const struct cli_cmd_desc cli_cmds[] = {
