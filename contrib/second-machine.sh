@@ -195,4 +195,12 @@ run diff -r original-from-machine1 restored-with-password
 run diff -r original-from-machine1 restored-with-key
 run diff -r --no-dereference original-from-machine1 restored-with-key
 echo "(no output from diff: identical)"
+# (sanitizer builds: the daemons' logs must be clean)
+if grep -qs -e 'Sanitizer' -e 'runtime error:' \
+	"$H1/.local/state/vaultfs/vaultfs.log" "$H2/.local/state/vaultfs/vaultfs.log" \
+	"$V/server.log"; then
+	echo "second-machine: sanitizer report in a log:" >&2
+	cat "$H1/.local/state/vaultfs/vaultfs.log" "$V/server.log" >&2
+	exit 1
+fi
 say "Done."
