@@ -345,16 +345,24 @@ static int rs_prune(struct rs *rs, int dfd, const struct rs_list *l)
 
 /* ---- extended attributes ---- */
 
-static int rs_xattr_in_list(const char *list, size_t len, const char *name)
+/* Length of the name at list[i] in a listing of len bytes (bounded:
+ * the last name may lack its NUL). */
+static int rs_xname_len(const char *list, int len, int i)
 {
-	for (size_t i = 0; i < len; i += strlen(list + i) + 1)
-		if (strcmp(list + i, name) == 0)
+	return (int)strnlen(list + i, (size_t)(len - i));
+}
+
+static int rs_xattr_in_list(const char *list, int len, const char *name)
+{
+	for (int i = 0; i < len; i += rs_xname_len(list, len, i) + 1)
+		if (strncmp(list + i, name, (size_t)(len - i)) == 0 &&
+		    rs_xname_len(list, len, i) == (int)strlen(name))
 			return 1;
 	return 0;
 }
 
-/* One attribute the destination would not take: told once per name
- * space and error, counted, never fatal. */
+/* One attribute the destination would not take: told (user.* on a
+ * destination without support: once), counted, never fatal. */
 static void rs_xattr_lost(struct rs *rs, const char *name, int err)
 {
 	rs->xattrs_lost++;
@@ -400,6 +408,8 @@ static int rs_xattrs_fd(struct rs *rs, uint64_t ino, int fd)
 	len = store_listxattr(rs->s, ino, rs->xnames, STORE_XATTR_LIST_MAX);
 	if (len < 0)
 		return rs_xattr_damaged(rs, len);
+	if (len > 0 && rs->xnames[len - 1] != '\0')
+		return rs_xattr_damaged(rs, -EBADMSG);
 	for (int i = 0; i < len; i += (int)strlen(rs->xnames + i) + 1) {
 		const char *name = rs->xnames + i;
 
@@ -423,15 +433,16 @@ static int rs_xattrs_fd(struct rs *rs, uint64_t ino, int fd)
 	if (!rs->resuming)
 		return 0;
 	/* What an earlier run set from an older generation. */
-	n = (int)flistxattr(fd, rs->xhave, STORE_XATTR_LIST_MAX);
+	n = (int)flistxattr(fd, rs->xhave, STORE_XATTR_LIST_MAX - 1);
 	if (n < 0)
 		return errno == ENOTSUP || errno == ERANGE ? 0 : -errno;
-	for (int i = 0; i < n; i += (int)strlen(rs->xhave + i) + 1) {
+	rs->xhave[n] = '\0';
+	for (int i = 0; i < n; i += rs_xname_len(rs->xhave, n, i) + 1) {
 		const char *name = rs->xhave + i;
 
 		if ((strncmp(name, "user.", 5) != 0 &&
 		     strncmp(name, "trusted.", 8) != 0) ||
-		    rs_xattr_in_list(rs->xnames, (size_t)len, name))
+		    rs_xattr_in_list(rs->xnames, len, name))
 			continue;
 		if (fremovexattr(fd, name) < 0 && errno != ENODATA &&
 		    errno != EPERM)
@@ -446,6 +457,8 @@ static void rs_xattrs_other(struct rs *rs, uint64_t ino)
 	int len;
 
 	len = store_listxattr(rs->s, ino, rs->xnames, STORE_XATTR_LIST_MAX);
+	if (len > 0 && rs->xnames[len - 1] != '\0')
+		len = -EBADMSG;
 	if (len < 0) {
 		rs_xattr_damaged(rs, len);
 		return;
