@@ -1,8 +1,9 @@
 /*
  * log.h - the one set of logging macros. Only entry points log (FUSE ops,
  * HTTP handlers, main); library code returns errors. Never pass a secret.
- * Lines go to stderr as "vaultfs: level=... func=... msg" or to syslog
- * when log_init() was asked for it.
+ * Lines go to stderr (the journal under systemd) as key=value pairs:
+ * 'vaultfs: level=info func=main_serve msg="mounted ..."', the message
+ * quoted and escaped (log.c).
  */
 #ifndef VFS_LOG_H
 #define VFS_LOG_H

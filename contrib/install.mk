@@ -12,7 +12,7 @@ dist_man5_MANS = docs/man/vaultsrv.conf.5
 dist_man8_MANS = docs/man/vaultsrv.8
 
 # Documentation beyond README.md and docs/cli.md.
-dist_doc_DATA += docs/install.md docs/vaultsrv.md
+dist_doc_DATA += docs/install.md docs/vaultsrv.md docs/second-machine.md
 
 # Example configurations.
 examplesdir = $(docdir)/examples
@@ -23,7 +23,8 @@ dist_examples_DATA = contrib/vaultsrv.conf.example \
 # on-demand loader expects.
 bashcompletiondir = $(datadir)/bash-completion/completions
 bashcompletion_DATA = contrib/completion/vaultfs contrib/completion/vaultsrv
-EXTRA_DIST += contrib/completion/vaultfs.bash contrib/completion/vaultsrv.bash
+EXTRA_DIST += contrib/completion/vaultfs.bash contrib/completion/vaultsrv.bash \
+	contrib/second-machine.sh
 CLEANFILES += $(bashcompletion_DATA)
 
 contrib/completion/vaultfs: contrib/completion/vaultfs.bash

@@ -142,135 +142,98 @@ struct cli_cmd_desc {
 	const char *usage;
 };
 
-/* Option tables, one per subcommand. */
+/*
+ * Option tables, one per subcommand, built from the groups they share
+ * (getopt_long does not depend on the order of a table).
+ */
+#define CLI_OPTS_KEY                                                           \
+	{"recovery-key", no_argument, NULL, OPT_ASK_KEY},                      \
+	{"recovery-key-file", required_argument, NULL, OPT_KEY_FILE}
+/* The vault: --vault, --account, --account-token-file, --password-file. */
+#define CLI_OPTS_VAULT                                                         \
+	{"vault", required_argument, NULL, OPT_VAULT},                         \
+	{"account", required_argument, NULL, OPT_ACCOUNT},                     \
+	{"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},       \
+	{"password-file", required_argument, NULL, OPT_PASSWORD_FILE}
+/* Every command ends with these (and the terminator). */
+#define CLI_OPTS_END                                                           \
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},                 \
+	{"help", no_argument, NULL, OPT_HELP},                                 \
+	{"version", no_argument, NULL, OPT_VERSION},                           \
+	{NULL, 0, NULL, 0}
+
 static const struct option init_opts[] = {
     {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"no-recovery-key", no_argument, NULL, OPT_NO_RECOVERY_KEY},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_VAULT,
+    CLI_OPTS_END,
 };
 
 static const struct option mount_opts[] = {
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
     {"take-over", no_argument, NULL, OPT_TAKE_OVER},
     {"clean-grace", required_argument, NULL, OPT_CLEAN_GRACE},
     {"clean-interval", required_argument, NULL, OPT_CLEAN_INTERVAL},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"foreground", no_argument, NULL, OPT_FOREGROUND},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_END,
 };
 
 static const struct option passwd_opts[] = {
     {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"new-password-file", required_argument, NULL, OPT_NEW_PASSWORD_FILE},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_VAULT,
+    CLI_OPTS_END,
 };
 
 static const struct option fsck_opts[] = {
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
     {"repair", no_argument, NULL, OPT_REPAIR},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_END,
 };
 
 static const struct option umount_opts[] = {
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_END,
 };
 
 /* status and restore: the key options of mount. */
 static const struct option status_opts[] = {
     {"json", no_argument, NULL, OPT_JSON},
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
+    CLI_OPTS_END,
 };
 
 static const struct option restore_opts[] = {
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
+    CLI_OPTS_END,
 };
 
 static const struct option recovery_key_opts[] = {
     {"show", no_argument, NULL, OPT_SHOW},
     {"output", required_argument, NULL, OPT_OUTPUT},
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
+    CLI_OPTS_END,
 };
 
 static const struct option rekey_opts[] = {
-    {"recovery-key", no_argument, NULL, OPT_ASK_KEY},
-    {"recovery-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"vault", required_argument, NULL, OPT_VAULT},
-    {"account", required_argument, NULL, OPT_ACCOUNT},
-    {"account-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    CLI_OPTS_KEY,
+    CLI_OPTS_VAULT,
     {"new-password-file", required_argument, NULL, OPT_NEW_PASSWORD_FILE},
     {"new-recovery-key-file", required_argument, NULL, OPT_NEW_KEY_FILE},
     {"no-recovery-key", no_argument, NULL, OPT_NO_RECOVERY_KEY},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+    CLI_OPTS_END,
 };
 
 static const struct cli_cmd_desc cli_cmds[] = {
     {"init", CLI_CMD_INIT, ":h", init_opts, 1,
      "usage: vaultfs init [--recovery-key-file FILE | --no-recovery-key]\n"
-     "                    [--vault URL --account ID --account-token-file F\n"
+     "                    [--vault URL[,URL...] --account ID\n"
+     "                     --account-token-file F\n"
      "                     [--password-file P]] CLOUD_DIR\n"
      "\n"
      "Creates an empty store in CLOUD_DIR (a folder inside the cloud\n"
@@ -282,8 +245,10 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "                            mode 0600; never overwritten). Without\n"
      "                            it the key is printed, and only when\n"
      "                            standard output is a terminal.\n"
-     "  --vault URL               protect the key with a password at this\n"
-     "                            vault (trusted on this machine from now)\n"
+     "  --vault URL[,URL...]      protect the key with a password at this\n"
+     "                            vault (trusted on this machine from now);\n"
+     "                            several URLs (or --vault again): its\n"
+     "                            replicas, tried in order\n"
      "  --account ID              the vault account (an opaque handle)\n"
      "  --account-token-file F    the account token (path remembered)\n"
      "  --password-file P         the password is line 1 of P (else it is\n"
@@ -295,7 +260,7 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "      --version             print the version\n"},
     {"mount", CLI_CMD_MOUNT, ":hfo:", mount_opts, 2,
      "usage: vaultfs mount [--recovery-key | --recovery-key-file FILE]\n"
-     "                     [--vault URL] [--account ID]\n"
+     "                     [--vault URL[,URL...]] [--account ID]\n"
      "                     [--account-token-file F] [--password-file P]\n"
      "                     [--read-only | --take-over]\n"
      "                     [--clean-grace S] [--clean-interval S]\n"
@@ -305,8 +270,10 @@ static const struct cli_cmd_desc cli_cmds[] = {
      "is ready; the daemon keeps running until 'vaultfs umount'. Without\n"
      "a key option the key is recovered from the vault with the password.\n"
      "\n"
-     "  --vault URL               the vault to ask (trusted from now on);\n"
-     "                            default: the one remembered at init\n"
+     "  --vault URL[,URL...]      the vault to ask (trusted from now on);\n"
+     "                            several URLs (or --vault again): its\n"
+     "                            replicas, the next tried when one is\n"
+     "                            down; default: remembered at init\n"
      "  --account ID              default: remembered, else the header's\n"
      "  --account-token-file F    default: the path remembered\n"
      "  --password-file P         the password is line 1 of P (else it is\n"
@@ -528,6 +495,59 @@ static int cli_add_fuse_opt(struct cli_args *a, const char *opt)
 	return 0;
 }
 
+int cli_vault_urls_split(char *text, const char **ret, size_t max)
+{
+	size_t n = 0;
+	char *p = text;
+
+	for (;;) {
+		char *comma = strchr(p, ',');
+
+		if (comma)
+			*comma = '\0';
+		if (*p == '\0' || n == max)
+			return -EINVAL;
+		for (const char *c = p; *c; c++)
+			if (*c == ' ' || *c == '\t' || *c == '\n' ||
+			    *c == '\r')
+				return -EINVAL;
+		ret[n++] = p;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return (int)n;
+}
+
+/* --vault URL[,URL...], repeatable: appended to the list. */
+static int cli_add_vault_url(struct cli_args *a, const char *text)
+{
+	const char *urls[CLI_VAULT_URLS];
+	size_t old = a->vault_url_buf ? strlen(a->vault_url_buf) : 0;
+	size_t add = strlen(text);
+	char *p, *check;
+	int r;
+
+	if (add == 0 || old + 1 + add >= CLI_VAULT_URLS_LEN)
+		return -EINVAL;
+	p = realloc(a->vault_url_buf, old + add + 2);
+	if (!p)
+		return -ENOMEM;
+	a->vault_url_buf = p;
+	if (old > 0)
+		p[old++] = ',';
+	memcpy(p + old, text, add + 1);
+	check = strdup(p);
+	if (!check)
+		return -ENOMEM;
+	r = cli_vault_urls_split(check, urls, CLI_VAULT_URLS);
+	free(check);
+	if (r < 0)
+		return r;
+	a->vault_url = a->vault_url_buf;
+	return 0;
+}
+
 static int __attribute__((format(printf, 3, 4)))
 cli_usage_error(FILE *err, const char *cmd, const char *fmt, ...)
 {
@@ -690,7 +710,17 @@ static int cli_parse_cmd(const struct cli_cmd_desc *d, int argc, char **argv,
 				    CLI_CLEAN_INTERVAL_MAX, optarg);
 			break;
 		case OPT_VAULT:
-			SET_ONCE(a->vault_url, "--vault");
+			r = cli_add_vault_url(a, optarg);
+			if (r == -EINVAL)
+				return cli_usage_error(
+				    err, d->name,
+				    "--vault wants URL[,URL...] (at most %d "
+				    "URLs, %d bytes in all, no spaces); not "
+				    "'%s'",
+				    CLI_VAULT_URLS, CLI_VAULT_URLS_LEN - 1,
+				    optarg);
+			if (r < 0)
+				return r;
 			break;
 		case OPT_ACCOUNT:
 			SET_ONCE(a->account, "--account");
@@ -853,6 +883,9 @@ void cli_args_release(struct cli_args *a)
 		return;
 	free(a->fuse_opts);
 	a->fuse_opts = NULL;
+	free(a->vault_url_buf);
+	a->vault_url_buf = NULL;
+	a->vault_url = NULL;
 }
 
 /* ---- key input ---- */

@@ -76,7 +76,11 @@ struct cli_args {
 	char *fuse_opts;      /* -o, comma-joined; malloc'd or NULL */
 	enum log_level log_level;
 	/* The password vault (init, mount, passwd). */
-	const char *vault_url;	       /* --vault */
+	/* --vault URL[,URL...], repeatable: the vault's replicas, tried in
+	 * order (the next on a connection error or 503), as one
+	 * comma-separated list (points into vault_url_buf). */
+	const char *vault_url;
+	char *vault_url_buf; /* malloc'd */
 	const char *account;	       /* --account */
 	const char *token_file;	       /* --account-token-file */
 	const char *password_file;     /* --password-file */
@@ -97,6 +101,22 @@ struct cli_args {
 	const char *output;	  /* --output FILE (recovery-key) */
 	const char *new_key_file; /* --new-recovery-key-file (rekey) */
 };
+
+/*
+ * A vault URL list (--vault, the remembered conf, the header hint): at
+ * most CLI_VAULT_URLS URLs (libvaultclient's limit), comma-separated,
+ * shorter than CLI_VAULT_URLS_LEN bytes in all. A URL itself holds no
+ * comma and no white space.
+ */
+#define CLI_VAULT_URLS 16
+#define CLI_VAULT_URLS_LEN 512
+
+/*
+ * Splits the list text (modified: commas become NULs) into ret[max].
+ * Returns the number of URLs, or -EINVAL for an empty element, white
+ * space, or more than max URLs.
+ */
+int cli_vault_urls_split(char *text, const char **ret, size_t max) CLI_WUR;
 
 /* Bounds of --clean-grace and --clean-interval, in seconds. */
 #define CLI_CLEAN_GRACE_MAX (366L * 24 * 3600)
@@ -169,8 +189,8 @@ int cli_password_from_tty(const char *prompt, const char *confirm, char **ret,
  * What this machine remembers about the vault that protects a store:
  * STATE_DIR/vaults/<store id in hex>.conf. The URLs in these files are
  * the vault URLs this machine trusts (a store header's URL is only a
- * hint). Lines "url URL", "account ID", "token-file PATH"; the token
- * itself is never stored here.
+ * hint). Lines "url URL[,URL...]" (the replicas, in order), "account
+ * ID", "token-file PATH"; the token itself is never stored here.
  */
 struct cli_vault_conf {
 	char url[512];

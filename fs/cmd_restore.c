@@ -16,6 +16,17 @@
  *   directories    made 0700, filled, then given their owner, mode and
  *                  times (after their contents, which change the mtime).
  *
+ * Extended attributes of regular files and directories are copied after
+ * the owner and mode (chown clears security.capability): user.* always;
+ * trusted.* and security.* only when the destination accepts them (as
+ * root; an LSM may refuse security.*). One that cannot be set is counted
+ * and reported, never fatal: the data is restored all the same. Symlinks
+ * and special files carry no user.* attributes in the store (Linux has
+ * none there); their trusted.* and security.* attributes are not copied
+ * (reported). A resumed run also removes user.* and trusted.* attributes
+ * the store no longer has; security.* on the destination is left alone
+ * (it may be the destination's own label).
+ *
  * Resuming: before writing into DEST, a journal naming DEST, the store and
  * its generation is written to STATE_DIR/restore/<hash of DEST>.journal.
  * A DEST that is not empty is accepted only with such a journal (refused
@@ -37,6 +48,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -82,6 +94,9 @@ struct rs {
 	int is_root;
 	struct progress *pg;
 	uint8_t *buf;
+	char *xnames;	/* STORE_XATTR_LIST_MAX: names of the store inode */
+	char *xhave;	/* STORE_XATTR_LIST_MAX: names on the destination */
+	uint8_t *xval;	/* STORE_XATTR_SIZE_MAX */
 	struct rs_link *links;
 	size_t nlinks, linkcap; /* open addressing, linkcap a power of 2 */
 	char rel[PATH_MAX];	/* current path relative to DEST, for messages */
@@ -91,6 +106,8 @@ struct rs {
 	/* counts */
 	uint64_t files, dirs, symlinks, hardlinks, nodes, bytes;
 	uint64_t already, removed, failed, skipped;
+	uint64_t xattrs, xattrs_lost; /* copied; not copied (reported) */
+	int xattr_unsupported;	      /* the destination has no user.* */
 };
 
 /* ---- entry lists ---- */
@@ -326,6 +343,135 @@ static int rs_prune(struct rs *rs, int dfd, const struct rs_list *l)
 	return r;
 }
 
+/* ---- extended attributes ---- */
+
+/* Length of the name at list[i] in a listing of len bytes (bounded:
+ * the last name may lack its NUL). */
+static int rs_xname_len(const char *list, int len, int i)
+{
+	return (int)strnlen(list + i, (size_t)(len - i));
+}
+
+static int rs_xattr_in_list(const char *list, int len, const char *name)
+{
+	for (int i = 0; i < len; i += rs_xname_len(list, len, i) + 1)
+		if (strncmp(list + i, name, (size_t)(len - i)) == 0 &&
+		    rs_xname_len(list, len, i) == (int)strlen(name))
+			return 1;
+	return 0;
+}
+
+/* One attribute the destination would not take: told (user.* on a
+ * destination without support: once), counted, never fatal. */
+static void rs_xattr_lost(struct rs *rs, const char *name, int err)
+{
+	rs->xattrs_lost++;
+	if (err == ENOTSUP && strncmp(name, "user.", 5) == 0) {
+		if (!rs->xattr_unsupported)
+			fprintf(stderr,
+				"vaultfs: warning: the destination does not "
+				"support extended attributes: user.* "
+				"attributes are not restored\n");
+		rs->xattr_unsupported = 1;
+		return;
+	}
+	fprintf(stderr,
+		"vaultfs: warning: cannot set the extended attribute '%s' of "
+		"'%s' in the destination: %s%s\n",
+		name, rs_where(rs), strerror(err),
+		err == EPERM && strncmp(name, "user.", 5) != 0
+		    ? " (trusted.* and security.* need root)"
+		    : "");
+}
+
+/* Attributes that cannot be read from the store: told, counted as
+ * damage (exit code), the entry itself is kept. */
+static int rs_xattr_damaged(struct rs *rs, int r)
+{
+	fprintf(stderr,
+		"vaultfs: cannot read the extended attributes of '%s' from the "
+		"backup: %s; the rest goes on\n",
+		rs_where(rs), vfs_strerror(r));
+	rs->failed++;
+	return 0;
+}
+
+/*
+ * Gives fd (the restored copy of store inode ino) the extended attributes
+ * of ino. What the store cannot give and what the destination refuses is
+ * reported and counted; -errno for other errors on the destination.
+ */
+static int rs_xattrs_fd(struct rs *rs, uint64_t ino, int fd)
+{
+	int n, len;
+
+	len = store_listxattr(rs->s, ino, rs->xnames, STORE_XATTR_LIST_MAX);
+	if (len < 0)
+		return rs_xattr_damaged(rs, len);
+	if (len > 0 && rs->xnames[len - 1] != '\0')
+		return rs_xattr_damaged(rs, -EBADMSG);
+	for (int i = 0; i < len; i += (int)strlen(rs->xnames + i) + 1) {
+		const char *name = rs->xnames + i;
+
+		n = store_getxattr(rs->s, ino, name, rs->xval,
+				   STORE_XATTR_SIZE_MAX);
+		if (n == -ENODATA)
+			continue;
+		if (n < 0)
+			return rs_xattr_damaged(rs, n);
+		if (fsetxattr(fd, name, rs->xval, (size_t)n, 0) == 0) {
+			rs->xattrs++;
+			continue;
+		}
+		if (errno == ENOTSUP || errno == EPERM || errno == EACCES ||
+		    errno == EINVAL || errno == ENOSPC || errno == E2BIG ||
+		    errno == ERANGE)
+			rs_xattr_lost(rs, name, errno);
+		else
+			return -errno;
+	}
+	if (!rs->resuming)
+		return 0;
+	/* What an earlier run set from an older generation. */
+	n = (int)flistxattr(fd, rs->xhave, STORE_XATTR_LIST_MAX - 1);
+	if (n < 0)
+		return errno == ENOTSUP || errno == ERANGE ? 0 : -errno;
+	rs->xhave[n] = '\0';
+	for (int i = 0; i < n; i += rs_xname_len(rs->xhave, n, i) + 1) {
+		const char *name = rs->xhave + i;
+
+		if ((strncmp(name, "user.", 5) != 0 &&
+		     strncmp(name, "trusted.", 8) != 0) ||
+		    rs_xattr_in_list(rs->xnames, len, name))
+			continue;
+		if (fremovexattr(fd, name) < 0 && errno != ENODATA &&
+		    errno != EPERM)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Symlinks and special files: tells and counts what is not copied. */
+static void rs_xattrs_other(struct rs *rs, uint64_t ino)
+{
+	int len;
+
+	len = store_listxattr(rs->s, ino, rs->xnames, STORE_XATTR_LIST_MAX);
+	if (len > 0 && rs->xnames[len - 1] != '\0')
+		len = -EBADMSG;
+	if (len < 0) {
+		rs_xattr_damaged(rs, len);
+		return;
+	}
+	for (int i = 0; i < len; i += (int)strlen(rs->xnames + i) + 1) {
+		rs->xattrs_lost++;
+		fprintf(stderr,
+			"vaultfs: warning: the extended attribute '%s' of "
+			"'%s' (a symlink or special file) is not restored\n",
+			rs->xnames + i, rs_where(rs));
+	}
+}
+
 /* ---- attributes ---- */
 
 static void rs_times(const struct store_attr *a, struct timespec ts[2])
@@ -351,12 +497,20 @@ static int rs_set_attrs_at(struct rs *rs, int dfd, const char *name,
 	return 0;
 }
 
+/* Owner (root only), extended attributes, mode and times of fd, the copy
+ * of a regular file or directory. */
 static int rs_set_attrs_fd(struct rs *rs, int fd, const struct store_attr *a)
 {
 	struct timespec ts[2];
+	int r;
 
 	if (rs->is_root && fchown(fd, a->uid, a->gid) < 0)
 		return -errno;
+	/* After chown, which clears security.capability; before the mode,
+	 * which may deny us writing them. */
+	r = rs_xattrs_fd(rs, a->ino, fd);
+	if (r < 0)
+		return r;
 	/* After chown, which clears set-id bits. */
 	if (fchmod(fd, a->mode & 07777) < 0)
 		return -errno;
@@ -527,6 +681,7 @@ attrs:
 	r = rs_set_attrs_at(rs, dfd, e->name, &e->a);
 	if (r < 0)
 		return rs_fail_dest(rs, r, "set the attributes of");
+	rs_xattrs_other(rs, e->a.ino);
 	rs->symlinks++;
 	return 0;
 }
@@ -561,6 +716,7 @@ attrs:
 	r = rs_set_attrs_at(rs, dfd, e->name, &e->a);
 	if (r < 0)
 		return rs_fail_dest(rs, r, "set the attributes of");
+	rs_xattrs_other(rs, e->a.ino);
 	rs->nodes++;
 	return 0;
 }
@@ -1103,7 +1259,10 @@ int cmd_restore(const struct cli_args *a)
 	made_dest = 0; /* the journal covers it now */
 
 	rs.buf = malloc(RS_BUF);
-	if (!rs.buf) {
+	rs.xnames = malloc(STORE_XATTR_LIST_MAX);
+	rs.xhave = malloc(STORE_XATTR_LIST_MAX);
+	rs.xval = malloc(STORE_XATTR_SIZE_MAX);
+	if (!rs.buf || !rs.xnames || !rs.xhave || !rs.xval) {
 		code = main_fail(-ENOMEM, "out of memory");
 		goto out;
 	}
@@ -1125,6 +1284,14 @@ int cmd_restore(const struct cli_args *a)
 	       " other\n",
 	       j.generation, cloud, dest, rs.files, rs.bytes, rs.dirs,
 	       rs.symlinks, rs.hardlinks, rs.nodes);
+	if (rs.xattrs || rs.xattrs_lost)
+		printf("  %" PRIu64 " extended attributes%s\n", rs.xattrs,
+		       rs.xattrs_lost ? "" : " (all)");
+	if (rs.xattrs_lost)
+		fprintf(stderr,
+			"vaultfs: warning: %" PRIu64 " extended attributes "
+			"were not restored (see above)\n",
+			rs.xattrs_lost);
 	if (rs.resuming)
 		printf("  resumed: %" PRIu64 " files were already complete, "
 		       "%" PRIu64 " stale entries removed\n",
@@ -1166,6 +1333,11 @@ out:
 		free(rs.links[i].path);
 	free(rs.links);
 	free(rs.buf);
+	free(rs.xnames);
+	free(rs.xhave);
+	if (rs.xval)
+		sodium_memzero(rs.xval, STORE_XATTR_SIZE_MAX);
+	free(rs.xval);
 	if (rs.s) {
 		r = store_close(rs.s);
 		if (r < 0 && code == CLI_EXIT_OK)

@@ -116,16 +116,40 @@ static int vault_read_token(const char *path, char **ret)
  * not and returns an exit code, or 0. */
 int vault_connect(struct vault_ctx *v, long connect_ms, long total_ms)
 {
-	const char *urls[1] = {v->url};
-	int r;
+	const char *urls[CLI_VAULT_URLS];
+	char list[sizeof(v->url)];
+	int n, r;
 
-	r = vc_client_new(urls, 1, NULL, &v->c);
-	if (r == -EPERM) {
+	/* v->url is a list: the vault's replicas, tried in order. */
+	snprintf(list, sizeof(list), "%s", v->url);
+	n = cli_vault_urls_split(list, urls, CLI_VAULT_URLS);
+	if (n < 0) {
 		fprintf(stderr,
-			"vaultfs: vault URL '%s' refused: plain http:// is for "
-			"loopback addresses only; use https://\n",
-			v->url);
+			"vaultfs: malformed vault URL list '%s' (URL[,URL...], "
+			"at most %d)\n",
+			v->url, CLI_VAULT_URLS);
 		return CLI_EXIT_USAGE;
+	}
+	r = vc_client_new(urls, (size_t)n, NULL, &v->c);
+	for (int i = 0; r == -EPERM || r == -EINVAL ? i < n : 0; i++) {
+		const char *one[1] = {urls[i]};
+		struct vc_client *c = NULL;
+		int r1 = vc_client_new(one, 1, NULL, &c);
+
+		vc_client_free(c);
+		if (r1 == -EPERM) {
+			fprintf(stderr,
+				"vaultfs: vault URL '%s' refused: plain "
+				"http:// is for loopback addresses only; use "
+				"https://\n",
+				urls[i]);
+			return CLI_EXIT_USAGE;
+		}
+		if (r1 < 0) {
+			fprintf(stderr, "vaultfs: vault URL '%s' refused: %s\n",
+				urls[i], vfs_strerror(r1));
+			return CLI_EXIT_USAGE;
+		}
 	}
 	if (r < 0) {
 		fprintf(stderr, "vaultfs: vault URL '%s' refused: %s\n", v->url,

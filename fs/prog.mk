@@ -61,6 +61,7 @@ KEYCARE_IT = \
 	tests/integration/45-recovery-key.sh \
 	tests/integration/46-rekey.sh \
 	tests/integration/47-rekey-vault.sh \
-	tests/integration/48-rekey-kill9.sh
+	tests/integration/48-rekey-kill9.sh \
+	tests/integration/49-second-machine.sh
 TESTS += $(KEYCARE_IT)
 EXTRA_DIST += $(KEYCARE_IT)

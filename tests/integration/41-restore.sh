@@ -2,10 +2,13 @@
 # 41-restore.sh - vaultfs restore CLOUD_DIR DEST: the tree comes out equal
 # to the mount's (content, types, modes incl. set-id bits, owners as root,
 # mtimes of files, symlinks and folders, symlink targets verbatim, hard
-# links as hard links, FIFOs, holes kept), while the store is mounted
+# links as hard links, FIFOs, holes kept, extended attributes: user.* on
+# files and folders, binary and empty values, trusted.* and security.*
+# as root), while the store is mounted
 # read-write elsewhere (no lease needed); the progress line shows on a
-# terminal only; DEST not empty, DEST inside the cloud folder and a wrong
-# key are refused and leave nothing behind.
+# terminal only (and so does fsck, fsck --repair and rekey's); DEST not
+# empty, DEST inside the cloud folder and a wrong key are refused and
+# leave nothing behind.
 . "${top_srcdir}/tests/integration/lib.sh"
 vfs_require_fuse
 vfs_setup
@@ -44,12 +47,45 @@ touch -h -d '2001-02-03 04:05:06.123456789' "$M/chats/link"
 touch -d '2002-03-04 05:06:07.5' "$M/chats/a.txt"
 touch -d '1999-12-31 23:59:59' "$M/empty" "$M/chats/2024/media"
 touch -d '2010-01-01' "$M/ro"
+touch -a -d '2005-05-05 05:05:05.25' "$M/chats/2024/media/photo.jpg"
+# extended attributes (files, a folder, binary and empty values; the
+# other name spaces as root; one on a FIFO, which restore cannot copy)
+XA=0
+if command -v setfattr >/dev/null 2>&1 && command -v getfattr >/dev/null 2>&1; then
+	XA=1
+	setfattr -n user.chat.id -v 42 "$M/chats/a.txt"
+	setfattr -n user.blob -v 0x00ff10ee00 "$M/chats/2024/media/photo.jpg"
+	setfattr -n user.folder -v "the chats" "$M/chats"
+	setfattr -n user.empty "$M/empty"
+	head -c 3000 /dev/urandom >xa.big
+	setfattr -n user.big -v "0x$(od -An -tx1 xa.big | tr -d ' \n')" "$M/blockish"
+	if [ "$(id -u)" = 0 ]; then
+		setfattr -n trusted.t -v tval "$M/chats/a.txt"
+		setfattr -n security.vaultfs-test -v sval "$M/ro"
+		setfattr -n trusted.onfifo -v f "$M/chats/fifo"
+	fi
+fi
 sync "$M/sparse"
 
 # restore while the writer is mounted (read-only open, no lease)
 expect_code 0 "$VAULTFS" restore --recovery-key-file key cloud dest
+if [ "$XA" = 1 ] && [ "$(id -u)" = 0 ]; then
+	# the one attribute restore cannot copy (on a FIFO) is told
+	grep -q "trusted.onfifo.*chats/fifo.*not restored" "$T/err" ||
+		fail "lost attribute on the FIFO not reported: $(cat "$T/err")"
+	grep -q "1 extended attributes were not restored" "$T/err" ||
+		fail "lost attribute not counted: $(cat "$T/err")"
+	grep -v "onfifo\|1 extended attributes were not" "$T/err" >err.rest || :
+	mv err.rest "$T/err"
+fi
 [ -s "$T/err" ] && fail "restore wrote to stderr without a terminal: $(cat "$T/err")"
 grep -q "Restored generation" "$T/out" || fail "no summary: $(cat "$T/out")"
+# the access time too (looked at before anything reads the copy)
+at=$(stat -c %X.%x dest/chats/2024/media/photo.jpg)
+case $at in
+"$(date -d '2005-05-05 05:05:05' +%s)".*.250000000*) ;;
+*) fail "atime not restored: $at" ;;
+esac
 grep -q "1 hard links\|2 hard links" "$T/out" || fail "hard links: $(cat "$T/out")"
 
 VFS_TIMES=1 vfs_manifest "$M" >m.mnt
@@ -77,6 +113,32 @@ blocks=$(stat -c %b dest/sparse)
 [ "$(stat -c %a dest/chats/a.txt)" = 4755 ] || fail "setuid bit lost"
 [ "$(stat -c %a dest/ro)" = 555 ] || fail "read-only folder mode"
 echo "41: restored tree equals the mount ($(wc -l <m.out) entries; sparse file $blocks blocks)"
+
+# extended attributes: every name and value of files and folders
+xa_manifest() {
+	(cd "$1" && getfattr -R -h -d -e hex -m '^(user|trusted|security)\.' . 2>/dev/null |
+		awk '/^# file: /{ f = substr($0, 9); next } NF { print f, $0 }' |
+		grep -v '^chats/fifo trusted.onfifo=' | LC_ALL=C sort)
+}
+if [ "$XA" = 1 ]; then
+	xa_manifest "$M" >x.mnt
+	xa_manifest dest >x.out
+	want=5
+	[ "$(id -u)" = 0 ] && want=7
+	# a.txt has three names: its attributes show under each
+	n=$(grep -vc 'hardlink' x.mnt)
+	[ "$n" -eq "$want" ] || fail "expected $want attributes in the mount, found $n: $(cat x.mnt)"
+	diff x.mnt x.out >/dev/null || {
+		diff x.mnt x.out >&2
+		fail "extended attributes differ"
+	}
+	grep -q "extended attributes" "$T/out" || fail "no attribute count: $(cat "$T/out")"
+	grep -q '^blockish user.big=0x' x.out || fail "big value missing"
+	grep -q '^empty user.empty' x.out || fail "empty value missing"
+	[ "$(id -u)" = 0 ] && { grep -q 'trusted.t=' x.out && grep -q 'security.vaultfs-test=' x.out ||
+		fail "trusted.*/security.* not restored as root"; }
+	echo "41: extended attributes restored ($(wc -l <x.out) name/value pairs)"
+fi
 
 # the journal is gone once done; a second restore into it is refused
 [ -z "$(ls "$XDG_STATE_HOME/vaultfs/restore" 2>/dev/null)" ] ||
@@ -121,3 +183,29 @@ if command -v script >/dev/null 2>&1; then
 	echo "41: progress line on a terminal"
 fi
 vfs_umount "$M"
+
+# The other long commands draw the same progress line (bytes, rate) on a
+# terminal and nothing when stderr is not one: fsck, fsck --repair (needs
+# the lease: after the umount), rekey.
+if command -v script >/dev/null 2>&1; then
+	pg_re='[0-9.]* [KMG]\{0,1\}i\{0,1\}B .*/s'
+	for c in "fsck" "fsck --repair"; do
+		expect_code 0 "$VAULTFS" $c --recovery-key-file key cloud
+		grep -q "$pg_re" "$T/err" && fail "$c: progress line without a terminal"
+		script -qec "'$VAULTFS' $c --recovery-key-file key cloud" /dev/null \
+			>tty.out 2>&1 </dev/null || fail "$c under script: $(cat tty.out)"
+		tr '\r' '\n' <tty.out | grep -q "^fsck .*$pg_re" ||
+			fail "$c: no progress line on a terminal: $(cat tty.out)"
+	done
+	script -qec "'$VAULTFS' rekey --recovery-key-file key --new-recovery-key-file key2 cloud" \
+		/dev/null >tty.out 2>&1 </dev/null || fail "rekey under script: $(cat tty.out)"
+	tr '\r' '\n' <tty.out | grep -q "^rekey .*$pg_re" ||
+		fail "rekey: no progress line on a terminal: $(cat tty.out)"
+	expect_code 0 "$VAULTFS" rekey --recovery-key-file key2 \
+		--new-recovery-key-file key3 cloud
+	grep -q "$pg_re" "$T/err" && fail "rekey: progress line without a terminal"
+	expect_code 0 "$VAULTFS" restore --recovery-key-file key3 cloud dest6
+	VFS_TIMES=1 vfs_manifest dest6 >m.6
+	cmp -s m.6 m.mnt || fail "restore after two rekeys differs"
+	echo "41: progress line on a terminal for fsck, fsck --repair, rekey; quiet otherwise"
+fi

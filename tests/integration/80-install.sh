@@ -73,7 +73,7 @@ for f in \
 	"$examplesdir/vaultsrv.conf.example" \
 	"$examplesdir/softhsm2.conf.example" \
 	"$docdir/README.md" "$docdir/cli.md" "$docdir/install.md" \
-	"$docdir/vaultsrv.md"; do
+	"$docdir/vaultsrv.md" "$docdir/second-machine.md"; do
 	expect_file "$f"
 done
 for f in "$bindir/vaultfs" "$bindir/vaultsrv"; do
@@ -90,6 +90,53 @@ printf 'vaultfs\nvaultsrv\n' | cmp -s - "$T/bins" ||
 "$D$bindir/vaultsrv" --version | grep -q '^vaultsrv [0-9]' ||
 	bad "installed vaultsrv --version"
 ok "files placed ($(find "$D" -type f | wc -l) files)"
+
+# --- the Debian layout: exactly these files, nothing else ---
+DD="$T/deb"
+pkg_make install DESTDIR="$DD" prefix=/usr sysconfdir=/etc \
+	systemdsystemunitdir=/lib/systemd/system >"$T/install-deb.log" 2>&1 || {
+	cat "$T/install-deb.log" >&2
+	fail "make install prefix=/usr DESTDIR=$DD failed"
+}
+(cd "$DD" && find . ! -type d | sed 's|^\.||' | LC_ALL=C sort) >"$T/deb.files"
+LC_ALL=C sort >"$T/deb.want" <<'EOW'
+/lib/systemd/system/vaultsrv.service
+/usr/bin/vaultfs
+/usr/bin/vaultsrv
+/usr/lib/systemd/user/vaultfs@.service
+/usr/share/bash-completion/completions/vaultfs
+/usr/share/bash-completion/completions/vaultsrv
+/usr/share/doc/vaultfs/README.md
+/usr/share/doc/vaultfs/cli.md
+/usr/share/doc/vaultfs/examples/softhsm2.conf.example
+/usr/share/doc/vaultfs/examples/vaultsrv.conf.example
+/usr/share/doc/vaultfs/install.md
+/usr/share/doc/vaultfs/second-machine.md
+/usr/share/doc/vaultfs/vaultsrv.md
+/usr/share/man/man1/vaultfs.1
+/usr/share/man/man5/vaultsrv.conf.5
+/usr/share/man/man8/vaultsrv.8
+EOW
+diff "$T/deb.want" "$T/deb.files" >&2 ||
+	bad "Debian layout: the installed files differ from the list (- missing, + extra)"
+while read -r f; do
+	[ -s "$DD$f" ] || bad "Debian layout: empty $f"
+	case $f in
+	*/man?/*) cmp -s "$DD$f" "$top_srcdir/docs/man/${f##*/}" ||
+		bad "Debian layout: $f is not docs/man/${f##*/}" ;;
+	*/completions/*) cmp -s "$DD$f" "$top_srcdir/contrib/completion/${f##*/}.bash" ||
+		bad "Debian layout: $f is not contrib/completion/${f##*/}.bash" ;;
+	*/doc/vaultfs/*.md) g=${f##*/}
+		[ "$g" = README.md ] || g=docs/$g
+		cmp -s "$DD$f" "$top_srcdir/$g" || bad "Debian layout: $f is not $g" ;;
+	esac
+done <"$T/deb.want"
+pkg_make uninstall DESTDIR="$DD" prefix=/usr sysconfdir=/etc \
+	systemdsystemunitdir=/lib/systemd/system >"$T/uninstall-deb.log" 2>&1 ||
+	bad "make uninstall (Debian layout) failed"
+left=$(find "$DD" ! -type d | head -n 20)
+[ -z "$left" ] || bad "Debian layout: left after make uninstall: $left"
+ok "Debian layout: all $(wc -l <"$T/deb.want") files where Debian expects them, nothing else"
 
 # --- man pages render without warnings ---
 for p in man1/vaultfs.1 man5/vaultsrv.conf.5 man8/vaultsrv.8; do

@@ -120,10 +120,25 @@ mentions "vaultfs rekey --help" '^usage: vaultfs rekey' --recovery-key \
 	--account-token-file --log-level --help --version CLOUD_DIR
 documented "vaultfs rekey --help" "$T/vaultfs.man" "$VCOMP"
 
+# The commands checked here are all that vaultfs --help lists (a new
+# command cannot be left out of this test).
+VFS_CMDS="init mount umount passwd fsck status restore recovery-key rekey"
+"$VAULTFS" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z-]*\) .*/\1/p' |
+	LC_ALL=C sort >"$T/cmds.help"
+printf '%s\n' $VFS_CMDS | LC_ALL=C sort >"$T/cmds.here"
+[ "$(wc -l <"$T/cmds.help")" -ge 9 ] || bad "cannot read the commands of vaultfs --help"
+cmp -s "$T/cmds.help" "$T/cmds.here" ||
+	bad "vaultfs --help lists other commands than 81-help checks: $(diff "$T/cmds.here" "$T/cmds.help" | grep '^[<>]' | tr '\n' ' ')"
+for c in $VFS_CMDS; do
+	run0 "vaultfs $c --help" "$VAULTFS" $c --help
+	grep -q "^usage: vaultfs $c" "$T/out" || bad "vaultfs $c --help: no usage line"
+	documented "vaultfs $c --help" "$T/vaultfs.man" "$VCOMP"
+done
+
 ver=$(sed -n 's/^AC_INIT(\[vaultfs\], \[\([^]]*\)\].*/\1/p' \
 	"$top_srcdir/configure.ac")
 [ -n "$ver" ] || fail "cannot read the version from configure.ac"
-for c in "" init mount umount passwd fsck status restore recovery-key rekey; do
+for c in "" $VFS_CMDS; do
 	run0 "vaultfs $c --version" "$VAULTFS" $c --version
 	[ "$(cat "$T/out")" = "vaultfs $ver" ] ||
 		bad "vaultfs $c --version printed '$(cat "$T/out")'"

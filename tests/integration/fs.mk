@@ -55,7 +55,9 @@ VAULTFS_IT = \
 	tests/integration/61-vault-mount.sh \
 	tests/integration/62-vault-offline.sh \
 	tests/integration/63-vault-attempts.sh \
-	tests/integration/64-vault-rollback.sh
+	tests/integration/64-vault-rollback.sh \
+	tests/integration/65-vault-urls.sh \
+	tests/integration/66-key-sources.sh
 TESTS += $(VAULTFS_IT)
 # Helpers of the vaultfs + vault tests (61-69).
 EXTRA_DIST += tests/integration/vint-lib.sh

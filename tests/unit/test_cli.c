@@ -108,6 +108,65 @@ static void test_exit_codes(void **state)
 	assert_null(cli_hint(-EIO));
 }
 
+/* --vault: repeatable, comma-separated; the list is checked. */
+static void test_parse_vault_list(void **state)
+{
+	const char *urls[CLI_VAULT_URLS];
+	char text[64], big[128];
+	struct parsed p;
+
+	(void)state;
+	parse(&p, "vaultfs", "mount", "--vault", "http://127.0.0.1:1",
+	      "--vault", "http://127.0.0.1:2,http://127.0.0.1:3", "c", "m",
+	      NULL);
+	assert_int_equal(p.r, 0);
+	assert_string_equal(p.a.vault_url, "http://127.0.0.1:1,"
+					   "http://127.0.0.1:2,"
+					   "http://127.0.0.1:3");
+	cli_args_release(&p.a);
+	assert_null(p.a.vault_url);
+
+	parse(&p, "vaultfs", "init", "--vault", "http://a,,http://b", "c",
+	      NULL);
+	assert_int_equal(p.r, -EINVAL);
+	assert_non_null(strstr(p.err, "--vault wants URL[,URL...]"));
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "mount", "--vault", "http://a,", "c", "m", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "mount", "--vault", "http://a b", "c", "m",
+	      NULL);
+	assert_int_equal(p.r, -EINVAL);
+	cli_args_release(&p.a);
+	/* 5 x 120 bytes: longer than the list may be */
+	memset(big, 'x', 120);
+	big[120] = '\0';
+	parse(&p, "vaultfs", "mount", "--vault", big, "--vault", big,
+	      "--vault", big, "--vault", big, "c", "m", NULL);
+	assert_int_equal(p.r, 0);
+	cli_args_release(&p.a);
+	parse(&p, "vaultfs", "mount", "--vault", big, "--vault", big,
+	      "--vault", big, "--vault", big, "--vault", big, "c", "m", NULL);
+	assert_int_equal(p.r, -EINVAL);
+	cli_args_release(&p.a);
+
+	/* 16 URLs, not 17 */
+	strcpy(text, "a");
+	for (int i = 1; i < CLI_VAULT_URLS; i++)
+		strcat(text, ",a");
+	assert_int_equal(cli_vault_urls_split(text, urls, CLI_VAULT_URLS),
+			 CLI_VAULT_URLS);
+	assert_string_equal(urls[15], "a");
+	strcpy(text, "a");
+	for (int i = 0; i < CLI_VAULT_URLS; i++)
+		strcat(text, ",a");
+	assert_int_equal(cli_vault_urls_split(text, urls, CLI_VAULT_URLS),
+			 -EINVAL);
+	strcpy(text, "one");
+	assert_int_equal(cli_vault_urls_split(text, urls, CLI_VAULT_URLS), 1);
+	assert_string_equal(urls[0], "one");
+}
+
 static void test_parse_init(void **state)
 {
 	struct parsed p;
@@ -645,12 +704,13 @@ static void test_parse_vault(void **state)
 	cli_args_release(&p.a);
 	parse(&p, "vaultfs", "init", "--vault", "", "c", NULL);
 	assert_int_equal(p.r, -EINVAL);
-	assert_non_null(strstr(p.err, "non-empty"));
+	assert_non_null(strstr(p.err, "--vault wants URL"));
 	cli_args_release(&p.a);
+	/* repeated: a list of replicas (test_parse_vault_list) */
 	parse(&p, "vaultfs", "mount", "--vault", "x", "--vault", "y", "c", "m",
 	      NULL);
-	assert_int_equal(p.r, -EINVAL);
-	assert_non_null(strstr(p.err, "--vault given twice"));
+	assert_int_equal(p.r, 0);
+	assert_string_equal(p.a.vault_url, "x,y");
 	cli_args_release(&p.a);
 
 	/* mount: password and key options exclude each other */
@@ -796,6 +856,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_exit_codes),
 	    cmocka_unit_test(test_parse_init),
+	    cmocka_unit_test(test_parse_vault_list),
 	    cmocka_unit_test(test_parse_mount),
 	    cmocka_unit_test(test_parse_mount_lease),
 	    cmocka_unit_test(test_parse_umount_help_version),
