@@ -276,7 +276,8 @@ static int api_new_key(struct actx *x, int kind, const uint8_t blinded[65],
 		api_internal(x, "OPRF key generation", r);
 		goto out;
 	}
-	r = hsm_oprf_evaluate(x->a->hsm, p.blob, p.blob_len, blinded, ret_ev);
+	r = hsm_oprf_evaluate_as(x->a->hsm, "new_key", x->account, p.blob,
+				 p.blob_len, blinded, ret_ev);
 	if (r < 0) {
 		api_internal(x, "OPRF evaluation", r);
 		goto out;
@@ -571,7 +572,8 @@ static void api_recover_start(struct actx *x)
 	metrics_guess();
 	/* Exactly the key whose counter was just spent (not rec's: the
 	 * record may have been replaced since it was read). */
-	r = hsm_oprf_evaluate(x->a->hsm, at.blob, at.blob_len, c.blinded, ev);
+	r = hsm_oprf_evaluate_as(x->a->hsm, "attempt", x->account, at.blob,
+				 at.blob_len, c.blinded, ev);
 	sodium_memzero(at.blob, sizeof(at.blob));
 	if (r < 0) {
 		api_internal(x, "OPRF evaluation", r);
