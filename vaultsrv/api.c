@@ -155,6 +155,17 @@ static void api_internal(struct actx *x, const char *what, int r)
 {
 	/* The store is unreachable or lost its quorum (store.h): nothing
 	 * was evaluated; the client may try again, here or elsewhere. */
+	/* Damage met by this request (docs/vaultsrv.md, "Startup errors"):
+	 * a corrupted store, or a stored key the token refuses. */
+	if (r == -EUCLEAN || r == -EBADMSG) {
+		log_error("%s: %s", what,
+			  r == -EUCLEAN ? "the store is damaged"
+					: "the token refuses a stored key "
+					  "(a damaged record or another token)");
+		api_fail(x, 503, "unavailable",
+			 "the vault's state is damaged; try another vault", -1);
+		return;
+	}
 	if (r == -EAGAIN) {
 		log_warn("%s: store unavailable", what);
 		api_fail(x, 503, "unavailable",
