@@ -10,6 +10,7 @@ TESTS += $(SOAK_TESTS)
 EXTRA_DIST += $(SOAK_TESTS)
 
 SOAK_SECONDS = 600
+# STORE=etcd: one replica on a 3-member etcd cluster (needs etcd).
 STORE = sqlite
 soak-vault: $(check_PROGRAMS) vaultsrv/vaultsrv
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \

@@ -31,23 +31,37 @@
 # a clean SIGTERM exit, and no sanitizer report in the server log.
 #
 # Prints one totals line ("soak: ...") and exits 0 only when no invariant
-# check failed. Environment: SOAK_SECONDS, SOAK_SEED (RANDOM seed).
-. "$top_srcdir/tests/integration/vault-lib.sh"
+# check failed. Environment: SOAK_SECONDS, SOAK_SEED (RANDOM seed),
+# SOAK_STORE=sqlite|etcd. etcd: one replica on a 3-member cluster
+# (tests/integration/etcd-lib.sh); every 4th round of the killer kills two
+# members instead (no quorum: 503s) and restarts them.
+STORE=${SOAK_STORE:-sqlite}
+case "$STORE" in
+sqlite) . "$top_srcdir/tests/integration/vault-lib.sh" ;;
+etcd) . "$top_srcdir/tests/integration/etcd-lib.sh" ;;
+*)
+	echo "FAIL: SOAK_STORE must be sqlite or etcd, not '$STORE'" >&2
+	exit 1
+	;;
+esac
 
 SECS=${SOAK_SECONDS:-600}
 case "$SECS" in
 '' | *[!0-9]*) fail "SOAK_SECONDS must be a number of seconds" ;;
 esac
-case "${SOAK_STORE:-sqlite}" in
-sqlite) ;;
-*) fail "SOAK_STORE='$SOAK_STORE': only sqlite is driven so far" ;;
-esac
 MAX=10
 RANDOM=${SOAK_SEED:-$$}
 S=5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a
 
-vs_setup
-vs_init
+if [ "$STORE" = sqlite ]; then
+	vs_setup
+	vs_init
+	SRVLOG="$T/server.log"
+else
+	ev_setup 1
+	EVLOG="$T/r1/evaluations.log"
+	SRVLOG="$T/r1/server.log"
+fi
 mkdir "$T/ev"
 : >"$T/acked.txt"
 : >"$T/unacked.txt"
@@ -55,9 +69,31 @@ mkdir "$T/ev"
 : >"$T/failures"
 
 start_srv() {
-	vs_start
+	if [ "$STORE" = sqlite ]; then
+		vs_start
+	else
+		ev_replica_start 1
+		URL=$R_URL_1
+		SRV_PID=$R_PID_1
+	fi
 	echo "$URL" >"$T/url.new"
 	mv "$T/url.new" "$T/url"
+}
+
+kill_srv() {
+	kill -KILL "$SRV_PID"
+	wait "$SRV_PID" 2>/dev/null || true
+	SRV_PID=""
+	R_PID_1=""
+}
+
+stop_srv() {
+	if [ "$STORE" = sqlite ]; then
+		vs_stop
+	else
+		ev_replicas_stop
+		SRV_PID=""
+	fi
 }
 
 # ---- shared helpers of the actors ----
@@ -108,18 +144,33 @@ sp() {
 # Transport trouble while the vault is down or restarting: expected.
 transient() { [ "$CLASS" = conn ] || [ "$CLASS" = unavail ]; }
 
-# counter ACCOUNT: prints "attempts state" from the database (the server
-# may hold a write lock or be recovering its WAL: retry).
-counter() {
-	local i=0 v
-	while [ $i -lt 50 ]; do
-		if v=$(sqlite3 -readonly "$DB" \
+# record ACCOUNT: prints "attempts state" from the store once, or fails.
+# etcd: the record's state byte at offset 1, the little-endian u32
+# counter at offset 2 (vaultsrv/store_etcd.c).
+record() {
+	local v
+	if [ "$STORE" = sqlite ]; then
+		v=$(sqlite3 -readonly "$DB" \
 			"SELECT attempts, state FROM accounts WHERE account='$1'" \
-			2>/dev/null); then
-			echo "${v/|/ }"
-			return 0
-		fi
-		sleep 0.05
+			2>/dev/null) || return 1
+		[ -n "$v" ] || return 1
+		echo "${v/|/ }"
+	else
+		v=$(ev_etcdctl get "$ETCD_PREFIX/a/$1" --print-value-only \
+			2>/dev/null | od -An -tu1 -N6) || return 1
+		set -- $v
+		[ $# = 6 ] || return 1
+		echo "$(($3 + $4 * 256 + $5 * 65536 + $6 * 16777216)) $2"
+	fi
+}
+
+# counter ACCOUNT: record, retried (the server may hold a write lock or be
+# recovering its WAL; etcd may have lost its quorum for a while).
+counter() {
+	local i=0
+	while [ $i -lt 300 ]; do
+		record "$1" && return 0
+		sleep 0.1
 		i=$((i + 1))
 	done
 	echo "? ?"
@@ -128,7 +179,26 @@ counter() {
 # evals ACCOUNT: HSM evaluations of ACCOUNT's counted attempts so far.
 evals() { grep -c " evaluation attempt $1\$" "$EVLOG" 2>/dev/null || true; }
 
-mint() { "$VAULTSRV" token --config "$CONF" --account "$1" 2>>"$T/mint.err"; }
+mint1() {
+	if [ "$STORE" = sqlite ]; then
+		"$VAULTSRV" token --config "$CONF" --account "$1" 2>>"$T/mint.err"
+	else
+		ev_token 1 "$1" 2>>"$T/mint.err"
+	fi
+}
+
+# `vaultsrv token` while serve starts and dies meanwhile: SoftHSM now and
+# then does not find the token ("no token labelled"); counted, retried.
+mint() {
+	local i=0
+	while [ $i -lt 5 ]; do
+		mint1 "$1" && return 0
+		ev mint_retry
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
 
 # recover_check ACCOUNT PW K TOKEN: a right-password recovery that must
 # give back K (or meet a down vault when transient_ok is set).
@@ -330,13 +400,29 @@ mixed() {
 	done
 }
 
+# "account attempts state" lines: every victim (sqlite), the last two
+# (etcd: one read per record).
+sample_victims() {
+	local a v
+	if [ "$STORE" = sqlite ]; then
+		sqlite3 -readonly -separator ' ' "$DB" \
+			"SELECT account, attempts, state FROM accounts WHERE account LIKE 'v%'" \
+			2>/dev/null || true
+	elif [ -s "$T/victims" ]; then
+		for a in $(tail -n 2 "$T/victims"); do
+			v=$(record "$a") && echo "$a $v"
+		done
+	fi
+	return 0
+}
+
 # Every victim's counter never goes down; a locked record stays locked.
 sampler() {
 	EVF="$T/ev/sampler"
 	declare -A last lock
 	local a n st
 	while [ ! -e "$T/stop" ]; do
-		while IFS='|' read -r a n st; do
+		while read -r a n st; do
 			[ -n "$a" ] || continue
 			if [ -n "${last[$a]:-}" ]; then
 				if [ "$n" -ge "${last[$a]}" ]; then ok; else
@@ -349,18 +435,16 @@ sampler() {
 			last[$a]=$n
 			[ "$st" = 1 ] && lock[$a]=1
 			[ -n "${lock[$a]:-}" ] || lock[$a]=0
-		done < <(sqlite3 -readonly "$DB" \
-			"SELECT account, attempts, state FROM accounts WHERE account LIKE 'v%'" \
-			2>/dev/null || true)
+		done < <(sample_victims)
 		sleep 0.05
 	done
 }
 
 san_check() {
 	if grep -q -E 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' \
-		"$T/server.log"; then
+		"$SRVLOG"; then
 		bad "sanitizer report in the server log"
-		grep -E -A5 'Sanitizer|runtime error:' "$T/server.log" | head -40 >&2
+		grep -E -A5 'Sanitizer|runtime error:' "$SRVLOG" | head -40 >&2
 	fi
 }
 
@@ -368,7 +452,6 @@ san_check() {
 tsetup=$(date +%s)
 start_srv
 mixed_setup
-cat "$T/mixed.txt" >>"$T/acked.txt"
 EVF="$T/ev/killer"
 registrar 1 &
 PIDS="$!"
@@ -385,12 +468,26 @@ EXTRA_PIDS="$PIDS"
 t0=$(date +%s)
 end=$((t0 + SECS))
 restarts=0
+round=0
+outages=0
 while [ "$(date +%s)" -lt $end ]; do
 	sleep "$((RANDOM % 2)).$((RANDOM % 10))"
 	sleep 0.3
-	kill -KILL "$SRV_PID"
-	wait "$SRV_PID" 2>/dev/null || true
-	SRV_PID=""
+	round=$((round + 1))
+	if [ "$STORE" = etcd ] && [ $((round % 4)) = 0 ]; then
+		# No quorum for 1..2 s: the replica answers 503.
+		m1=$((RANDOM % 3 + 1))
+		m2=$((m1 % 3 + 1))
+		ev_etcd_kill $m1 KILL
+		ev_etcd_kill $m2 KILL
+		sleep "1.$((RANDOM % 10))"
+		ev_etcd_member_start $m1 existing
+		ev_etcd_member_start $m2 existing
+		ev_etcd_wait_healthy 60
+		outages=$((outages + 1))
+		continue
+	fi
+	kill_srv
 	restarts=$((restarts + 1))
 	sleep "0.$((RANDOM % 4))"
 	start_srv
@@ -410,12 +507,13 @@ done
 touch "$T/stop"
 for p in $PIDS; do wait "$p" || true; done
 EXTRA_PIDS=""
+# The mixed accounts join the final check (not the spot checks: the mixed
+# actor must be alone on them to read its counters).
+cat "$T/mixed.txt" >>"$T/acked.txt"
 t1=$(date +%s)
 
 # ---- final checks: one more kill -9 first ----
-kill -KILL "$SRV_PID"
-wait "$SRV_PID" 2>/dev/null || true
-SRV_PID=""
+kill_srv
 restarts=$((restarts + 1))
 start_srv
 verify_list() { # file lane
@@ -453,18 +551,18 @@ while read -r a pw K tok; do
 	# State 1 (tombstone) once its last challenge is answered or expired.
 	if [ "${c% *}" = $MAX ]; then ok; else bad "victim $a at the end: counter/state '$c'"; fi
 done <"$T/locked.txt"
-vs_stop
+stop_srv
 san_check
 t2=$(date +%s)
 
 # ---- totals ----
 cnt() { cat "$T"/ev/* 2>/dev/null | grep -c "^$1\$" || true; }
 nfail=$(wc -l <"$T/failures")
-echo "soak: $((t1 - t0)) s under fire (SOAK_SECONDS=$SECS; setup $((t0 - tsetup)) s, final checks $((t2 - t1)) s), store sqlite, max_attempts $MAX"
+echo "soak: $((t1 - t0)) s under fire (SOAK_SECONDS=$SECS; setup $((t0 - tsetup)) s, final checks $((t2 - t1)) s), store $STORE, max_attempts $MAX"
 echo "soak: registers acknowledged $(cnt register_acked), verified after restarts $(cnt final_verified) of $(wc -l <"$T/acked.txt") (incl. 3 mixed accounts) + $(cnt spot_verified) spot checks; unacknowledged $(cnt register_unacked) (whole $(cnt unacked_present), absent $(cnt unacked_absent))"
 echo "soak: recovers ok $(cnt recover_ok), wrong guesses sent $(cnt wrong_sent), victims locked $(cnt victim_locked), counter resets proven $(cnt proven_reset) + by an interrupted right password $(cnt inflight_reset)"
-echo "soak: 503s $(cnt unavailable), connection errors $(cnt conn_error), restarts (kill -9) $restarts, HSM evaluations $(evaluations)"
-echo "soak: invariant checks run $(( $(cnt check_ok) + $(cnt check_failed) )), failed $nfail"
+echo "soak: 503s $(cnt unavailable), connection errors $(cnt conn_error), restarts (kill -9) $restarts, etcd quorum outages $outages, HSM evaluations $(evaluations)"
+echo "soak: token mints retried $(cnt mint_retry) (SoftHSM token not found while serve restarts), invariant checks run $(( $(cnt check_ok) + $(cnt check_failed) )), failed $nfail"
 if [ "$nfail" != 0 ]; then
 	sort "$T/failures" | uniq -c | head -20 >&2
 	fail "$nfail invariant checks failed"
