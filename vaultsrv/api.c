@@ -153,8 +153,6 @@ static void api_ok(struct actx *x, int status, struct json_out *w)
 
 static void api_internal(struct actx *x, const char *what, int r)
 {
-	/* The store is unreachable or lost its quorum (store.h): nothing
-	 * was evaluated; the client may try again, here or elsewhere. */
 	/* Damage met by this request (docs/vaultsrv.md, "Startup errors"):
 	 * a corrupted store, or a stored key the token refuses. */
 	if (r == -EUCLEAN || r == -EBADMSG) {
@@ -166,6 +164,8 @@ static void api_internal(struct actx *x, const char *what, int r)
 			 "the vault's state is damaged; try another vault", -1);
 		return;
 	}
+	/* The store is unreachable or lost its quorum (store.h): nothing
+	 * was evaluated; the client may try again, here or elsewhere. */
 	if (r == -EAGAIN) {
 		log_warn("%s: store unavailable", what);
 		api_fail(x, 503, "unavailable",
