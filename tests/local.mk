@@ -8,3 +8,4 @@ include tests/integration/local.mk
 include tests/fuzz/local.mk
 include tests/valgrind/valgrind.mk
 include tests/crash/crash.mk
+include tests/soak/soak.mk

@@ -154,6 +154,17 @@ static void api_ok(struct actx *x, int status, struct json_out *w)
 
 static void api_internal(struct actx *x, const char *what, int r)
 {
+	/* Damage met by this request (docs/vaultsrv.md, "Startup errors"):
+	 * a corrupted store, or a stored key the token refuses. */
+	if (r == -EUCLEAN || r == -EBADMSG) {
+		log_error("%s: %s", what,
+			  r == -EUCLEAN ? "the store is damaged"
+					: "the token refuses a stored key "
+					  "(a damaged record or another token)");
+		api_fail(x, 503, "unavailable",
+			 "the vault's state is damaged; try another vault", -1);
+		return;
+	}
 	/* The store is unreachable or lost its quorum (store.h): nothing
 	 * was evaluated; the client may try again, here or elsewhere. */
 	if (r == -EKEYREVOKED || r == -ENOKEY) {
@@ -294,7 +305,8 @@ static int api_new_key(struct actx *x, int kind, const uint8_t blinded[65],
 		api_internal(x, "OPRF key generation", r);
 		goto out;
 	}
-	r = hsm_oprf_evaluate(x->a->hsm, p.blob, p.blob_len, blinded, ret_ev);
+	r = hsm_oprf_evaluate_as(x->a->hsm, "new_key", x->account, p.blob,
+				 p.blob_len, blinded, ret_ev);
 	if (r < 0) {
 		api_internal(x, "OPRF evaluation", r);
 		goto out;
@@ -597,7 +609,8 @@ static void api_recover_start(struct actx *x)
 	metrics_guess();
 	/* Exactly the key whose counter was just spent (not rec's: the
 	 * record may have been replaced since it was read). */
-	r = hsm_oprf_evaluate(x->a->hsm, at.blob, at.blob_len, c.blinded, ev);
+	r = hsm_oprf_evaluate_as(x->a->hsm, "attempt", x->account, at.blob,
+				 at.blob_len, c.blinded, ev);
 	sodium_memzero(at.blob, sizeof(at.blob));
 	if (r < 0) {
 		api_internal(x, "OPRF evaluation", r);

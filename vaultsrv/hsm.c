@@ -484,15 +484,17 @@ out:
 	return r;
 }
 
-static void hsm_log_evaluation(struct hsm *h)
+static void hsm_log_evaluation(struct hsm *h, const char *kind,
+			       const char *account)
 {
-	char line[64];
+	char line[192];
 	int n;
 
 	if (h->evlog_fd < 0)
 		return;
-	n = snprintf(line, sizeof(line), "%lld evaluation\n",
-		     (long long)time(NULL));
+	n = snprintf(line, sizeof(line), "%lld evaluation%s%s%s%s\n",
+		     (long long)time(NULL), kind ? " " : "", kind ? kind : "",
+		     account ? " " : "", account ? account : "");
 	if (n > 0 && (size_t)n < sizeof(line)) {
 		/* One write on an O_APPEND fd: lines never interleave. */
 		if (write(h->evlog_fd, line, (size_t)n) != n)
@@ -503,6 +505,15 @@ static void hsm_log_evaluation(struct hsm *h)
 int hsm_oprf_evaluate(struct hsm *h, const uint8_t *blob, size_t blob_len,
 		      const uint8_t point[HSM_POINT_LEN],
 		      uint8_t ret_x[HSM_SECRET_LEN])
+{
+	return hsm_oprf_evaluate_as(h, NULL, NULL, blob, blob_len, point,
+				    ret_x);
+}
+
+int hsm_oprf_evaluate_as(struct hsm *h, const char *kind, const char *account,
+			 const uint8_t *blob, size_t blob_len,
+			 const uint8_t point[HSM_POINT_LEN],
+			 uint8_t ret_x[HSM_SECRET_LEN])
 {
 	struct hsm_session *s;
 	CK_MECHANISM unwrap = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
@@ -559,7 +570,7 @@ int hsm_oprf_evaluate(struct hsm *h, const uint8_t *blob, size_t blob_len,
 	}
 	/* Counted before the derive: the log never undercounts. */
 	atomic_fetch_add(&h->evaluations, 1);
-	hsm_log_evaluation(h);
+	hsm_log_evaluation(h, kind, account);
 	rv = h->f->C_DeriveKey(s->h, &derive, key, stmpl,
 			       sizeof(stmpl) / sizeof(stmpl[0]), &sec);
 	if (rv != CKR_OK) {

@@ -68,6 +68,16 @@ int hsm_oprf_evaluate(struct hsm *h, const uint8_t *blob, size_t blob_len,
 		      const uint8_t point[HSM_POINT_LEN],
 		      uint8_t ret_x[HSM_SECRET_LEN]) HSM_WUR;
 
+/*
+ * hsm_oprf_evaluate() that names the evaluation in the evaluation log:
+ * the line is "TIME evaluation KIND ACCOUNT" (either may be NULL: left
+ * out). kind and account must be printable, without spaces or newlines.
+ */
+int hsm_oprf_evaluate_as(struct hsm *h, const char *kind, const char *account,
+			 const uint8_t *blob, size_t blob_len,
+			 const uint8_t point[HSM_POINT_LEN],
+			 uint8_t ret_x[HSM_SECRET_LEN]) HSM_WUR;
+
 /* HMAC-SHA-256 of msg with the token key, computed in the HSM. */
 int hsm_mac(struct hsm *h, const void *msg, size_t len,
 	    uint8_t ret_mac[HSM_MAC_LEN]) HSM_WUR;

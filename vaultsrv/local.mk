@@ -28,3 +28,5 @@ bin_PROGRAMS += vaultsrv/vaultsrv
 vaultsrv_vaultsrv_SOURCES = vaultsrv/main.c
 vaultsrv_vaultsrv_CFLAGS = $(VAULTSRV_CFLAGS)
 vaultsrv_vaultsrv_LDADD = $(VAULTSRV_LIBS)
+# Startup error lines (docs/vaultsrv.md, "Startup errors").
+vaultsrv_libvaultsrv_a_SOURCES += vaultsrv/startup.c vaultsrv/startup.h

@@ -27,6 +27,7 @@
 #include "epoch.h"
 #include "hsm.h"
 #include "http.h"
+#include "startup.h"
 #include "log.h"
 #include "store.h"
 #include "token.h"
@@ -297,7 +298,7 @@ static int cmd_token(const struct vs_config *cfg, const char *account,
 	struct hsm *h = NULL;
 	struct store *s = NULL;
 	struct token_mac m;
-	char vid[33], tok[TOKEN_MAX + 1];
+	char vid[33], tok[TOKEN_MAX + 1], why[1024];
 	int r;
 
 	if (!account || !token_account_valid(account, strlen(account))) {
@@ -307,12 +308,8 @@ static int cmd_token(const struct vs_config *cfg, const char *account,
 	}
 	r = store_open(cfg->store, 0, &s);
 	if (r < 0) {
-		fprintf(stderr, "vaultsrv: cannot open '%s': %s\n", cfg->store,
-			r == -EAGAIN ? "unreachable (etcd: no member answers "
-				       "or no quorum)"
-				     : r == -ENOENT ? "no vault there (run "
-						      "vaultsrv init first)"
-						    : strerror(-r));
+		startup_store_why(cfg, r, why, sizeof(why));
+		fprintf(stderr, "vaultsrv: %s\n", why);
 		goto out;
 	}
 	r = main_vault_id(s, vid);
@@ -326,8 +323,8 @@ static int cmd_token(const struct vs_config *cfg, const char *account,
 	if (r == 0)
 		r = hsm_load_keys(h);
 	if (r < 0) {
-		fprintf(stderr, "vaultsrv: token '%s': %s\n", cfg->token_label,
-			strerror(-r));
+		startup_hsm_why(cfg, h != NULL, r, why, sizeof(why));
+		fprintf(stderr, "vaultsrv: %s\n", why);
 		goto out;
 	}
 	m.mac = main_mac;
@@ -431,7 +428,7 @@ static int cmd_serve(const struct vs_config *cfg)
 	struct http *web = NULL;
 	struct epoch_daemon *ed = NULL;
 	struct timespec tick = {MAIN_PURGE_INTERVAL, 0};
-	char vid[33];
+	char vid[33], why[1024];
 	sigset_t set;
 	int r, sig;
 
@@ -445,8 +442,8 @@ static int cmd_serve(const struct vs_config *cfg)
 
 	r = store_open(cfg->store, 0, &s);
 	if (r < 0) {
-		log_error("cannot open store '%s': %s (run vaultsrv init)",
-			  cfg->store, strerror(-r));
+		startup_store_why(cfg, r, why, sizeof(why));
+		log_error("%s", why);
 		goto out;
 	}
 	r = main_vault_id(s, vid);
@@ -459,8 +456,8 @@ static int cmd_serve(const struct vs_config *cfg)
 	if (r == 0)
 		r = hsm_load_keys(h);
 	if (r < 0) {
-		log_error("token '%s' (module '%s'): %s", cfg->token_label,
-			  cfg->pkcs11_module, strerror(-r));
+		startup_hsm_why(cfg, h != NULL, r, why, sizeof(why));
+		log_error("%s", why);
 		goto out;
 	}
 	if (cfg->evaluation_log[0]) {

@@ -142,7 +142,10 @@ struct store;
  *   etcd:URL[,URL...][?OPTIONS]        etcd v3 cluster (store_etcd.c)
  * create: make a new one and fail with -EEXIST if it exists (the file, or
  * a schema under the etcd prefix); else it must exist (-ENOENT). -EINVAL:
- * a malformed spec. -EAGAIN: the backend could not be reached.
+ * a malformed spec. -EAGAIN: the backend could not be reached. -EUCLEAN:
+ * damaged (SQLite: empty, fails quick_check, no meta table); -EPROTO:
+ * another schema version. Operations below fail with -EUCLEAN when they
+ * meet damage (answered 503, like -EAGAIN).
  *
  * Every operation below may also fail with -EAGAIN when a replicated
  * backend is unavailable (no quorum, no member reachable, contention that

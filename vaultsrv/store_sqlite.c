@@ -83,6 +83,9 @@ static int store_err(int rc)
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
 		return -EACCES;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EUCLEAN;
 	default:
 		return -EIO;
 	}
@@ -194,6 +197,7 @@ static int sqlite_open(const char *path, int create, struct store_impl **ret)
 {
 	struct store_impl *s;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	struct stat sb;
 	int r, fd;
 
 	if (create) {
@@ -202,8 +206,12 @@ static int sqlite_open(const char *path, int create, struct store_impl **ret)
 		if (fd < 0)
 			return -errno;
 		close(fd);
-	} else if (access(path, F_OK) < 0) {
+	} else if (stat(path, &sb) < 0) {
 		return -errno;
+	} else if (sb.st_size == 0) {
+		/* init always writes the schema: an empty file is damage,
+		 * never a vault to fill anew. */
+		return -EUCLEAN;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -230,10 +238,25 @@ static int sqlite_open(const char *path, int create, struct store_impl **ret)
 	} else {
 		sqlite3_stmt *st;
 
-		r = store_prep(s, "SELECT value FROM meta WHERE key='schema'",
-			       &st);
+		/* Damage is found here, at startup, not by some request. */
+		r = store_prep(s, "PRAGMA quick_check", &st);
+		if (r == 0) {
+			const unsigned char *t = NULL;
+
+			if (sqlite3_step(st) == SQLITE_ROW)
+				t = sqlite3_column_text(st, 0);
+			r = t && strcmp((const char *)t, "ok") == 0 ? 0
+								    : -EUCLEAN;
+			sqlite3_finalize(st);
+		}
 		if (r < 0)
 			goto out;
+		/* No meta table: not a vaultsrv database. */
+		if (store_prep(s, "SELECT value FROM meta WHERE key='schema'",
+			       &st) < 0) {
+			r = -EUCLEAN;
+			goto out;
+		}
 		/* An older schema is refused, never half-used. */
 		r = sqlite3_step(st) == SQLITE_ROW &&
 			    sqlite3_column_bytes(st, 0) ==
@@ -241,7 +264,7 @@ static int sqlite_open(const char *path, int create, struct store_impl **ret)
 			    memcmp(sqlite3_column_blob(st, 0), STORE_SCHEMA,
 				   strlen(STORE_SCHEMA)) == 0
 			? 0
-			: -EINVAL;
+			: -EPROTO;
 		sqlite3_finalize(st);
 		if (r < 0)
 			goto out;
