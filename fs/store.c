@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "chunk.h"
 #include "commit.h"
+#include "hwm_async.h"
 #include "header.h"
 #include "lease.h"
 #include "meta.h"
@@ -113,6 +114,7 @@ struct store {
 	 * high-water mark); the next commit retries the fsync first. */
 	int head_unsynced;
 	int lease_lost; /* lease_renew saw another writer: no more commits */
+	struct hwm_async *hwma; /* STORE_ASYNC_HWM: the mark's writer */
 
 	/* Inodes changed since the last commit (attributes or data), so a
 	 * commit visits those only; when the list cannot grow, all. */
@@ -706,6 +708,8 @@ static int write_hwm(struct store *s)
 	h.gen = s->gen;
 	h.segno = s->head_seg;
 	memcpy(h.hash, s->head_hash, COMMIT_HASH_BYTES);
+	if (s->hwma)
+		return hwma_post(s->hwma, &h);
 	return hwm_write(s->state_dir, s->store_id, &h);
 }
 
@@ -1512,6 +1516,7 @@ static int store_alloc(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 
 static void store_free(struct store *s)
 {
+	hwma_free(s->hwma);
 	if (s->m) {
 		for (size_t i = 0; i < s->m->ibuckets; i++)
 			for (struct minode *ip = s->m->itab[i]; ip;
@@ -2057,6 +2062,9 @@ int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 	r = check_fresh(s, &ch);
 	if (r == 0)
 		r = adopt_head(s, &ch);
+	if (r == 0 && (flags & STORE_ASYNC_HWM) &&
+	    !(flags & STORE_READ_ONLY) && s->state_dir)
+		r = hwma_new(s->state_dir, s->store_id, &s->hwma);
 	if (r < 0)
 		goto out;
 	*ret = s;
@@ -2193,15 +2201,18 @@ int store_open(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
 
 int store_close(struct store *s)
 {
-	int r;
+	int r, r2;
 
 	if (!s)
 		return 0;
 	pthread_mutex_lock(&s->lock);
 	r = do_commit(s);
 	pthread_mutex_unlock(&s->lock);
+	/* The mark of the last commit is durable before close returns. */
+	r2 = hwma_free(s->hwma);
+	s->hwma = NULL;
 	store_free(s);
-	return r;
+	return r < 0 ? r : r2;
 }
 
 int store_commit(struct store *s)
