@@ -679,16 +679,6 @@ static int foreach_changed(struct store *s,
 	return 0;
 }
 
-static int put_segment(struct store *s, struct segw *sw)
-{
-	char name[OBJSTORE_NAME_MAX];
-
-	if (s->lease_lost)
-		return -VFS_E_LEASE;
-	objstore_seg_name(sw->segno, name);
-	return objstore_put(s->os, name, sw->w.data, sw->w.len);
-}
-
 /* Takes the next segment number: always above the head, never wrapping
  * (-EOVERFLOW). */
 static int new_segno(struct store *s, uint64_t *ret)
@@ -698,6 +688,20 @@ static int new_segno(struct store *s, uint64_t *ret)
 		return -EOVERFLOW;
 	*ret = s->next_seg++;
 	return 0;
+}
+
+/* About the size of the segment a spill (or, with commit, a commit) would
+ * write now, so its buffer is allocated once instead of grown by
+ * doubling (each step a copy and fresh pages; docs/benchmarks.md,
+ * "Tuning, session 3"). */
+static size_t seg_expect(const struct store *s, int commit)
+{
+	size_t n = SEG_HDR_BYTES + SEG_TRAILER_BYTES + CHUNK_OVERHEAD +
+		   (size_t)s->dirty_bytes + s->nblocks * CHUNK_OVERHEAD;
+
+	if (commit)
+		n += s->pend.len + 4096;
+	return n;
 }
 
 /* Remembers the head in the state folder (rollback and fork checks). */
@@ -725,6 +729,7 @@ static int spill(struct store *s)
 	struct segent se;
 	struct datactx dc;
 	const uint8_t *sealed;
+	char name[OBJSTORE_NAME_MAX];
 	uint32_t slen;
 	uint64_t segno;
 	int r;
@@ -736,6 +741,9 @@ static int spill(struct store *s)
 		return r;
 	segw_init(&sw, s->store_id, segno);
 	bufw_init(&recs, SIZE_MAX, 1);
+	r = segw_expect(&sw, seg_expect(s, 0));
+	if (r < 0)
+		goto out;
 	dc.s = s;
 	dc.sw = &sw;
 	dc.fl = &fl;
@@ -747,7 +755,14 @@ static int spill(struct store *s)
 			&slen);
 	if (r < 0)
 		goto out;
-	r = put_segment(s, &sw);
+	/* Not durable yet: no commit names it before objstore_settle (in
+	 * do_commit) made it durable and named. */
+	if (s->lease_lost) {
+		r = -VFS_E_LEASE;
+		goto out;
+	}
+	objstore_seg_name(sw.segno, name);
+	r = objstore_put_deferred(s->os, name, sw.w.data, sw.w.len);
 	if (r < 0)
 		goto out;
 	se.segno = sw.segno;
@@ -867,6 +882,9 @@ static int do_commit(struct store *s)
 	segw_init(&sw, s->store_id, segno);
 	bufw_init(&recs, META_LOAD_MAX, 1);
 	bufw_init(&ext, META_LOAD_MAX, 1);
+	r = segw_expect(&sw, seg_expect(s, 1));
+	if (r < 0)
+		goto out;
 
 	/* Data first: its chunks sit right after the segment header. */
 	dc.s = s;
@@ -953,6 +971,11 @@ static int do_commit(struct store *s)
 	}
 	crypto_generichash(c.hash, sizeof(c.hash), sealed, slen, NULL, 0);
 
+	/* Spilled segments this commit names: durable and in place
+	 * first. */
+	r = objstore_settle(s->os);
+	if (r < 0)
+		goto out;
 	r = raise_format(s);
 	if (r < 0)
 		goto out;
