@@ -124,6 +124,43 @@ uint8_t *bufw_reserve(struct bufw *w, size_t n)
 	return p;
 }
 
+uint8_t *bufw_reserve_raw(struct bufw *w, size_t n)
+{
+	uint8_t *p;
+
+	if (bufw_grow(w, n) < 0)
+		return NULL;
+	p = w->data + w->len;
+	w->len += n;
+	return p;
+}
+
+int bufw_prealloc(struct bufw *w, size_t cap)
+{
+	uint8_t *nd;
+
+	if (w->err)
+		return w->err;
+	if (cap > w->max)
+		cap = w->max;
+	if (cap <= w->cap)
+		return 0;
+	nd = malloc(cap);
+	if (!nd) {
+		w->err = -ENOMEM;
+		return w->err;
+	}
+	if (w->data) {
+		memcpy(nd, w->data, w->len);
+		if (w->secret)
+			sodium_memzero(w->data, w->cap);
+		free(w->data);
+	}
+	w->data = nd;
+	w->cap = cap;
+	return 0;
+}
+
 void bufw_u8(struct bufw *w, uint8_t v)
 {
 	bufw_put(w, &v, 1);

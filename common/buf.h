@@ -44,6 +44,13 @@ void bufw_u64(struct bufw *w, uint64_t v);
 void bufw_str(struct bufw *w, const void *p, size_t n);
 /* Reserves n zeroed bytes and returns a pointer to them (NULL on error). */
 uint8_t *bufw_reserve(struct bufw *w, size_t n);
+/* As bufw_reserve, but the n bytes are not zeroed: the caller must write
+ * every one of them (no copy of old heap bytes may leave unwritten). */
+uint8_t *bufw_reserve_raw(struct bufw *w, size_t n);
+/* Makes room for cap bytes in all (at most the limit) in one allocation,
+ * so writes up to that size neither move nor copy the buffer: 0 or the
+ * error (then also kept as w's error). */
+int bufw_prealloc(struct bufw *w, size_t cap);
 /* Returns w->err (0 or negative errno). */
 int bufw_error(const struct bufw *w) WUR;
 

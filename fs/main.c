@@ -745,7 +745,7 @@ static int main_serve(struct mount_job *j)
 	}
 
 	r = store_open(j->cloud_dir, j->key, j->state_dir,
-		       (j->a->read_only ? STORE_READ_ONLY : 0) |
+		       (j->a->read_only ? STORE_READ_ONLY : STORE_ASYNC_HWM) |
 			   (j->a->take_over ? STORE_BREAK_LEASE : 0),
 		       &s);
 	if (r == -VFS_E_LEASE) {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +22,24 @@
 
 #include "objstore.h"
 
+/* A deferred put: written under tmp, not yet fsynced or named. */
+struct deferred {
+	char name[OBJSTORE_NAME_MAX];
+	char tmp[OBJSTORE_NAME_MAX * 2];
+	char dir[OBJSTORE_NAME_MAX * 2];
+	int fd;
+	int synced;  /* fsync done */
+	int renamed; /* in place under name */
+};
+
 struct objstore {
 	int dfd;
 	objstore_fault_fn fault;
 	void *fault_ctx;
 	struct objstore_stats stats;
+	pthread_mutex_t dlock; /* the deferred puts */
+	struct deferred dv[OBJSTORE_DEFER_MAX];
+	size_t nd;
 };
 
 static int fault(struct objstore *os, enum objstore_step step, const char *name)
@@ -49,6 +63,7 @@ int objstore_new(const char *dir, struct objstore **ret)
 		return -ENOMEM;
 	}
 	os->dfd = fd;
+	pthread_mutex_init(&os->dlock, NULL);
 	*ret = os;
 	return 0;
 }
@@ -57,6 +72,11 @@ void objstore_free(struct objstore *os)
 {
 	if (!os)
 		return;
+	/* Unsettled temporary files stay, as after a crash; the next
+	 * read-write open removes them. */
+	for (size_t i = 0; i < os->nd; i++)
+		close(os->dv[i].fd);
+	pthread_mutex_destroy(&os->dlock);
 	close(os->dfd);
 	free(os);
 }
@@ -279,6 +299,147 @@ int objstore_put_placed(struct objstore *os, const char *name,
 	return put(os, name, data, len, 0, placed);
 }
 
+/* Under dlock. */
+static int settle_locked(struct objstore *os)
+{
+	size_t i, j;
+	int r;
+
+	for (i = 0; i < os->nd; i++) {
+		struct deferred *d = &os->dv[i];
+
+		if (d->synced)
+			continue;
+		r = fault(os, OBJSTORE_STEP_FSYNC, d->tmp);
+		if (r < 0)
+			return r;
+		if (fsync(d->fd) < 0)
+			return -errno;
+		d->synced = 1;
+	}
+	for (i = 0; i < os->nd; i++) {
+		struct deferred *d = &os->dv[i];
+
+		if (d->renamed)
+			continue;
+		r = fault(os, OBJSTORE_STEP_RENAME, d->name);
+		if (r < 0)
+			return r;
+		if (renameat2(os->dfd, d->tmp, os->dfd, d->name,
+			      RENAME_NOREPLACE) < 0) {
+			if (errno != EINVAL)
+				return -errno;
+			if (linkat(os->dfd, d->tmp, os->dfd, d->name, 0) < 0)
+				return -errno;
+			unlinkat(os->dfd, d->tmp, 0);
+		}
+		d->renamed = 1;
+	}
+	for (i = 0; i < os->nd; i++) {
+		/* once per folder */
+		for (j = 0; j < i; j++)
+			if (!strcmp(os->dv[j].dir, os->dv[i].dir))
+				break;
+		if (j < i)
+			continue;
+		r = fsync_dirat(os, os->dv[i].dir);
+		if (r < 0)
+			return r;
+	}
+	for (i = 0; i < os->nd; i++)
+		close(os->dv[i].fd);
+	os->nd = 0;
+	return 0;
+}
+
+int objstore_settle(struct objstore *os)
+{
+	int r;
+
+	pthread_mutex_lock(&os->dlock);
+	r = os->nd ? settle_locked(os) : 0;
+	pthread_mutex_unlock(&os->dlock);
+	return r;
+}
+
+int objstore_put_deferred(struct objstore *os, const char *name,
+			  const void *data, size_t len)
+{
+	char tmp[OBJSTORE_NAME_MAX * 2], dir[OBJSTORE_NAME_MAX * 2];
+	struct deferred *d;
+	const char *slash;
+	uint8_t rnd[8];
+	int fd = -1, r, f, have_tmp = 0;
+
+	slash = strrchr(name, '/');
+	if (strlen(name) >= OBJSTORE_NAME_MAX || name[0] == '.' ||
+	    (slash && slash[1] == '.'))
+		return -EINVAL;
+	pthread_mutex_lock(&os->dlock);
+	if (os->nd == OBJSTORE_DEFER_MAX) {
+		r = settle_locked(os);
+		if (r < 0)
+			goto out;
+	}
+	d = &os->dv[os->nd];
+	memset(d, 0, sizeof(*d));
+	strcpy(d->name, name);
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - name), name);
+	else
+		strcpy(dir, ".");
+	randombytes_buf(rnd, sizeof(rnd));
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-%02x%02x%02x%02x%02x%02x%02x%02x",
+		 dir, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+		 rnd[7]);
+	memcpy(d->dir, dir, sizeof(d->dir));
+	memcpy(d->tmp, tmp, sizeof(d->tmp));
+	r = make_parents(os, name);
+	if (r < 0)
+		goto out;
+	r = fault(os, OBJSTORE_STEP_CREATE, d->tmp);
+	if (r < 0)
+		goto out;
+	fd = openat(os->dfd, d->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	have_tmp = 1;
+	f = fault(os, OBJSTORE_STEP_WRITE, d->tmp);
+	if (f < 0) {
+		r = f;
+		goto out;
+	}
+	if (f == OBJSTORE_FAULT_SHORT) {
+		r = write_all(fd, data, len / 2);
+		if (r == 0)
+			r = -EIO;
+		goto out;
+	}
+	r = write_all(fd, data, len);
+	if (r < 0)
+		goto out;
+	/* Start the writeback now, so the fsync at settle finds little
+	 * left to do; only a hint. */
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	d->fd = fd;
+	fd = -1;
+	have_tmp = 0;
+	os->nd++;
+	__atomic_fetch_add(&os->stats.puts, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&os->stats.put_bytes, len, __ATOMIC_RELAXED);
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (have_tmp && fault(os, OBJSTORE_STEP_REMOVE, os->dv[os->nd].tmp) == 0)
+		unlinkat(os->dfd, os->dv[os->nd].tmp, 0);
+	pthread_mutex_unlock(&os->dlock);
+	return r;
+}
+
 int objstore_sync_dir(struct objstore *os, const char *name)
 {
 	char dir[OBJSTORE_NAME_MAX * 2];
@@ -301,14 +462,37 @@ int objstore_replace(struct objstore *os, const char *name, const void *data,
 	return put(os, name, data, len, 1, &placed);
 }
 
+/* The path under which object name can be read right now: its
+ * temporary name while a deferred put of it is not renamed yet. */
+static const char *resolve(struct objstore *os, const char *name,
+			   char buf[OBJSTORE_NAME_MAX * 2])
+{
+	const char *p = name;
+
+	pthread_mutex_lock(&os->dlock);
+	for (size_t i = 0; i < os->nd; i++)
+		if (!os->dv[i].renamed && !strcmp(os->dv[i].name, name)) {
+			strcpy(buf, os->dv[i].tmp);
+			p = buf;
+			break;
+		}
+	pthread_mutex_unlock(&os->dlock);
+	return p;
+}
+
 static int open_obj(struct objstore *os, const char *name)
 {
+	char tmp[OBJSTORE_NAME_MAX * 2];
+	const char *path;
 	int fd, r;
 
 	r = fault(os, OBJSTORE_STEP_READ, name);
 	if (r < 0)
 		return r;
-	fd = openat(os->dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	path = resolve(os, name, tmp);
+	fd = openat(os->dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && path != name) /* renamed meanwhile */
+		fd = openat(os->dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	return fd;
@@ -319,10 +503,16 @@ int objstore_size(struct objstore *os, const char *name, uint64_t *ret)
 	struct stat st;
 	int r;
 
+	char tmp[OBJSTORE_NAME_MAX * 2];
+	const char *path;
+
 	r = fault(os, OBJSTORE_STEP_READ, name);
 	if (r < 0)
 		return r;
-	if (fstatat(os->dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	path = resolve(os, name, tmp);
+	if (fstatat(os->dfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    (errno != ENOENT || path == name ||
+	     fstatat(os->dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0))
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EBADMSG;
@@ -417,6 +607,20 @@ int objstore_remove(struct objstore *os, const char *name)
 	r = fault(os, OBJSTORE_STEP_REMOVE, name);
 	if (r < 0)
 		return r;
+	pthread_mutex_lock(&os->dlock);
+	for (size_t i = 0; i < os->nd; i++) {
+		struct deferred *d = &os->dv[i];
+
+		if (strcmp(d->name, name))
+			continue;
+		if (!d->renamed)
+			unlinkat(os->dfd, d->tmp, 0);
+		close(d->fd);
+		memmove(d, d + 1, (os->nd - i - 1) * sizeof(*d));
+		os->nd--;
+		break;
+	}
+	pthread_mutex_unlock(&os->dlock);
 	if (unlinkat(os->dfd, name, 0) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
@@ -468,6 +672,17 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int is_deferred_tmp(struct objstore *os, const char *path)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&os->dlock);
+	for (size_t i = 0; i < os->nd && !found; i++)
+		found = !os->dv[i].renamed && !strcmp(os->dv[i].tmp, path);
+	pthread_mutex_unlock(&os->dlock);
+	return found;
+}
+
 static int list_sub(struct objstore *os, const char *sub, unsigned subno,
 		    int remove_tmp, struct u64vec *out, size_t *foreign)
 {
@@ -493,10 +708,9 @@ static int list_sub(struct objstore *os, const char *sub, unsigned subno,
 		if (!strcmp(n, ".") || !strcmp(n, ".."))
 			continue;
 		if (!strncmp(n, ".tmp-", 5)) {
-			if (remove_tmp) {
-				snprintf(path, sizeof(path), "%s/%s", sub, n);
+			snprintf(path, sizeof(path), "%s/%s", sub, n);
+			if (remove_tmp && !is_deferred_tmp(os, path))
 				unlinkat(os->dfd, path, 0);
-			}
 			continue;
 		}
 		if (len != 20 || strcmp(n + 16, ".seg") ||

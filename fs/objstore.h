@@ -90,6 +90,30 @@ int objstore_put_placed(struct objstore *os, const char *name,
 			const void *data, size_t len,
 			int *placed) OBJSTORE_WUR;
 
+/* Deferred puts pending at most; one more settles them first. */
+#define OBJSTORE_DEFER_MAX 32
+
+/*
+ * As objstore_put, for an object no commit names yet (a spilled data-only
+ * segment): only written under a temporary name in its folder, with its
+ * writeback started (sync_file_range), and returns. The next
+ * objstore_settle fsyncs it, renames it into place and fsyncs its folder;
+ * until then reads, sizes and removal of name find the temporary file. A
+ * crash before that leaves only a temporary file, which the next
+ * read-write open removes (objstore_list_segments). Thread-safe against
+ * the other calls.
+ */
+int objstore_put_deferred(struct objstore *os, const char *name,
+			  const void *data, size_t len) OBJSTORE_WUR;
+
+/*
+ * Makes every deferred put durable and named: fsync of each, then the
+ * renames, then one fsync per folder, in that order, so a named object is
+ * always complete. 0 when none is pending. On failure the ones not done
+ * stay pending and the next call retries them.
+ */
+int objstore_settle(struct objstore *os) OBJSTORE_WUR;
+
 /* Fsyncs the folder holding object name: retries the last step of a put
  * that placed the object. */
 int objstore_sync_dir(struct objstore *os, const char *name) OBJSTORE_WUR;

@@ -28,6 +28,11 @@ void segw_init(struct segw *sw, const uint8_t *store_id, uint64_t segno)
 	bufw_put(&sw->w, sw->rid, sizeof(sw->rid));
 }
 
+int segw_expect(struct segw *sw, size_t bytes)
+{
+	return bufw_prealloc(&sw->w, bytes);
+}
+
 void segw_release(struct segw *sw)
 {
 	bufw_release(&sw->w);
@@ -55,12 +60,16 @@ static int add(struct segw *sw, const uint8_t key[32], uint8_t kind, int last,
 
 	if (sw->finished || len > CHUNK_PLAIN_MAX)
 		return -EINVAL;
-	out = bufw_reserve(&sw->w, len + CHUNK_OVERHEAD);
+	/* Not zeroed first: chunk_seal writes all len + CHUNK_OVERHEAD
+	 * bytes (nonce, ciphertext, tag). */
+	out = bufw_reserve_raw(&sw->w, len + CHUNK_OVERHEAD);
 	if (!out)
 		return bufw_error(&sw->w) ? bufw_error(&sw->w) : -ENOMEM;
 	n = chunk_seal(key, &pos, plain, len, out);
-	if (n < 0)
-		return n;
+	if (n != (int)(len + CHUNK_OVERHEAD)) {
+		memset(out, 0, len + CHUNK_OVERHEAD);
+		return n < 0 ? n : -EIO;
+	}
 	*ret_off = (uint32_t)pos.offset;
 	*ret_sealed = (uint32_t)n;
 	return 0;

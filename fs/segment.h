@@ -34,6 +34,10 @@ struct segw {
 
 /* Starts segment segno with a fresh random id; store_id must outlive sw. */
 void segw_init(struct segw *sw, const uint8_t *store_id, uint64_t segno);
+/* Sizes the segment's buffer for about bytes in all, so that filling it
+ * does not move it (a hint: it still grows past that). 0 or -ENOMEM. */
+int segw_expect(struct segw *sw, size_t bytes) SEG_WUR;
+
 void segw_release(struct segw *sw);
 
 /*

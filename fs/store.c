@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "chunk.h"
 #include "commit.h"
+#include "hwm_async.h"
 #include "header.h"
 #include "lease.h"
 #include "meta.h"
@@ -113,6 +114,7 @@ struct store {
 	 * high-water mark); the next commit retries the fsync first. */
 	int head_unsynced;
 	int lease_lost; /* lease_renew saw another writer: no more commits */
+	struct hwm_async *hwma; /* STORE_ASYNC_HWM: the mark's writer */
 
 	/* Inodes changed since the last commit (attributes or data), so a
 	 * commit visits those only; when the list cannot grow, all. */
@@ -677,16 +679,6 @@ static int foreach_changed(struct store *s,
 	return 0;
 }
 
-static int put_segment(struct store *s, struct segw *sw)
-{
-	char name[OBJSTORE_NAME_MAX];
-
-	if (s->lease_lost)
-		return -VFS_E_LEASE;
-	objstore_seg_name(sw->segno, name);
-	return objstore_put(s->os, name, sw->w.data, sw->w.len);
-}
-
 /* Takes the next segment number: always above the head, never wrapping
  * (-EOVERFLOW). */
 static int new_segno(struct store *s, uint64_t *ret)
@@ -698,6 +690,20 @@ static int new_segno(struct store *s, uint64_t *ret)
 	return 0;
 }
 
+/* About the size of the segment a spill (or, with commit, a commit) would
+ * write now, so its buffer is allocated once instead of grown by
+ * doubling (each step a copy and fresh pages; docs/benchmarks.md,
+ * "Tuning, session 3"). */
+static size_t seg_expect(const struct store *s, int commit)
+{
+	size_t n = SEG_HDR_BYTES + SEG_TRAILER_BYTES + CHUNK_OVERHEAD +
+		   (size_t)s->dirty_bytes + s->nblocks * CHUNK_OVERHEAD;
+
+	if (commit)
+		n += s->pend.len + 4096;
+	return n;
+}
+
 /* Remembers the head in the state folder (rollback and fork checks). */
 static int write_hwm(struct store *s)
 {
@@ -706,6 +712,8 @@ static int write_hwm(struct store *s)
 	h.gen = s->gen;
 	h.segno = s->head_seg;
 	memcpy(h.hash, s->head_hash, COMMIT_HASH_BYTES);
+	if (s->hwma)
+		return hwma_post(s->hwma, &h);
 	return hwm_write(s->state_dir, s->store_id, &h);
 }
 
@@ -721,6 +729,7 @@ static int spill(struct store *s)
 	struct segent se;
 	struct datactx dc;
 	const uint8_t *sealed;
+	char name[OBJSTORE_NAME_MAX];
 	uint32_t slen;
 	uint64_t segno;
 	int r;
@@ -732,6 +741,9 @@ static int spill(struct store *s)
 		return r;
 	segw_init(&sw, s->store_id, segno);
 	bufw_init(&recs, SIZE_MAX, 1);
+	r = segw_expect(&sw, seg_expect(s, 0));
+	if (r < 0)
+		goto out;
 	dc.s = s;
 	dc.sw = &sw;
 	dc.fl = &fl;
@@ -743,7 +755,14 @@ static int spill(struct store *s)
 			&slen);
 	if (r < 0)
 		goto out;
-	r = put_segment(s, &sw);
+	/* Not durable yet: no commit names it before objstore_settle (in
+	 * do_commit) made it durable and named. */
+	if (s->lease_lost) {
+		r = -VFS_E_LEASE;
+		goto out;
+	}
+	objstore_seg_name(sw.segno, name);
+	r = objstore_put_deferred(s->os, name, sw.w.data, sw.w.len);
 	if (r < 0)
 		goto out;
 	se.segno = sw.segno;
@@ -863,6 +882,9 @@ static int do_commit(struct store *s)
 	segw_init(&sw, s->store_id, segno);
 	bufw_init(&recs, META_LOAD_MAX, 1);
 	bufw_init(&ext, META_LOAD_MAX, 1);
+	r = segw_expect(&sw, seg_expect(s, 1));
+	if (r < 0)
+		goto out;
 
 	/* Data first: its chunks sit right after the segment header. */
 	dc.s = s;
@@ -949,6 +971,11 @@ static int do_commit(struct store *s)
 	}
 	crypto_generichash(c.hash, sizeof(c.hash), sealed, slen, NULL, 0);
 
+	/* Spilled segments this commit names: durable and in place
+	 * first. */
+	r = objstore_settle(s->os);
+	if (r < 0)
+		goto out;
 	r = raise_format(s);
 	if (r < 0)
 		goto out;
@@ -1512,6 +1539,7 @@ static int store_alloc(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 
 static void store_free(struct store *s)
 {
+	hwma_free(s->hwma);
 	if (s->m) {
 		for (size_t i = 0; i < s->m->ibuckets; i++)
 			for (struct minode *ip = s->m->itab[i]; ip;
@@ -2057,6 +2085,9 @@ int store_open_os(struct objstore *os, const uint8_t key[STORE_KEY_BYTES],
 	r = check_fresh(s, &ch);
 	if (r == 0)
 		r = adopt_head(s, &ch);
+	if (r == 0 && (flags & STORE_ASYNC_HWM) &&
+	    !(flags & STORE_READ_ONLY) && s->state_dir)
+		r = hwma_new(s->state_dir, s->store_id, &s->hwma);
 	if (r < 0)
 		goto out;
 	*ret = s;
@@ -2193,15 +2224,18 @@ int store_open(const char *cloud_dir, const uint8_t key[STORE_KEY_BYTES],
 
 int store_close(struct store *s)
 {
-	int r;
+	int r, r2;
 
 	if (!s)
 		return 0;
 	pthread_mutex_lock(&s->lock);
 	r = do_commit(s);
 	pthread_mutex_unlock(&s->lock);
+	/* The mark of the last commit is durable before close returns. */
+	r2 = hwma_free(s->hwma);
+	s->hwma = NULL;
 	store_free(s);
-	return r;
+	return r < 0 ? r : r2;
 }
 
 int store_commit(struct store *s)

@@ -62,6 +62,12 @@ enum store_open_flags {
 	/* Take the writer's lease even if another machine holds it, once
 	 * it has expired (the user says that machine is gone). */
 	STORE_BREAK_LEASE = 1 << 1,
+	/* Read-write: raise the high-water mark from a writer thread after
+	 * each commit instead of inside it (two fsync calls per commit
+	 * instead of four; the mark may lag the durable head by a few ms
+	 * after a machine crash). store_close waits for it. The mount sets
+	 * it; see fs/hwm_async.h. */
+	STORE_ASYNC_HWM = 1 << 2,
 };
 
 /* Options for store_create; every field may be zero/NULL. */

@@ -2,6 +2,7 @@
 noinst_HEADERS += fs/store.h
 noinst_LIBRARIES += fs/libvfsstore.a
 fs_libvfsstore_a_SOURCES = \
+	fs/hwm_async.c fs/hwm_async.h \
 	fs/chunk.c fs/chunk.h \
 	fs/commit.c fs/commit.h \
 	fs/header.c fs/header.h \
@@ -22,4 +23,13 @@ tests_unit_test_rekey_SOURCES = tests/unit/test_rekey.c tests/unit/fsutil.c \
 tests_unit_test_rekey_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
 tests_unit_test_rekey_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_rekey_LDADD = fs/libvfsstore.a common/libvfscommon.a \
+	$(CMOCKA_LIBS) $(SODIUM_LIBS)
+
+# The high-water mark writer thread (fs/hwm_async.c).
+check_PROGRAMS += tests/unit/test_hwm_async
+TESTS += tests/unit/test_hwm_async
+tests_unit_test_hwm_async_SOURCES = tests/unit/test_hwm_async.c
+tests_unit_test_hwm_async_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs
+tests_unit_test_hwm_async_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_hwm_async_LDADD = fs/libvfsstore.a common/libvfscommon.a \
 	$(CMOCKA_LIBS) $(SODIUM_LIBS)
