@@ -715,8 +715,12 @@ exec perl -MIO::Handle -e 'open(my $h, "<", $ARGV[0]) or die "$ARGV[0]: $!"; $h-
 EOF
 chmod +x "$D/fsync-path"
 
-# bytes BYTES_DIR: the sum of the sizes of all files under DIR
-bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
+# bytes DIR: the sum of the sizes of all files under DIR (a cleaner may
+# remove files during the walk: find's complaints are ignored)
+bytes() {
+	{ find "$1" -type f -printf '%s\n' 2>/dev/null || true; } |
+		awk '{ s += $1 } END { print s + 0 }'
+}
 
 # wait_settled DIR MAX: until DIR's file count and bytes have not changed
 # for 10 s (polled every 2 s), at most MAX seconds; prints the seconds.
@@ -725,7 +729,7 @@ wait_settled() {
 	while [ $t -lt "$2" ] && [ $same -lt 5 ]; do
 		sleep 2
 		t=$((t + 2))
-		cur="$(find "$1" -type f | wc -l) $(bytes "$1")"
+		cur="$({ find "$1" -type f 2>/dev/null || true; } | wc -l) $(bytes "$1")"
 		if [ "$cur" = "$last" ]; then
 			same=$((same + 1))
 		else
@@ -744,7 +748,7 @@ space_phase() {
 	echo "space: $SP_MIB MiB file written + rewritten 5 times in random 1 MiB pieces (fsync every 8), 16 x 2 MiB files, 8 deleted"
 	for f in $FSLIST; do
 		if skipped "$f" space; then
-			skip_rec 1 "$f" space_before space_after
+			skip_rec 1 "$f" space_write space_before space_after
 			continue
 		fi
 		m=$(mnt "$f")
@@ -920,7 +924,7 @@ END {
 				if (unit[kk] == "MB") m[i] = m[i] / 1e6
 				if (unit[kk] == "MiB") m[i] = m[i] / 1024
 			}
-			if (m[i] != "-") any = 1
+			if (m[i] != "-" && m[i] != "skip") any = 1
 		}
 		if (!any) continue
 		printf "%-46s %-7s", substr(label[kk], 1, 46), unit[kk]
