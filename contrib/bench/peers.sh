@@ -1,6 +1,6 @@
 #!/bin/bash
 # peers.sh BUILD_DIR [--rounds N] [--quick] [--fs "vaultfs gocryptfs ..."]
-#          [--skip "cryfs-sqlite securefs-many ..."] [--many N]
+#          [--skip "cryfs-sqlite securefs-many ..."] [--many N] [--many-jobs J]
 #          [--workdir DIR] [--fio-seconds S] [--keep]
 #
 # vaultfs against its peers (gocryptfs, CryFS, securefs, from Debian) and a
@@ -25,7 +25,8 @@
 # rewrite-heavy run and after cleaning (vaultfs remounted with
 # --clean-grace 0 --clean-interval 1 until its folder stops changing; the
 # peers have no cleaner: their bytes are read as they are), and a store of
-# N small files (default 100,000, 0-1 KiB): create, cold mount (peers:
+# N small files (default 100,000, 0-1 KiB; J writer processes, default 1):
+# create, cold mount (peers:
 # their KDF), cold find+stat of all, the daemon's VmHWM and VmRSS.
 # --skip drops row groups (seq, sync, fio, small, sqlite, space, many) for
 # one filesystem (FS-GROUP) or for all (GROUP); a skipped cell prints
@@ -36,7 +37,7 @@
 set -eu -o pipefail
 
 usage() {
-	echo "usage: peers.sh BUILD_DIR [--rounds N] [--quick] [--fs LIST] [--skip LIST] [--many N] [--workdir DIR] [--fio-seconds S] [--keep]" >&2
+	echo "usage: peers.sh BUILD_DIR [--rounds N] [--quick] [--fs LIST] [--skip LIST] [--many N] [--many-jobs J] [--workdir DIR] [--fio-seconds S] [--keep]" >&2
 	exit 2
 }
 [ $# -ge 1 ] || usage
@@ -51,6 +52,7 @@ WORKROOT=${TMPDIR_BENCH:-/var/tmp}
 FIO_SECONDS=20
 SKIP=
 NMANY=
+MANYJOBS=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=${2:?}; ROUNDS_SET=1; shift 2 ;;
@@ -58,6 +60,7 @@ while [ $# -gt 0 ]; do
 	--fs) FSLIST=${2:?}; shift 2 ;;
 	--skip) SKIP="$SKIP ${2:?}"; shift 2 ;;
 	--many) NMANY=${2:?}; shift 2 ;;
+	--many-jobs) MANYJOBS=${2:?}; shift 2 ;;
 	--workdir) WORKROOT=${2:?}; shift 2 ;;
 	--fio-seconds) FIO_SECONDS=${2:?}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
@@ -440,18 +443,28 @@ perl -e 'open(my $r, "<:raw", "/dev/urandom") or die; read($r, my $s, 4);
 MANY_BYTES=$(awk '{ s += $1 } END { print s + 0 }' "$D/src/many.sizes")
 cat >"$D/many.pl" <<'EOF'
 use strict;
-my ($dir, $sizes, $big, $nd) = @ARGV;
+my ($dir, $sizes, $big, $nd, $jobs) = @ARGV;
 open(my $z, "<", $sizes) or die "$sizes: $!";
 my @sz = map { chomp; $_ } <$z>;
 open(my $src, "<:raw", $big) or die "$big: $!";
 read($src, my $blob, 1048576) == 1048576 or die "read: $!";
 mkdir "$dir" or die "$dir: $!";
 mkdir "$dir/d$_" or die "$dir/d$_: $!" for 0 .. $nd - 1;
-for my $i (0 .. $#sz) {
-	open(my $f, ">:raw", "$dir/d" . ($i % $nd) . "/f$i") or die "f$i: $!";
-	print $f substr($blob, ($i * 1031) % (1048576 - 1024), $sz[$i]);
-	close($f) or die "f$i: $!";
+# $jobs processes, job k writing the files i with i % $jobs == k
+my @kids;
+for my $k (0 .. $jobs - 1) {
+	my $pid = fork() // die "fork: $!";
+	if ($pid) { push @kids, $pid; next; }
+	for (my $i = $k; $i <= $#sz; $i += $jobs) {
+		open(my $f, ">:raw", "$dir/d" . ($i % $nd) . "/f$i") or die "f$i: $!";
+		print $f substr($blob, ($i * 1031) % (1048576 - 1024), $sz[$i]);
+		close($f) or die "f$i: $!";
+	}
+	exit 0;
 }
+my $bad = 0;
+for (@kids) { waitpid($_, 0); $bad = 1 if $?; }
+die "a writer failed\n" if $bad;
 EOF
 cat "$D/src/big" "$D/src/patches" >/dev/null # source in the page cache
 
@@ -796,9 +809,9 @@ many_phase() {
 			continue
 		fi
 		m=$(mnt "$f")
-		timed 1 "$f" many_create sh -c 'perl "$1" "$2" "$3" "$4" "$5" && exec "$6" "$2"' sh \
+		timed 1 "$f" many_create sh -c 'perl "$1" "$2" "$3" "$4" "$5" "$7" && exec "$6" "$2"' sh \
 			"$D/many.pl" "$m/many" "$D/src/many.sizes" "$D/src/big" \
-			"$NMANYDIRS" "$D/fsync-path"
+			"$NMANYDIRS" "$D/fsync-path" "$MANYJOBS"
 		fsync_path "$m"
 	done
 	sleep 3
@@ -871,7 +884,7 @@ rss_kib|daemon peak RSS since mount|MiB|lower|n
 space_write|rewrite-heavy run ($SP_MIB MiB x 6 + 32 MiB, once)|s|lower|y
 space_before|cloud/live bytes after it, before cleaning|ratio|lower|n
 space_after|cloud/live after cleaning (vaultfs: grace 0)|ratio|lower|n
-many_create|create $NMANY files 0-1 KiB (+ fsync dir)|s|lower|n
+many_create|create $NMANY files 0-1 KiB, $MANYJOBS proc(s)|s|lower|n
 many_mount|cold mount, $NMANY-file store (peers: KDF)|s|lower|n
 many_stat|cold find+stat of $NMANY files|s|lower|n
 many_hwm|daemon VmHWM after mount + stat, $NMANY files|MiB|lower|n
