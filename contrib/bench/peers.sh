@@ -1,5 +1,6 @@
 #!/bin/bash
 # peers.sh BUILD_DIR [--rounds N] [--quick] [--fs "vaultfs gocryptfs ..."]
+#          [--skip "cryfs-sqlite securefs-many ..."] [--many N] [--many-jobs J]
 #          [--workdir DIR] [--fio-seconds S] [--keep]
 #
 # vaultfs against its peers (gocryptfs, CryFS, securefs, from Debian) and a
@@ -20,12 +21,23 @@
 #    filesystem that issues no fsync/fdatasync/syncfs/sync_file_range on
 #    its backing folder is marked, and its figures on fsync-bound rows are
 #    shown in brackets without a ratio.
+# After the rounds, once per filesystem: cloud bytes / live bytes after a
+# rewrite-heavy run and after cleaning (vaultfs remounted with
+# --clean-grace 0 --clean-interval 1 until its folder stops changing; the
+# peers have no cleaner: their bytes are read as they are), and a store of
+# N small files (default 100,000, 0-1 KiB; J writer processes, default 1):
+# create, cold mount (peers:
+# their KDF), cold find+stat of all, the daemon's VmHWM and VmRSS.
+# --skip drops row groups (seq, sync, fio, small, sqlite, space, many) for
+# one filesystem (FS-GROUP) or for all (GROUP); a skipped cell prints
+# "skip" and never gets a ratio. The fsync probe, cold reads and read-back
+# checks still apply to everything that runs.
 # Needs root (drop_caches, apt-get for missing peers, strace -p), /dev/fuse
 # and a disk-backed work dir (default /var/tmp; not tmpfs).
 set -eu -o pipefail
 
 usage() {
-	echo "usage: peers.sh BUILD_DIR [--rounds N] [--quick] [--fs LIST] [--workdir DIR] [--fio-seconds S] [--keep]" >&2
+	echo "usage: peers.sh BUILD_DIR [--rounds N] [--quick] [--fs LIST] [--skip LIST] [--many N] [--many-jobs J] [--workdir DIR] [--fio-seconds S] [--keep]" >&2
 	exit 2
 }
 [ $# -ge 1 ] || usage
@@ -38,11 +50,17 @@ KEEP=0
 FSLIST="vaultfs gocryptfs cryfs securefs plain"
 WORKROOT=${TMPDIR_BENCH:-/var/tmp}
 FIO_SECONDS=20
+SKIP=
+NMANY=
+MANYJOBS=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=${2:?}; ROUNDS_SET=1; shift 2 ;;
 	--quick) QUICK=1; shift ;;
 	--fs) FSLIST=${2:?}; shift 2 ;;
+	--skip) SKIP="$SKIP ${2:?}"; shift 2 ;;
+	--many) NMANY=${2:?}; shift 2 ;;
+	--many-jobs) MANYJOBS=${2:?}; shift 2 ;;
 	--workdir) WORKROOT=${2:?}; shift 2 ;;
 	--fio-seconds) FIO_SECONDS=${2:?}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
@@ -50,15 +68,51 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ $QUICK = 1 ]; then
-	BIG_MIB=64; FIO_MIB=32; NFILES=500; NMSG=2000
+	BIG_MIB=64; FIO_MIB=32; NFILES=500; NMSG=2000; SP_MIB=16
+	: "${NMANY:=5000}"
 	[ "$FIO_SECONDS" = 20 ] && FIO_SECONDS=5
 	# --quick alone means one round; an explicit --rounds wins.
 	[ $ROUNDS_SET = 1 ] || ROUNDS=1
 else
-	BIG_MIB=512; FIO_MIB=256; NFILES=5000; NMSG=20000
+	BIG_MIB=512; FIO_MIB=256; NFILES=5000; NMSG=20000; SP_MIB=64
+	: "${NMANY:=100000}"
 fi
 NDIRS=50
 NSYNC=100
+NMANYDIRS=100
+SKIP=$(echo "$SKIP" | tr ',' ' ')
+for x in $SKIP; do
+	g=${x##*-}
+	case $g in seq|sync|fio|small|sqlite|space|many) ;; *)
+		echo "peers.sh: --skip $x: no row group '$g' (seq sync fio small sqlite space many)" >&2
+		exit 2 ;;
+	esac
+	if [ "$g" != "$x" ]; then
+		case " $FSLIST " in *" ${x%-*} "*) ;; *)
+			echo "peers.sh: --skip $x: '${x%-*}' is not in --fs" >&2
+			exit 2 ;;
+		esac
+	fi
+done
+# skipped FS GROUP: true if GROUP is skipped for FS (sync needs seq's file)
+skipped() {
+	case " $SKIP " in
+	*" $2 "*|*" $1-$2 "*) return 0 ;;
+	esac
+	if [ "$2" = sync ]; then
+		skipped "$1" seq
+		return
+	fi
+	return 1
+}
+# skip_rec ROUND FS KEY...: the cells of a skipped group
+skip_rec() {
+	local r=$1 f=$2 k
+	shift 2
+	for k in "$@"; do
+		echo "$r $f $k skip" >>"$RES"
+	done
+}
 VAULTFS="$BUILD/vaultfs"
 [ -x "$VAULTFS" ] || { echo "peers.sh: no vaultfs binary in $BUILD" >&2; exit 2; }
 
@@ -151,7 +205,8 @@ fs_mount() {
 	c=$(cloud "$1")
 	m=$(mnt "$1")
 	case $1 in
-	vaultfs) "$VAULTFS" mount --recovery-key-file "$D/vaultfs/key" "$c" "$m" ;;
+	vaultfs) "$VAULTFS" mount --recovery-key-file "$D/vaultfs/key" \
+		${VFS_MOUNT_OPTS:-} "$c" "$m" ;;
 	gocryptfs) gocryptfs -q -passfile "$D/pass" "$c" "$m" 2>>"$D/gocryptfs.err" ;;
 	cryfs) cryfs "$c" "$m" <"$D/pass" >"$D/cryfs.out" 2>&1 ;;
 	securefs) securefs mount -b --log "$D/securefs.log" --keyfile "$D/pass" "$c" "$m" >/dev/null 2>&1 ;;
@@ -323,6 +378,94 @@ read -r NEEDLE EXPECT <"$D/src/needle"
 perl -e 'open(my $r, "<:raw", "/dev/urandom") or die; read($r, my $s, 4);
 	srand(unpack("L", $s)); print int(rand($ARGV[0] * 256)) * 4096, "\n" for 1 .. $ARGV[1]' \
 	"$BIG_MIB" "$NSYNC" >"$D/src/offsets"
+# The rewrite-heavy run (space phase): rewrite.pl DIR writes DIR/file of
+# SP_MIB MiB in 1 MiB pieces, then rewrites it 5 times, each time all its
+# pieces in a random order (the same order on every filesystem), with an
+# fsync every 8 pieces; then 16 files of 2 MiB and deletes 8 of them. All
+# data comes from the random big file. Run once here on the local disk, it
+# gives the expected contents.
+perl -e 'open(my $r, "<:raw", "/dev/urandom") or die; read($r, my $s, 4);
+	srand(unpack("L", $s));
+	for my $p (1 .. 5) {
+		my @a = (0 .. $ARGV[0] - 1);
+		for (my $i = $#a; $i > 0; $i--) {
+			my $j = int(rand($i + 1)); @a[$i, $j] = @a[$j, $i];
+		}
+		print "@a\n";
+	}' "$SP_MIB" >"$D/src/space.order"
+cat >"$D/rewrite.pl" <<'EOF'
+use strict;
+use IO::Handle;
+my ($dir, $big, $order, $n, $bigmib) = @ARGV;
+open(my $o, "<", $order) or die "$order: $!";
+my @passes = map { chomp; [split / /] } <$o>;
+open(my $src, "<:raw", $big) or die "$big: $!";
+my $k = 0;
+sub piece {
+	my $off = ($k++ % $bigmib) * 1048576;
+	sysseek($src, $off, 0) or die "seek: $!";
+	sysread($src, my $buf, 1048576) == 1048576 or die "read: $!";
+	return $buf;
+}
+open(my $f, ">:raw", "$dir/file") or die "$dir/file: $!";
+for my $i (0 .. $n - 1) {
+	syswrite($f, piece()) == 1048576 or die "write: $!";
+	$f->sync or die "fsync: $!" if $i % 8 == 7;
+}
+for my $p (@passes) {
+	my $w = 0;
+	for my $i (@$p) {
+		sysseek($f, $i * 1048576, 0) or die "seek: $!";
+		syswrite($f, piece()) == 1048576 or die "write: $!";
+		$f->sync or die "fsync: $!" if ++$w % 8 == 0;
+	}
+}
+$f->sync or die "fsync: $!";
+close($f) or die;
+for my $j (0 .. 15) {
+	open(my $g, ">:raw", "$dir/f$j") or die "$dir/f$j: $!";
+	syswrite($g, piece() . piece()) == 2097152 or die "write: $!";
+	$g->sync or die "fsync: $!";
+	close($g) or die;
+}
+unlink("$dir/f$_") or die "unlink: $!" for grep { $_ % 2 == 0 } 0 .. 15;
+EOF
+mkdir "$D/src/space"
+perl "$D/rewrite.pl" "$D/src/space" "$D/src/big" "$D/src/space.order" "$SP_MIB" "$BIG_MIB"
+(cd "$D/src/space" && sha256sum file f*) >"$D/src/space.sha"
+rm -rf "$D/src/space"
+# NMANY files of 0-1 KiB in NMANYDIRS directories (many phase): sizes are
+# random; contents are slices of the random big file. many.pl DIR writes
+# them; the expected count and total size are checked after the cold mount.
+perl -e 'open(my $r, "<:raw", "/dev/urandom") or die; read($r, my $s, 4);
+	srand(unpack("L", $s)); print int(rand(1025)), "\n" for 1 .. $ARGV[0]' \
+	"$NMANY" >"$D/src/many.sizes"
+MANY_BYTES=$(awk '{ s += $1 } END { print s + 0 }' "$D/src/many.sizes")
+cat >"$D/many.pl" <<'EOF'
+use strict;
+my ($dir, $sizes, $big, $nd, $jobs) = @ARGV;
+open(my $z, "<", $sizes) or die "$sizes: $!";
+my @sz = map { chomp; $_ } <$z>;
+open(my $src, "<:raw", $big) or die "$big: $!";
+read($src, my $blob, 1048576) == 1048576 or die "read: $!";
+mkdir "$dir" or die "$dir: $!";
+mkdir "$dir/d$_" or die "$dir/d$_: $!" for 0 .. $nd - 1;
+# $jobs processes, job k writing the files i with i % $jobs == k
+my @kids;
+for my $k (0 .. $jobs - 1) {
+	my $pid = fork() // die "fork: $!";
+	if ($pid) { push @kids, $pid; next; }
+	for (my $i = $k; $i <= $#sz; $i += $jobs) {
+		open(my $f, ">:raw", "$dir/d" . ($i % $nd) . "/f$i") or die "f$i: $!";
+		print $f substr($blob, ($i * 1031) % (1048576 - 1024), $sz[$i]);
+		close($f) or die "f$i: $!";
+	}
+	exit 0;
+}
+my $bad = 0;
+for (@kids) { waitpid($_, 0); $bad = 1 if $?; }
+die "a writer failed\n" if $bad;
+EOF
 cat "$D/src/big" "$D/src/patches" >/dev/null # source in the page cache
 
 # sync_writes FILE: NSYNC x (4 KiB write at the next offset + fsync)
@@ -414,6 +557,10 @@ run_round() {
 	echo " sequential write"
 	for f in $ord; do
 		m=$(mnt "$f")
+		if skipped "$f" seq; then
+			skip_rec "$r" "$f" seqwrite big_objs big_bytes cold_read
+			continue
+		fi
 		timed "$r" "$f" seqwrite dd if="$D/src/big" of="$m/big" bs=1M \
 			count="$BIG_MIB" conv=fsync status=none
 	done
@@ -422,6 +569,7 @@ run_round() {
 	done
 	sleep 3
 	for f in $ord; do
+		skipped "$f" seq && continue
 		objects "$(cloud "$f")" >"$D/$f.l1"
 		read -r n nb < <(new_objects "$D/$f.l0" "$D/$f.l1")
 		rec "$r" "$f" big_objs "$n"
@@ -430,6 +578,7 @@ run_round() {
 
 	echo " fio file (not timed) and small files"
 	for f in $ord; do
+		skipped "$f" fio && continue
 		dd if="$D/src/big" of="$(mnt "$f")/fio.dat" bs=1M count="$FIO_MIB" \
 			conv=fsync status=none
 	done
@@ -438,11 +587,17 @@ run_round() {
 	done
 	for f in $ord; do
 		m=$(mnt "$f")
+		if skipped "$f" small; then
+			skip_rec "$r" "$f" small_create small_objs small_bytes \
+				cold_tar small_rm
+			continue
+		fi
 		timed "$r" "$f" small_create sh -c 'cp -r "$1" "$2" && exec "$3" "$2"' sh \
 			"$D/src/small" "$m/small" "$D/fsync-path"
 	done
 	sleep 3
 	for f in $ord; do
+		skipped "$f" small && continue
 		objects "$(cloud "$f")" >"$D/$f.l3"
 		read -r n nb < <(new_objects "$D/$f.l2" "$D/$f.l3")
 		rec "$r" "$f" small_objs "$n"
@@ -453,6 +608,10 @@ run_round() {
 	for x in WAL DELETE; do
 		for f in $ord; do
 			m=$(mnt "$f")
+			if skipped "$f" sqlite; then
+				skip_rec "$r" "$f" "sql_$x" "search_$x"
+				continue
+			fi
 			timed "$r" "$f" "sql_$x" sh -c 'sqlite3 "$1" <"$2" >/dev/null' sh \
 				"$m/chat-$x.db" "$D/src/chat-$x.sql"
 		done
@@ -470,12 +629,14 @@ run_round() {
 
 	echo " cold reads"
 	for f in $ord; do
+		skipped "$f" seq && continue
 		m=$(mnt "$f")
 		timed "$r" "$f" cold_read dd if="$m/big" of=/dev/null bs=1M status=none
 		[ "$(sha256sum <"$m/big" | cut -c1-64)" = "$BIG_SHA" ] ||
 			bad "$f" "round $r: big file differs"
 	done
 	for f in $ord; do
+		skipped "$f" small && continue
 		m=$(mnt "$f")
 		timed "$r" "$f" cold_tar sh -c 'tar cf - -C "$1" small | cat >/dev/null' sh "$m"
 		(cd "$m" && find small -type f -print0 | sort -z | xargs -0 sha256sum) |
@@ -483,6 +644,7 @@ run_round() {
 	done
 	for x in WAL DELETE; do
 		for f in $ord; do
+			skipped "$f" sqlite && continue
 			m=$(mnt "$f")
 			timed "$r" "$f" "search_$x" sh -c \
 				'sqlite3 "$1" "SELECT count(*) FROM msg WHERE body LIKE '\''%$2%'\'';" >"$3"' \
@@ -496,6 +658,10 @@ run_round() {
 
 	echo " fio 4k random read/write 70/30"
 	for f in $ord; do
+		if skipped "$f" fio; then
+			skip_rec "$r" "$f" fio_iops
+			continue
+		fi
 		m=$(mnt "$f")
 		t0=$(now_ns)
 		if o=$(fio --name=randrw --filename="$m/fio.dat" --size="${FIO_MIB}m" \
@@ -514,6 +680,10 @@ run_round() {
 
 	echo " sync cost: $NSYNC x (4 KiB write + fsync)"
 	for f in $ord; do
+		if skipped "$f" sync; then
+			skip_rec "$r" "$f" sync100 sync_objs sync_bytes
+			continue
+		fi
 		m=$(mnt "$f")
 		c=$(cloud "$f")
 		if [ "$r" = 1 ]; then
@@ -530,6 +700,7 @@ run_round() {
 
 	echo " rm -rf of the small files; then everything"
 	for f in $ord; do
+		skipped "$f" small && continue
 		timed "$r" "$f" small_rm rm -rf "$(mnt "$f")/small"
 	done
 	for f in $ord; do
@@ -557,11 +728,132 @@ exec perl -MIO::Handle -e 'open(my $h, "<", $ARGV[0]) or die "$ARGV[0]: $!"; $h-
 EOF
 chmod +x "$D/fsync-path"
 
+# bytes DIR: the sum of the sizes of all files under DIR (a cleaner may
+# remove files during the walk: find's complaints are ignored)
+bytes() {
+	{ find "$1" -type f -printf '%s\n' 2>/dev/null || true; } |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
+# wait_settled DIR MAX: until DIR's file count and bytes have not changed
+# for 10 s (polled every 2 s), at most MAX seconds; prints the seconds.
+wait_settled() {
+	local t=0 same=0 last= cur
+	while [ $t -lt "$2" ] && [ $same -lt 5 ]; do
+		sleep 2
+		t=$((t + 2))
+		cur="$({ find "$1" -type f 2>/dev/null || true; } | wc -l) $(bytes "$1")"
+		if [ "$cur" = "$last" ]; then
+			same=$((same + 1))
+		else
+			same=0
+		fi
+		last=$cur
+	done
+	echo "$t"
+}
+
+# Space: everything the rounds left was removed (clean_bytes); now the
+# rewrite-heavy run, then cloud bytes / live bytes before and after
+# cleaning. Live bytes = the sizes of the files in the mount.
+space_phase() {
+	local f m c live cb t
+	echo "space: $SP_MIB MiB file written + rewritten 5 times in random 1 MiB pieces (fsync every 8), 16 x 2 MiB files, 8 deleted"
+	for f in $FSLIST; do
+		if skipped "$f" space; then
+			skip_rec 1 "$f" space_write space_before space_after
+			continue
+		fi
+		m=$(mnt "$f")
+		mkdir "$m/space"
+		timed 1 "$f" space_write perl "$D/rewrite.pl" "$m/space" \
+			"$D/src/big" "$D/src/space.order" "$SP_MIB" "$BIG_MIB"
+		fsync_path "$m/space"
+		fsync_path "$m"
+	done
+	sleep 3
+	for f in $FSLIST; do
+		skipped "$f" space && continue
+		m=$(mnt "$f")
+		c=$(cloud "$f")
+		live=$(bytes "$m")
+		cb=$(bytes "$c")
+		echo "  $f: live $live bytes, cloud $cb bytes"
+		rec 1 "$f" space_before "$(awk -v a="$cb" -v b="$live" 'BEGIN { printf "%.3f", a / b }')"
+		if [ "$f" = vaultfs ]; then
+			fs_umount "$f"
+			VFS_MOUNT_OPTS="--clean-grace 0 --clean-interval 1" fs_mount "$f"
+			t=$(wait_settled "$c" 600)
+			cb=$(bytes "$c")
+			echo "  $f: cloud $cb bytes after cleaning (mount --clean-grace 0 --clean-interval 1; settled after $t s)"
+			fs_umount "$f" # back to the default cleaning
+			fs_mount "$f"
+		fi
+		rec 1 "$f" space_after "$(awk -v a="$cb" -v b="$live" 'BEGIN { printf "%.3f", a / b }')"
+		(cd "$m/space" && sha256sum file f*) | cmp -s - "$D/src/space.sha" ||
+			bad "$f" "space: rewritten files differ"
+		rm -rf "$m/space"
+		fsync_path "$m"
+	done
+}
+
+# Many files: NMANY files of 0-1 KiB, then all unmounted, caches dropped,
+# timed cold mount, timed find+stat of all (count and total size checked),
+# the daemon's VmHWM and VmRSS after that.
+many_phase() {
+	local f m o n sz pid
+	echo "many files: $NMANY files of 0-1 KiB in $NMANYDIRS dirs; cold mount, find+stat, daemon memory"
+	for f in $FSLIST; do
+		if skipped "$f" many; then
+			skip_rec 1 "$f" many_create many_mount many_stat many_hwm many_rss
+			continue
+		fi
+		m=$(mnt "$f")
+		timed 1 "$f" many_create sh -c 'perl "$1" "$2" "$3" "$4" "$5" "$7" && exec "$6" "$2"' sh \
+			"$D/many.pl" "$m/many" "$D/src/many.sizes" "$D/src/big" \
+			"$NMANYDIRS" "$D/fsync-path" "$MANYJOBS"
+		fsync_path "$m"
+	done
+	sleep 3
+	for f in $FSLIST; do
+		fs_umount "$f"
+	done
+	drop_caches
+	for f in $FSLIST; do
+		skipped "$f" many && continue
+		[ "$f" = plain ] || timed 1 "$f" many_mount fs_mount "$f"
+	done
+	for f in $FSLIST; do
+		skipped "$f" many && continue
+		m=$(mnt "$f")
+		timed 1 "$f" many_stat sh -c \
+			'find "$1" -type f -printf "%s\n" | awk "{ n++; s += \$1 } END { print n + 0, s + 0 }" >"$2"' \
+			sh "$m/many" "$D/many.out"
+		read -r n sz <"$D/many.out"
+		[ "$n $sz" = "$NMANY $MANY_BYTES" ] ||
+			bad "$f" "many: $n files of $sz bytes, not $NMANY of $MANY_BYTES"
+		[ "$f" = plain ] && continue
+		pid=$(daemon_pid "$f")
+		rec 1 "$f" many_hwm "$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")"
+		rec 1 "$f" many_rss "$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")"
+	done
+}
+
+# A rough estimate, from the one-round runs of 2026-11-29 on the 2-vCPU
+# development VM at load average ~10 (docs/benchmarks.md): a full round
+# ~20 min, a --quick one ~3 min; the space and many phases ~EST_PH min.
+if [ $QUICK = 1 ]; then EST_R=3; EST_PH=3; else EST_R=20; EST_PH=20; fi
+echo "estimated run time: ~$((ROUNDS * EST_R + EST_PH)) min ($ROUNDS x ~$EST_R min per round + ~$EST_PH min space/many phases, with all five filesystems, on the 2-vCPU VM at load ~10)"
 T_START=$(now_ns)
 for ((round = 1; round <= ROUNDS; round++)); do
 	run_round "$round"
+	t1=$(now_ns)
+	echo "round $round done after $(secs "$T_START" "$t1") s in all; at this pace the rounds end at $(date -u -d "@$(((T_START + (t1 - T_START) * ROUNDS / round) / 1000000000))" +%H:%M) UTC, then the space and many phases"
 done
 T_END=$(now_ns)
+space_phase
+many_phase
+T_PH=$(now_ns)
 for f in $FSLIST; do
 	fs_umount "$f"
 done
@@ -589,12 +881,20 @@ sync_objs|cloud: new/changed objects, $NSYNC fsyncs (r1)|objects|lower|n
 sync_bytes|cloud: new/changed bytes, $NSYNC fsyncs (r1)|MB|lower|n
 clean_bytes|cloud: bytes left after rm of all|MB|lower|n
 rss_kib|daemon peak RSS since mount|MiB|lower|n
+space_write|rewrite-heavy run ($SP_MIB MiB x 6 + 32 MiB, once)|s|lower|y
+space_before|cloud/live bytes after it, before cleaning|ratio|lower|n
+space_after|cloud/live after cleaning (vaultfs: grace 0)|ratio|lower|n
+many_create|create $NMANY files 0-1 KiB, $MANYJOBS proc(s)|s|lower|n
+many_mount|cold mount, $NMANY-file store (peers: KDF)|s|lower|n
+many_stat|cold find+stat of $NMANY files|s|lower|n
+many_hwm|daemon VmHWM after mount + stat, $NMANY files|MiB|lower|n
+many_rss|daemon VmRSS after mount + stat, $NMANY files|MiB|lower|n
 EOF
 echo
-echo "medians over $ROUNDS round(s) (load average at end: $(cut -d' ' -f1-3 /proc/loadavg); rounds took $(secs "$T_START" "$T_END") s)"
+echo "medians over $ROUNDS round(s) (load average at end: $(cut -d' ' -f1-3 /proc/loadavg); rounds took $(secs "$T_START" "$T_END") s, space and many phases $(secs "$T_END" "$T_PH") s)"
 awk -v fslist="$FSLIST" -v nosync="${!NOSYNC[*]}" '
 function fmt(v) {
-	if (v == "FAIL" || v == "-") return v
+	if (v == "FAIL" || v == "-" || v == "skip") return v
 	if (v >= 100000) return sprintf("%.3g", v)
 	if (v >= 100) return sprintf("%.0f", v)
 	if (v >= 10) return sprintf("%.1f", v)
@@ -604,7 +904,7 @@ function fmt(v) {
 function median(list,    a, n, i, j, t) {
 	n = split(list, a, " ")
 	for (i = 1; i <= n; i++)
-		if (a[i] == "FAIL") return "FAIL"
+		if (a[i] == "FAIL" || a[i] == "skip") return a[i]
 	for (i = 2; i <= n; i++)
 		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
 			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
@@ -633,24 +933,24 @@ END {
 		any = 0
 		for (i = 1; i <= nf; i++) {
 			m[i] = median(vals[kk "," fs[i]])
-			if (m[i] != "-" && m[i] != "FAIL") {
+			if (m[i] != "-" && m[i] != "FAIL" && m[i] != "skip") {
 				if (unit[kk] == "MB") m[i] = m[i] / 1e6
 				if (unit[kk] == "MiB") m[i] = m[i] / 1024
 			}
-			if (m[i] != "-") any = 1
+			if (m[i] != "-" && m[i] != "skip") any = 1
 		}
 		if (!any) continue
 		printf "%-46s %-7s", substr(label[kk], 1, 46), unit[kk]
 		for (i = 1; i <= nf; i++) {
 			s = fmt(m[i])
-			if (fb[kk] == "y" && (fs[i] in bad) && s != "-") s = "[" s "]"
+			if (fb[kk] == "y" && (fs[i] in bad) && s != "-" && s != "skip") s = "[" s "]"
 			printf " %10s", s
 		}
 		v = -1
 		for (i = 1; i <= nf; i++) if (fs[i] == "vaultfs") v = m[i]
 		for (i = 1; i <= nf; i++) {
 			if (fs[i] == "vaultfs") continue
-			if (v == -1 || v == "-" || v == "FAIL" || m[i] == "-" || m[i] == "FAIL" || m[i] + 0 == 0 ||
+			if (v == -1 || v == "-" || v == "FAIL" || v == "skip" || m[i] == "-" || m[i] == "FAIL" || m[i] == "skip" || m[i] + 0 == 0 ||
 			    (fb[kk] == "y" && (fs[i] in bad)))
 				r = "-"
 			else
