@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "ceremony.h"
 #include "hsm.h"
 #include "http.h"
 #include "log.h"
@@ -43,12 +44,20 @@ static void usage(FILE *f)
 	    "       vaultsrv token --config FILE --account ID "
 	    "[--ttl SECONDS]\n"
 	    "       vaultsrv serve --config FILE\n"
+	    "       vaultsrv ceremony-request --config FILE --out REQUEST\n"
+	    "       vaultsrv ceremony-export  --config FILE --request REQUEST\n"
+	    "                --fingerprint HEX --out BUNDLE\n"
+	    "       vaultsrv ceremony-import  --config FILE --bundle BUNDLE "
+	    "[--non-extractable]\n"
 	    "       vaultsrv --help | --version\n"
 	    "\n"
 	    "init   creates the vault keys in the PKCS#11 token, an empty\n"
 	    "       database and the vault_id; refuses to overwrite either.\n"
 	    "token  prints one account token (default lifetime 30 days).\n"
-	    "serve  runs the Backup Key Vault until SIGTERM.\n");
+	    "serve  runs the Backup Key Vault until SIGTERM.\n"
+	    "ceremony-*  copy the vault keys into another token (a replica's\n"
+	    "       or an offline backup token), wrapped under a transport key\n"
+	    "       made inside it (docs/operations.md).\n");
 }
 
 static void main_no_core(void)
@@ -433,12 +442,19 @@ int main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"account", required_argument, NULL, 'a'},
 	    {"ttl", required_argument, NULL, 't'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"request", required_argument, NULL, 'r'},
+	    {"bundle", required_argument, NULL, 'b'},
+	    {"fingerprint", required_argument, NULL, 'f'},
+	    {"non-extractable", no_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct vs_config *cfg = NULL;
 	const char *cmd = NULL, *config = NULL, *account = NULL;
+	const char *out = NULL, *request = NULL, *bundle = NULL, *fpr = NULL;
+	int extractable = 1;
 	int64_t ttl = MAIN_TTL_DEFAULT;
 	int c, r;
 
@@ -449,7 +465,7 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((c = getopt_long(argc, argv, "c:a:t:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:a:t:o:r:b:f:NhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -471,6 +487,21 @@ int main(int argc, char **argv)
 			ttl = v;
 			break;
 		}
+		case 'o':
+			out = optarg;
+			break;
+		case 'r':
+			request = optarg;
+			break;
+		case 'b':
+			bundle = optarg;
+			break;
+		case 'f':
+			fpr = optarg;
+			break;
+		case 'N':
+			extractable = 0;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -505,6 +536,16 @@ int main(int argc, char **argv)
 		r = cmd_token(cfg, account, ttl);
 	} else if (strcmp(cmd, "serve") == 0) {
 		r = cmd_serve(cfg);
+	} else if (strcmp(cmd, "ceremony-request") == 0 && out) {
+		r = ceremony_cmd_request(cfg, out);
+		if (r == 0)
+			r = main_sync_token(cfg);
+	} else if (strcmp(cmd, "ceremony-export") == 0 && request && out) {
+		r = ceremony_cmd_export(cfg, request, fpr, out);
+	} else if (strcmp(cmd, "ceremony-import") == 0 && bundle) {
+		r = ceremony_cmd_import(cfg, bundle, extractable);
+		if (r == 0)
+			r = main_sync_token(cfg);
 	} else {
 		usage(stderr);
 		r = -EINVAL;
