@@ -77,6 +77,11 @@ void ceremony_fingerprint_text(const uint8_t fpr[CEREMONY_FPR_LEN],
 int ceremony_fingerprint_parse(const char *s,
 			       uint8_t ret_fpr[CEREMONY_FPR_LEN]) CEREMONY_WUR;
 
+/* 0 if (mod, exp) is a transport key we accept: an odd modulus of exactly
+ * 3072 bits and the exponent 65537; -EINVAL otherwise. */
+int ceremony_rsa_check(const uint8_t mod[HSM_RSA_MOD_LEN], const uint8_t *exp,
+		       size_t exp_len) CEREMONY_WUR;
+
 /*
  * Request and bundle files (JSON). _format returns malloc'd text (caller
  * frees) or -ENOMEM / -EINVAL (a field out of range). _parse reads len
