@@ -891,9 +891,11 @@ int hsm_vault_keys_list(struct hsm *h, struct hsm_vault_key *keys,
 		label[a[0].ulValueLen] = '\0';
 		if (!hsm_vault_key_label(label, &kind))
 			continue;
+		/* CKA_VALUE_LEN is 0 on keys SoftHSM unwrapped (imported by
+		 * a ceremony): the check value tells them apart anyway. */
 		if ((kind == HSM_KEY_MASTER && type != CKK_AES) ||
 		    (kind == HSM_KEY_MAC && type != CKK_GENERIC_SECRET) ||
-		    vlen != 32) {
+		    (vlen != 32 && vlen != 0)) {
 			r = -EIO;
 			goto out;
 		}
@@ -904,7 +906,7 @@ int hsm_vault_keys_list(struct hsm *h, struct hsm_vault_key *keys,
 		memset(&keys[n], 0, sizeof(keys[n]));
 		memcpy(keys[n].label, label, a[0].ulValueLen + 1);
 		keys[n].kind = kind;
-		keys[n].len = (uint32_t)vlen;
+		keys[n].len = 32;
 		r = hsm_kcv(h, s->h, objs[i], kind, keys[n].kcv);
 		if (r < 0)
 			goto out;

@@ -20,7 +20,9 @@ VAULT_TESTS = \
 	tests/integration/71-etcd-storm.sh \
 	tests/integration/72-etcd-kill.sh \
 	tests/integration/73-etcd-quorum.sh \
-	tests/integration/74-etcd-tls.sh
+	tests/integration/74-etcd-tls.sh \
+	tests/integration/75-ceremony-replicas.sh \
+	tests/integration/76-ceremony-backup.sh
 TESTS += $(VAULT_TESTS)
 EXTRA_DIST += $(VAULT_TESTS)
 # Benchmark (run by hand: tests/bench/vault-bench.sh); built with the
