@@ -513,7 +513,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!cmd || optind != argc || !config) {
+	if (!cmd || optind != argc || !config ||
+	    (strcmp(cmd, "ceremony-request") == 0 && !out) ||
+	    (strcmp(cmd, "ceremony-export") == 0 && (!request || !fpr || !out)) ||
+	    (strcmp(cmd, "ceremony-import") == 0 && !bundle)) {
 		usage(stderr);
 		return 2;
 	}
@@ -536,13 +539,13 @@ int main(int argc, char **argv)
 		r = cmd_token(cfg, account, ttl);
 	} else if (strcmp(cmd, "serve") == 0) {
 		r = cmd_serve(cfg);
-	} else if (strcmp(cmd, "ceremony-request") == 0 && out) {
+	} else if (strcmp(cmd, "ceremony-request") == 0) {
 		r = ceremony_cmd_request(cfg, out);
 		if (r == 0)
 			r = main_sync_token(cfg);
-	} else if (strcmp(cmd, "ceremony-export") == 0 && request && out) {
+	} else if (strcmp(cmd, "ceremony-export") == 0) {
 		r = ceremony_cmd_export(cfg, request, fpr, out);
-	} else if (strcmp(cmd, "ceremony-import") == 0 && bundle) {
+	} else if (strcmp(cmd, "ceremony-import") == 0) {
 		r = ceremony_cmd_import(cfg, bundle, extractable);
 		if (r == 0)
 			r = main_sync_token(cfg);

@@ -129,11 +129,13 @@ for c in "" init mount umount passwd fsck status restore recovery-key rekey; do
 		bad "vaultfs $c --version printed '$(cat "$T/out")'"
 done
 
-for c in "" init token serve; do
+for c in "" init token serve ceremony-request ceremony-export ceremony-import; do
 	run0 "vaultsrv $c --help" "$VAULTSRV" $c --help
 	mentions "vaultsrv $c --help" '^usage: vaultsrv' 'vaultsrv init' \
 		'vaultsrv token' 'vaultsrv serve' --config --account --ttl \
-		--help --version
+		'vaultsrv ceremony-request' 'vaultsrv ceremony-export' \
+		'vaultsrv ceremony-import' --out --request --fingerprint \
+		--bundle --non-extractable --help --version
 	documented "vaultsrv $c --help" "$T/vaultsrv.man" "$SCOMP"
 	run0 "vaultsrv $c --version" "$VAULTSRV" $c --version
 	[ "$(cat "$T/out")" = "vaultsrv $ver" ] ||
