@@ -17,6 +17,23 @@ command -v pkcs11-tool >/dev/null 2>&1 || skip "pkcs11-tool not installed (opens
 command -v jq >/dev/null 2>&1 || skip "jq not installed"
 
 ev_setup 3
+
+# The three-site sample (contrib/sites): each replica configuration
+# parses (a config error would be exit 2), each etcd setting is a flag
+# of this etcd.
+for s in a b c; do
+	rc=0
+	"$VAULTSRV" ceremony-import --config "$top_srcdir/contrib/sites/vaultsrv-site-$s.conf" \
+		--bundle /nonexistent >"$T/err" 2>&1 || rc=$?
+	[ "$rc" = 1 ] || fail "contrib/sites/vaultsrv-site-$s.conf: $(cat "$T/err")"
+	"$ETCD_BIN" --help >"$T/etcd-help" 2>&1 || true
+	sed -n 's/^\(ETCD_[A-Z_]*\)=.*/\1/p' "$top_srcdir/contrib/sites/etcd-site-$s.env" |
+		while read -r v; do
+			flag=$(echo "${v#ETCD_}" | tr 'A-Z_' 'a-z-')
+			grep -q -e "--$flag\b" "$T/etcd-help" ||
+				fail "contrib/sites/etcd-site-$s.env: $v is no etcd flag"
+		done || exit 1
+done
 for i in 1 2 3; do ev_replica_start $i; done
 K=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 S=aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb
