@@ -625,6 +625,7 @@ int hsm_set_evaluation_log(struct hsm *h, const char *path)
 
 #define HSM_TRANSPORT_PREFIX "vaultsrv-transport-"
 #define HSM_MASTER_PREFIX "vaultsrv-master-"
+#define HSM_TOKEN_SECRETS_MAX 256
 #define HSM_TRANSPORT_LABEL_MAX                                               \
 	(sizeof(HSM_TRANSPORT_PREFIX) - 1 + 2 * HSM_REQ_ID_LEN)
 
@@ -856,8 +857,8 @@ int hsm_vault_keys_list(struct hsm *h, struct hsm_vault_key *keys,
 	    {CKA_CLASS, &cls, sizeof(cls)},
 	    {CKA_TOKEN, &yes, sizeof(yes)},
 	};
-	CK_OBJECT_HANDLE objs[64];
-	CK_ULONG nobj = 0;
+	CK_OBJECT_HANDLE objs[HSM_TOKEN_SECRETS_MAX];
+	CK_ULONG nobj = 0, got;
 	size_t n = 0, nmaster = 0, nmac = 0;
 	CK_RV rv;
 	int r;
@@ -867,10 +868,20 @@ int hsm_vault_keys_list(struct hsm *h, struct hsm_vault_key *keys,
 		r = hsm_err(rv);
 		goto out;
 	}
-	rv = h->f->C_FindObjects(s->h, objs, 64, &nobj);
+	do {
+		got = 0;
+		rv = h->f->C_FindObjects(s->h, objs + nobj,
+					 HSM_TOKEN_SECRETS_MAX - nobj, &got);
+		nobj += got;
+	} while (rv == CKR_OK && got > 0 && nobj < HSM_TOKEN_SECRETS_MAX);
 	h->f->C_FindObjectsFinal(s->h);
 	if (rv != CKR_OK) {
 		r = hsm_err(rv);
+		goto out;
+	}
+	/* a token this full is not one vaultsrv made: refuse, never skip */
+	if (nobj == HSM_TOKEN_SECRETS_MAX) {
+		r = -E2BIG;
 		goto out;
 	}
 	for (CK_ULONG i = 0; i < nobj; i++) {
