@@ -238,14 +238,17 @@ int ceremony_cmd_request(const struct vs_config *cfg, const char *out)
 	if (r < 0)
 		goto out;
 	r = hsm_load_keys(h);
-	if (r != -ENOENT) {
+	if (r == 0)
 		fprintf(stderr,
-			"vaultsrv: token '%s' %s; a ceremony request is for a "
-			"token without them\n",
-			cfg->token_label,
-			r == 0 ? "already holds the vault keys"
-			       : "cannot be searched for vault keys");
-		r = r == 0 ? -EEXIST : r;
+			"vaultsrv: token '%s' already holds vault keys: the "
+			"bundle will bring only the keys it lacks (a new "
+			"master key epoch)\n",
+			cfg->token_label);
+	else if (r != -ENOENT) {
+		fprintf(stderr,
+			"vaultsrv: token '%s' cannot be searched for vault "
+			"keys: %s\n",
+			cfg->token_label, strerror(-r));
 		goto out;
 	}
 	randombytes_buf(q.id, sizeof(q.id));
@@ -437,7 +440,7 @@ int ceremony_cmd_import(const struct vs_config *cfg, const char *bundle,
 	uint8_t mod[HSM_RSA_MOD_LEN], exp[HSM_RSA_EXP_MAX];
 	char *text = NULL, why[160] = "", id[2 * HSM_REQ_ID_LEN + 1], v1[33],
 	     v2[33], kcv[2 * HSM_KCV_LEN + 1];
-	size_t len = 0, elen = 0, bad = 0;
+	size_t len = 0, elen = 0, bad = 0, nnew = 0;
 	int r;
 
 	b = calloc(1, sizeof(*b));
@@ -480,8 +483,9 @@ int ceremony_cmd_import(const struct vs_config *cfg, const char *bundle,
 			"vaultsrv: token '%s' has no pending request %s: %s; "
 			"refused\n",
 			cfg->token_label, id,
-			have ? "it already holds the vault keys (the bundle "
-			       "was imported already: a replay)"
+			have ? "it holds vault keys and the bundle's request "
+			       "was used already (a replay), or was made for "
+			       "another token"
 			     : "the bundle was made for another token's "
 			       "request, or was used already");
 		r = -ENOENT;
@@ -529,8 +533,9 @@ int ceremony_cmd_import(const struct vs_config *cfg, const char *bundle,
 				  extractable, &bad);
 	if (r < 0) {
 		const char *what =
-		    r == -EEXIST ? "the token already holds a vault key; "
-				   "nothing imported"
+		    r == -EEXIST ? "the token holds a different key under "
+				   "that label (another vault's?); nothing "
+				   "imported"
 		    : r == -EBADMSG
 			? "a wrapped key does not unwrap with this token's "
 			  "transport key (tampered, or made for another "
@@ -540,12 +545,12 @@ int ceremony_cmd_import(const struct vs_config *cfg, const char *bundle,
 					   "(tampered bundle)"
 					 : strerror(-r);
 
+		int named = r == -EBADMSG || r == -EKEYREJECTED || r == -EEXIST;
+
 		fprintf(stderr, "vaultsrv: cannot import%s%s%s: %s; refused\n",
-			r == -EBADMSG || r == -EKEYREJECTED ? " '" : "",
-			r == -EBADMSG || r == -EKEYREJECTED
-			    ? b->keys[bad < b->nkeys ? bad : 0].label
-			    : "",
-			r == -EBADMSG || r == -EKEYREJECTED ? "'" : "", what);
+			named ? " '" : "",
+			named ? b->keys[bad < b->nkeys ? bad : 0].label : "",
+			named ? "'" : "", what);
 		goto out;
 	}
 	r = hsm_transport_destroy(h, b->id);
@@ -557,13 +562,17 @@ int ceremony_cmd_import(const struct vs_config *cfg, const char *bundle,
 		goto out;
 	}
 	cer_hex(vid, sizeof(vid), v1);
-	printf("imported %zu keys for vault %s from request %s; transport key "
-	       "destroyed\n",
-	       b->nkeys, v1, id);
+	for (size_t i = 0; i < b->nkeys; i++)
+		nnew += !b->keys[i].present;
+	printf("imported %zu new keys (%zu held already) for vault %s from "
+	       "request %s; transport key destroyed\n",
+	       nnew, b->nkeys - nnew, v1, id);
 	for (size_t i = 0; i < b->nkeys; i++) {
 		cer_hex(b->keys[i].kcv, HSM_KCV_LEN, kcv);
 		printf("key %s kcv %s%s\n", b->keys[i].label, kcv,
-		       extractable ? "" : " (not extractable)");
+		       b->keys[i].present ? " (held already)"
+		       : extractable	  ? ""
+					  : " (not extractable)");
 	}
 	r = 0;
 out:

@@ -1032,7 +1032,7 @@ out:
 
 int hsm_vault_keys_unwrap(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN],
 			  enum hsm_oaep oaep,
-			  const struct hsm_vault_key *keys, size_t n,
+			  struct hsm_vault_key *keys, size_t n,
 			  int extractable, size_t *ret_bad)
 {
 	struct hsm_session *s = hsm_acquire(h);
@@ -1059,14 +1059,26 @@ int hsm_vault_keys_unwrap(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN],
 	r = hsm_find(h, s->h, CKO_PRIVATE_KEY, tlabel, &tkey);
 	if (r < 0)
 		goto out;
+	/* Keys the token holds already (an earlier ceremony; a new master
+	 * key epoch is what this one brings) must be the same keys. */
 	for (i = 0; i < n; i++) {
 		CK_OBJECT_HANDLE old;
+		uint8_t kcv[HSM_KCV_LEN];
 
+		keys[i].present = 0;
 		r = hsm_find(h, s->h, CKO_SECRET_KEY, keys[i].label, &old);
-		if (r != -ENOENT) {
-			r = r == 0 ? -EEXIST : r;
+		if (r == -ENOENT)
+			continue;
+		if (r == 0)
+			r = hsm_kcv(h, s->h, old, keys[i].kind, kcv);
+		if (r < 0)
+			goto out;
+		if (sodium_memcmp(kcv, keys[i].kcv, HSM_KCV_LEN) != 0) {
+			r = -EEXIST;
+			*ret_bad = i;
 			goto out;
 		}
+		keys[i].present = 1;
 	}
 	/* Session objects first: nothing lands in the token unless every
 	 * key unwraps and matches its check value. */
@@ -1088,6 +1100,8 @@ int hsm_vault_keys_unwrap(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN],
 		};
 		uint8_t kcv[HSM_KCV_LEN];
 
+		if (keys[i].present)
+			continue;
 		if (keys[i].wrapped_len == 0 ||
 		    keys[i].wrapped_len > sizeof(keys[i].wrapped)) {
 			r = -EBADMSG;
@@ -1124,6 +1138,8 @@ int hsm_vault_keys_unwrap(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN],
 		    {CKA_LABEL, (void *)keys[i].label, strlen(keys[i].label)},
 		};
 
+		if (keys[i].present)
+			continue;
 		rv = h->f->C_CopyObject(s->h, sess[i], t, 2, &tok[i]);
 		if (rv != CKR_OK) {
 			tok[i] = CK_INVALID_HANDLE;

@@ -114,6 +114,7 @@ struct hsm_vault_key {
 	uint8_t kcv[HSM_KCV_LEN];
 	uint8_t wrapped[HSM_RSA_MOD_LEN];
 	size_t wrapped_len;
+	int present; /* hsm_vault_keys_unwrap(): was in the token already */
 };
 
 /*
@@ -173,15 +174,17 @@ int hsm_vault_keys_wrap(struct hsm *h, const uint8_t mod[HSM_RSA_MOD_LEN],
  * checks each against keys[i].kcv (the caller's expected value), then
  * makes them token objects with their labels: sensitive, extractable only
  * if extractable (so that this token can in turn be a ceremony source).
- * All or nothing. Errors: -EEXIST if the token already holds a key with
- * one of the labels; -ENOENT if there is no transport key id; -EBADMSG if
- * a wrapped key does not unwrap; -EKEYREJECTED if a check value differs
- * (keys[*ret_bad] names the key; *ret_bad is set on these two errors).
+ * A key the token holds already under its label is checked against
+ * keys[i].kcv and left alone (keys[i].present = 1): a later ceremony
+ * brings a replica only what it lacks (a new master key epoch). All or
+ * nothing. Errors: -EEXIST if the token holds a different key under one
+ * of the labels; -ENOENT if there is no transport key id; -EBADMSG if a
+ * wrapped key does not unwrap; -EKEYREJECTED if a check value differs
+ * (keys[*ret_bad] names the key; *ret_bad is set on these three errors).
  * Does not destroy the transport key.
  */
 int hsm_vault_keys_unwrap(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN],
-			  enum hsm_oaep oaep,
-			  const struct hsm_vault_key *keys, size_t n,
-			  int extractable, size_t *ret_bad) HSM_WUR;
+			  enum hsm_oaep oaep, struct hsm_vault_key *keys,
+			  size_t n, int extractable, size_t *ret_bad) HSM_WUR;
 
 #endif

@@ -6,9 +6,11 @@
 # by the others. The ceremony refuses, with a message saying why: a wrong
 # fingerprint at export, a bundle made for another request, a tampered
 # bundle (wrapped bytes, check value, vault id), a bundle carrying another
-# vault's keys relabelled as this vault's, and a replayed bundle; after
+# vault's keys relabelled as this vault's, a replayed bundle, and a
+# bundle for a token that holds other keys under the same labels; after
 # every refusal the joining token holds no vault key, and the right
-# bundle still imports. The keys never leave a token in clear: the
+# bundle still imports. A second ceremony brings a replica only the keys
+# it lacks (a new master key epoch). The keys never leave a token in clear: the
 # joining token's transport key is sensitive and never extractable, the
 # imported keys are sensitive, and the bundle unwraps only in the token
 # that made the request.
@@ -213,10 +215,6 @@ p11 4 --list-objects | grep -q 'vaultsrv-transport' && fail "4 kept its transpor
 rc=0
 ev_rsrv 4 ceremony-import --bundle "$T/r4/bundle.json" >"$T/err" 2>&1 || rc=$?
 [ "$rc" != 0 ] && grep -q 'a replay' "$T/err" || fail "replayed bundle: $(cat "$T/err")"
-# A token that holds the keys does not make requests.
-rc=0
-ev_rsrv 4 ceremony-request --out "$T/r4/again.json" >"$T/err" 2>&1 || rc=$?
-[ "$rc" != 0 ] && grep -q 'already holds the vault keys' "$T/err" || fail "request on a full token: $(cat "$T/err")"
 # Files are never overwritten.
 rc=0
 ev_rsrv 1 ceremony-export --request "$T/r5/request.json" --fingerprint "$FP5" \
@@ -231,6 +229,41 @@ out=$(rprobe 4 "$CT" --account alice --password 'alice pw' --store "$S" recover)
 [ "$out" = "K=$K attempts_left_at_start=9" ] || fail "recover through 4: $out"
 out=$(rprobe 1 "$CT" --account alice --password 'alice pw' --store "$S" recover) ||
 	fail "token from 4 at replica 1: $out"
+
+# A new master key epoch reaches a replica that holds the old keys: a
+# second ceremony brings only what it lacks. (pkcs11-tool makes key 2 in
+# replica 1's token, standing in for the rotation's epoch_prepare.)
+p11 1 --keygen --key-type AES:32 --label vaultsrv-master-2 --sensitive \
+	--extractable --usage-wrap >"$T/keygen.out" 2>&1 || fail "keygen: $(cat "$T/keygen.out")"
+ev_rsrv 4 ceremony-request --out "$T/r4/epoch.json" >"$T/r4/epoch.out" 2>"$T/err" ||
+	fail "request on a token with keys: $(cat "$T/err")"
+grep -q 'only the keys it lacks' "$T/err" || fail "request on a token with keys: $(cat "$T/err")"
+ev_rsrv 1 ceremony-export --request "$T/r4/epoch.json" \
+	--fingerprint "$(sed -n 's/^fingerprint //p' "$T/r4/epoch.out")" \
+	--out "$T/r4/epoch-bundle.json" >"$T/r4/epoch-export.out" 2>&1 ||
+	fail "export of epoch 2: $(cat "$T/r4/epoch-export.out")"
+[ "$(jq -r '.keys | length' "$T/r4/epoch-bundle.json")" = 3 ] || fail "epoch bundle keys"
+ev_rsrv 4 ceremony-import --bundle "$T/r4/epoch-bundle.json" >"$T/r4/epoch-import.out" 2>&1 ||
+	fail "import of epoch 2: $(cat "$T/r4/epoch-import.out")"
+grep -q '^imported 1 new keys (2 held already)' "$T/r4/epoch-import.out" &&
+	grep -q '^key vaultsrv-master-1 kcv [0-9a-f]* (held already)$' "$T/r4/epoch-import.out" &&
+	grep -q '^key vaultsrv-master-2 kcv [0-9a-f]*$' "$T/r4/epoch-import.out" ||
+	fail "epoch import: $(cat "$T/r4/epoch-import.out")"
+p11 4 --list-objects | grep -q 'label: *vaultsrv-master-2$' || fail "4 lacks key 2"
+# A token holding another key under a vault key's label (another
+# vault's token) is refused, and keeps what it had.
+SOFTHSM2_CONF="$T/other/softhsm2.conf" "$VAULTSRV" ceremony-request --config "$T/r1/vaultsrv.conf" \
+	--out "$T/other/req2.json" >"$T/other/req2.out" 2>/dev/null || fail "request on the other token"
+ev_rsrv 1 ceremony-export --request "$T/other/req2.json" \
+	--fingerprint "$(sed -n 's/^fingerprint //p' "$T/other/req2.out")" \
+	--out "$T/other/bundle2.json" >/dev/null 2>&1 || fail "export for the other token"
+rc=0
+SOFTHSM2_CONF="$T/other/softhsm2.conf" "$VAULTSRV" ceremony-import --config "$T/r1/vaultsrv.conf" \
+	--bundle "$T/other/bundle2.json" >"$T/err" 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q "holds a different key under that label" "$T/err" ||
+	fail "import over different keys: $(cat "$T/err")"
+osrv token --account x >/dev/null 2>&1 || fail "the other vault's token lost its keys"
+
 REPLICAS="1 2 3 4"
 ev_replicas_stop
 echo "ceremony replicas: ok"
