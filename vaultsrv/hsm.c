@@ -1027,3 +1027,543 @@ out:
 	hsm_release(h, s);
 	return r;
 }
+
+/* ---- Key ceremony (vaultsrv/ceremony.c; contracts in hsm.h) ---- */
+
+#define HSM_TRANSPORT_PREFIX "vaultsrv-transport-"
+#define HSM_MASTER_PREFIX "vaultsrv-master-"
+#define HSM_TOKEN_SECRETS_MAX 256
+#define HSM_TRANSPORT_LABEL_MAX                                               \
+	(sizeof(HSM_TRANSPORT_PREFIX) - 1 + 2 * HSM_REQ_ID_LEN)
+
+/* Fixed inputs of the key check values. The MAC one holds a NUL byte, so
+ * it can never be an account token (printable text) to be MACed. */
+static const char hsm_kcv_msg[] = "vaultsrv key check value\0v1";
+static const uint8_t hsm_kcv_aes[32] = "vaultsrv key check value v1 AES";
+
+int hsm_vault_key_label(const char *label, enum hsm_key_kind *ret_kind)
+{
+	size_t n = strnlen(label, HSM_CKEY_LABEL_MAX + 1);
+	size_t p = sizeof(HSM_MASTER_PREFIX) - 1;
+
+	if (n > HSM_CKEY_LABEL_MAX)
+		return 0;
+	if (strcmp(label, HSM_MAC_LABEL) == 0) {
+		*ret_kind = HSM_KEY_MAC;
+		return 1;
+	}
+	if (n <= p || n > p + 9 || strncmp(label, HSM_MASTER_PREFIX, p) != 0 ||
+	    label[p] == '0')
+		return 0;
+	for (size_t i = p; i < n; i++)
+		if (label[i] < '0' || label[i] > '9')
+			return 0;
+	*ret_kind = HSM_KEY_MASTER;
+	return 1;
+}
+
+static void hsm_transport_label(const uint8_t id[HSM_REQ_ID_LEN],
+				char out[HSM_TRANSPORT_LABEL_MAX + 1])
+{
+	size_t p = sizeof(HSM_TRANSPORT_PREFIX) - 1;
+
+	memcpy(out, HSM_TRANSPORT_PREFIX, p);
+	sodium_bin2hex(out + p, 2 * HSM_REQ_ID_LEN + 1, id, HSM_REQ_ID_LEN);
+}
+
+/* Reads modulus and public exponent of an RSA key object. */
+static int hsm_rsa_public(struct hsm *h, CK_SESSION_HANDLE s,
+			  CK_OBJECT_HANDLE key, uint8_t mod[HSM_RSA_MOD_LEN],
+			  uint8_t exp[HSM_RSA_EXP_MAX], size_t *ret_exp_len)
+{
+	CK_ATTRIBUTE a[] = {
+	    {CKA_MODULUS, mod, HSM_RSA_MOD_LEN},
+	    {CKA_PUBLIC_EXPONENT, exp, HSM_RSA_EXP_MAX},
+	};
+	CK_RV rv;
+
+	rv = h->f->C_GetAttributeValue(s, key, a, 2);
+	if (rv != CKR_OK)
+		return hsm_err(rv);
+	if (a[0].ulValueLen != HSM_RSA_MOD_LEN || a[1].ulValueLen == 0 ||
+	    a[1].ulValueLen > HSM_RSA_EXP_MAX)
+		return -EIO;
+	*ret_exp_len = a[1].ulValueLen;
+	return 0;
+}
+
+int hsm_transport_create(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN],
+			 uint8_t mod[HSM_RSA_MOD_LEN],
+			 uint8_t exp[HSM_RSA_EXP_MAX], size_t *ret_exp_len)
+{
+	struct hsm_session *s = hsm_acquire(h);
+	char label[HSM_TRANSPORT_LABEL_MAX + 1];
+	CK_MECHANISM gen = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ULONG bits = HSM_RSA_BITS;
+	CK_BYTE f4[] = {0x01, 0x00, 0x01};
+	CK_ATTRIBUTE pub[] = {
+	    {CKA_TOKEN, &no, sizeof(no)},
+	    {CKA_MODULUS_BITS, &bits, sizeof(bits)},
+	    {CKA_PUBLIC_EXPONENT, f4, sizeof(f4)},
+	    {CKA_ENCRYPT, &no, sizeof(no)},
+	    {CKA_VERIFY, &no, sizeof(no)},
+	    {CKA_WRAP, &no, sizeof(no)},
+	};
+	/* The private half never leaves the token and does one thing. */
+	CK_ATTRIBUTE priv[] = {
+	    {CKA_TOKEN, &yes, sizeof(yes)},
+	    {CKA_PRIVATE, &yes, sizeof(yes)},
+	    {CKA_SENSITIVE, &yes, sizeof(yes)},
+	    {CKA_EXTRACTABLE, &no, sizeof(no)},
+	    {CKA_UNWRAP, &yes, sizeof(yes)},
+	    {CKA_DECRYPT, &no, sizeof(no)},
+	    {CKA_SIGN, &no, sizeof(no)},
+	    {CKA_LABEL, label, HSM_TRANSPORT_LABEL_MAX},
+	    {CKA_ID, (void *)id, HSM_REQ_ID_LEN},
+	};
+	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE old;
+	size_t elen = 0;
+	CK_RV rv;
+	int r;
+
+	hsm_transport_label(id, label);
+	r = hsm_find(h, s->h, CKO_PRIVATE_KEY, label, &old);
+	if (r != -ENOENT) {
+		r = r == 0 ? -EEXIST : r;
+		goto out;
+	}
+	rv = h->f->C_GenerateKeyPair(s->h, &gen, pub,
+				     sizeof(pub) / sizeof(pub[0]), priv,
+				     sizeof(priv) / sizeof(priv[0]), &hpub,
+				     &hpriv);
+	if (rv != CKR_OK) {
+		hpriv = CK_INVALID_HANDLE;
+		r = hsm_err(rv);
+		goto out;
+	}
+	r = hsm_rsa_public(h, s->h, hpub, mod, exp, &elen);
+	if (r < 0)
+		goto out;
+	*ret_exp_len = elen;
+	hpriv = CK_INVALID_HANDLE; /* kept in the token */
+	r = 0;
+out:
+	if (hpriv != CK_INVALID_HANDLE)
+		h->f->C_DestroyObject(s->h, hpriv);
+	if (hpub != CK_INVALID_HANDLE)
+		h->f->C_DestroyObject(s->h, hpub);
+	hsm_release(h, s);
+	return r;
+}
+
+int hsm_transport_public(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN],
+			 uint8_t mod[HSM_RSA_MOD_LEN],
+			 uint8_t exp[HSM_RSA_EXP_MAX], size_t *ret_exp_len)
+{
+	struct hsm_session *s = hsm_acquire(h);
+	char label[HSM_TRANSPORT_LABEL_MAX + 1];
+	CK_OBJECT_HANDLE key;
+	int r;
+
+	hsm_transport_label(id, label);
+	r = hsm_find(h, s->h, CKO_PRIVATE_KEY, label, &key);
+	if (r == 0)
+		r = hsm_rsa_public(h, s->h, key, mod, exp, ret_exp_len);
+	hsm_release(h, s);
+	return r;
+}
+
+int hsm_transport_destroy(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN])
+{
+	struct hsm_session *s = hsm_acquire(h);
+	char label[HSM_TRANSPORT_LABEL_MAX + 1];
+	CK_OBJECT_HANDLE key;
+	CK_RV rv;
+	int r;
+
+	hsm_transport_label(id, label);
+	r = hsm_find(h, s->h, CKO_PRIVATE_KEY, label, &key);
+	if (r == 0) {
+		rv = h->f->C_DestroyObject(s->h, key);
+		r = hsm_err(rv);
+	}
+	hsm_release(h, s);
+	return r;
+}
+
+/* Key check value of a vault key object (see hsm.h). */
+static int hsm_kcv(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
+		   enum hsm_key_kind kind, uint8_t ret_kcv[HSM_KCV_LEN])
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE fixed[] = {
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	    {CKA_TOKEN, &no, sizeof(no)},
+	    {CKA_SENSITIVE, &no, sizeof(no)},
+	    {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+	    {CKA_VALUE, (void *)hsm_kcv_aes, sizeof(hsm_kcv_aes)},
+	};
+	CK_MECHANISM wrap = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0};
+	CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
+	uint8_t out[64], digest[crypto_hash_sha256_BYTES];
+	CK_ULONG n = sizeof(out);
+	CK_RV rv;
+	int r;
+
+	if (kind == HSM_KEY_MASTER) {
+		rv = h->f->C_CreateObject(s, fixed,
+					  sizeof(fixed) / sizeof(fixed[0]),
+					  &obj);
+		if (rv != CKR_OK) {
+			r = hsm_err(rv);
+			goto out;
+		}
+		rv = h->f->C_WrapKey(s, &wrap, key, obj, out, &n);
+	} else {
+		rv = h->f->C_SignInit(s, &hmac, key);
+		if (rv == CKR_OK)
+			rv = h->f->C_Sign(s, (CK_BYTE_PTR)hsm_kcv_msg,
+					  sizeof(hsm_kcv_msg), out, &n);
+	}
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	if (n == 0 || n > sizeof(out)) {
+		r = -EIO;
+		goto out;
+	}
+	crypto_hash_sha256(digest, out, n);
+	memcpy(ret_kcv, digest, HSM_KCV_LEN);
+	r = 0;
+out:
+	if (obj != CK_INVALID_HANDLE)
+		h->f->C_DestroyObject(s, obj);
+	return r;
+}
+
+static int hsm_vault_key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hsm_vault_key *)a)->label,
+		      ((const struct hsm_vault_key *)b)->label);
+}
+
+int hsm_vault_keys_list(struct hsm *h, struct hsm_vault_key *keys,
+			size_t max, size_t *ret_n)
+{
+	struct hsm_session *s = hsm_acquire(h);
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE tmpl[] = {
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_TOKEN, &yes, sizeof(yes)},
+	};
+	CK_OBJECT_HANDLE objs[HSM_TOKEN_SECRETS_MAX];
+	CK_ULONG nobj = 0, got;
+	size_t n = 0, nmaster = 0, nmac = 0;
+	CK_RV rv;
+	int r;
+
+	rv = h->f->C_FindObjectsInit(s->h, tmpl, 2);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	do {
+		got = 0;
+		rv = h->f->C_FindObjects(s->h, objs + nobj,
+					 HSM_TOKEN_SECRETS_MAX - nobj, &got);
+		nobj += got;
+	} while (rv == CKR_OK && got > 0 && nobj < HSM_TOKEN_SECRETS_MAX);
+	h->f->C_FindObjectsFinal(s->h);
+	if (rv != CKR_OK) {
+		r = hsm_err(rv);
+		goto out;
+	}
+	/* a token this full is not one vaultsrv made: refuse, never skip */
+	if (nobj == HSM_TOKEN_SECRETS_MAX) {
+		r = -E2BIG;
+		goto out;
+	}
+	for (CK_ULONG i = 0; i < nobj; i++) {
+		char label[HSM_CKEY_LABEL_MAX + 2] = "";
+		CK_KEY_TYPE type = 0;
+		CK_ULONG vlen = 0;
+		CK_ATTRIBUTE a[] = {
+		    {CKA_LABEL, label, HSM_CKEY_LABEL_MAX + 1},
+		    {CKA_KEY_TYPE, &type, sizeof(type)},
+		    {CKA_VALUE_LEN, &vlen, sizeof(vlen)},
+		};
+		enum hsm_key_kind kind;
+
+		rv = h->f->C_GetAttributeValue(s->h, objs[i], a, 3);
+		/* a label too long to be ours makes the call fail */
+		if (rv != CKR_OK || a[0].ulValueLen > HSM_CKEY_LABEL_MAX)
+			continue;
+		label[a[0].ulValueLen] = '\0';
+		if (!hsm_vault_key_label(label, &kind))
+			continue;
+		/* CKA_VALUE_LEN is 0 on keys SoftHSM unwrapped (imported by
+		 * a ceremony): the check value tells them apart anyway. */
+		if ((kind == HSM_KEY_MASTER && type != CKK_AES) ||
+		    (kind == HSM_KEY_MAC && type != CKK_GENERIC_SECRET) ||
+		    (vlen != 32 && vlen != 0)) {
+			r = -EIO;
+			goto out;
+		}
+		if (n == max) {
+			r = -E2BIG;
+			goto out;
+		}
+		memset(&keys[n], 0, sizeof(keys[n]));
+		memcpy(keys[n].label, label, a[0].ulValueLen + 1);
+		keys[n].kind = kind;
+		keys[n].len = 32;
+		r = hsm_kcv(h, s->h, objs[i], kind, keys[n].kcv);
+		if (r < 0)
+			goto out;
+		if (kind == HSM_KEY_MASTER)
+			nmaster++;
+		else
+			nmac++;
+		n++;
+	}
+	if (nmaster == 0 || nmac != 1) {
+		r = nmac > 1 ? -EIO : -ENOENT;
+		goto out;
+	}
+	qsort(keys, n, sizeof(keys[0]), hsm_vault_key_cmp);
+	*ret_n = n;
+	r = 0;
+out:
+	hsm_release(h, s);
+	return r;
+}
+
+static void hsm_oaep_params(enum hsm_oaep oaep, CK_RSA_PKCS_OAEP_PARAMS *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->hashAlg = oaep == HSM_OAEP_SHA256 ? CKM_SHA256 : CKM_SHA_1;
+	p->mgf = oaep == HSM_OAEP_SHA256 ? CKG_MGF1_SHA256 : CKG_MGF1_SHA1;
+	p->source = CKZ_DATA_SPECIFIED;
+	p->pSourceData = NULL;
+	p->ulSourceDataLen = 0;
+}
+
+int hsm_vault_keys_wrap(struct hsm *h, const uint8_t mod[HSM_RSA_MOD_LEN],
+			const uint8_t *exp, size_t exp_len,
+			struct hsm_vault_key *keys, size_t n,
+			enum hsm_oaep *ret_oaep)
+{
+	struct hsm_session *s = hsm_acquire(h);
+	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+	CK_KEY_TYPE rsa = CKK_RSA;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE pub[] = {
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_KEY_TYPE, &rsa, sizeof(rsa)},
+	    {CKA_TOKEN, &no, sizeof(no)},
+	    {CKA_MODULUS, (void *)mod, HSM_RSA_MOD_LEN},
+	    {CKA_PUBLIC_EXPONENT, (void *)exp, exp_len},
+	    {CKA_WRAP, &yes, sizeof(yes)},
+	    {CKA_ENCRYPT, &no, sizeof(no)},
+	    {CKA_VERIFY, &no, sizeof(no)},
+	};
+	CK_RSA_PKCS_OAEP_PARAMS params;
+	CK_MECHANISM mech = {CKM_RSA_PKCS_OAEP, &params, sizeof(params)};
+	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE;
+	enum hsm_oaep oaep = HSM_OAEP_SHA256;
+	CK_RV rv;
+	int r;
+
+	if (exp_len == 0 || exp_len > HSM_RSA_EXP_MAX) {
+		r = -EINVAL;
+		goto out;
+	}
+	rv = h->f->C_CreateObject(s->h, pub, sizeof(pub) / sizeof(pub[0]),
+				  &hpub);
+	if (rv != CKR_OK) {
+		hpub = CK_INVALID_HANDLE;
+		r = hsm_err(rv);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		CK_OBJECT_HANDLE key;
+		CK_ULONG len = sizeof(keys[i].wrapped);
+
+		r = hsm_find(h, s->h, CKO_SECRET_KEY, keys[i].label, &key);
+		if (r < 0)
+			goto out;
+		hsm_oaep_params(oaep, &params);
+		rv = h->f->C_WrapKey(s->h, &mech, hpub, key, keys[i].wrapped,
+				     &len);
+		if (i == 0 && oaep == HSM_OAEP_SHA256 &&
+		    (rv == CKR_ARGUMENTS_BAD ||
+		     rv == CKR_MECHANISM_PARAM_INVALID)) {
+			/* SoftHSM 2.6: OAEP with SHA-1 only (still IND-CCA2:
+			 * OAEP does not need collision resistance). */
+			oaep = HSM_OAEP_SHA1;
+			hsm_oaep_params(oaep, &params);
+			len = sizeof(keys[i].wrapped);
+			rv = h->f->C_WrapKey(s->h, &mech, hpub, key,
+					     keys[i].wrapped, &len);
+		}
+		if (rv == CKR_KEY_UNEXTRACTABLE || rv == CKR_KEY_NOT_WRAPPABLE) {
+			r = -EPERM;
+			goto out;
+		}
+		if (rv != CKR_OK) {
+			r = hsm_err(rv);
+			goto out;
+		}
+		if (len != HSM_RSA_MOD_LEN) {
+			r = -EIO;
+			goto out;
+		}
+		keys[i].wrapped_len = len;
+	}
+	*ret_oaep = oaep;
+	r = 0;
+out:
+	if (hpub != CK_INVALID_HANDLE)
+		h->f->C_DestroyObject(s->h, hpub);
+	hsm_release(h, s);
+	return r;
+}
+
+int hsm_vault_keys_unwrap(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN],
+			  enum hsm_oaep oaep,
+			  struct hsm_vault_key *keys, size_t n,
+			  int extractable, size_t *ret_bad)
+{
+	struct hsm_session *s = hsm_acquire(h);
+	char tlabel[HSM_TRANSPORT_LABEL_MAX + 1];
+	CK_OBJECT_HANDLE tkey, sess[HSM_CKEYS_MAX], tok[HSM_CKEYS_MAX];
+	CK_RSA_PKCS_OAEP_PARAMS params;
+	CK_MECHANISM mech = {CKM_RSA_PKCS_OAEP, &params, sizeof(params)};
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes = CKK_AES, gen = CKK_GENERIC_SECRET;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_BBOOL ext = extractable ? CK_TRUE : CK_FALSE;
+	size_t i;
+	CK_RV rv;
+	int r;
+
+	for (i = 0; i < HSM_CKEYS_MAX; i++)
+		sess[i] = tok[i] = CK_INVALID_HANDLE;
+	if (n == 0 || n > HSM_CKEYS_MAX) {
+		r = -EINVAL;
+		goto out;
+	}
+	hsm_oaep_params(oaep, &params);
+	hsm_transport_label(id, tlabel);
+	r = hsm_find(h, s->h, CKO_PRIVATE_KEY, tlabel, &tkey);
+	if (r < 0)
+		goto out;
+	/* Keys the token holds already (an earlier ceremony; a new master
+	 * key epoch is what this one brings) must be the same keys. */
+	for (i = 0; i < n; i++) {
+		CK_OBJECT_HANDLE old;
+		uint8_t kcv[HSM_KCV_LEN];
+
+		keys[i].present = 0;
+		r = hsm_find(h, s->h, CKO_SECRET_KEY, keys[i].label, &old);
+		if (r == -ENOENT)
+			continue;
+		if (r == 0)
+			r = hsm_kcv(h, s->h, old, keys[i].kind, kcv);
+		if (r < 0)
+			goto out;
+		if (sodium_memcmp(kcv, keys[i].kcv, HSM_KCV_LEN) != 0) {
+			r = -EEXIST;
+			*ret_bad = i;
+			goto out;
+		}
+		keys[i].present = 1;
+	}
+	/* Session objects first: nothing lands in the token unless every
+	 * key unwraps and matches its check value. */
+	for (i = 0; i < n; i++) {
+		int master = keys[i].kind == HSM_KEY_MASTER;
+		CK_ATTRIBUTE t[] = {
+		    {CKA_CLASS, &cls, sizeof(cls)},
+		    {CKA_KEY_TYPE, master ? &aes : &gen, sizeof(aes)},
+		    {CKA_TOKEN, &no, sizeof(no)},
+		    {CKA_PRIVATE, &yes, sizeof(yes)},
+		    {CKA_SENSITIVE, &yes, sizeof(yes)},
+		    {CKA_EXTRACTABLE, &ext, sizeof(ext)},
+		    {CKA_WRAP, master ? &yes : &no, sizeof(yes)},
+		    {CKA_UNWRAP, master ? &yes : &no, sizeof(yes)},
+		    {CKA_SIGN, master ? &no : &yes, sizeof(yes)},
+		    {CKA_VERIFY, master ? &no : &yes, sizeof(yes)},
+		    {CKA_ENCRYPT, &no, sizeof(no)},
+		    {CKA_DECRYPT, &no, sizeof(no)},
+		};
+		uint8_t kcv[HSM_KCV_LEN];
+
+		if (keys[i].present)
+			continue;
+		if (keys[i].wrapped_len == 0 ||
+		    keys[i].wrapped_len > sizeof(keys[i].wrapped)) {
+			r = -EBADMSG;
+			*ret_bad = i;
+			goto out;
+		}
+		rv = h->f->C_UnwrapKey(s->h, &mech, tkey,
+				       (CK_BYTE_PTR)keys[i].wrapped,
+				       (CK_ULONG)keys[i].wrapped_len, t,
+				       sizeof(t) / sizeof(t[0]), &sess[i]);
+		if (rv != CKR_OK) {
+			sess[i] = CK_INVALID_HANDLE;
+			r = hsm_err(rv);
+			if (r == -EIO || r == -EBADMSG) {
+				r = -EBADMSG;
+				*ret_bad = i;
+			}
+			goto out;
+		}
+		/* SoftHSM leaves CKA_VALUE_LEN unset on unwrap; the check
+		 * value below covers the length as well. */
+		r = hsm_kcv(h, s->h, sess[i], keys[i].kind, kcv);
+		if (r < 0)
+			goto out;
+		if (sodium_memcmp(kcv, keys[i].kcv, HSM_KCV_LEN) != 0) {
+			r = -EKEYREJECTED;
+			*ret_bad = i;
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		CK_ATTRIBUTE t[] = {
+		    {CKA_TOKEN, &yes, sizeof(yes)},
+		    {CKA_LABEL, (void *)keys[i].label, strlen(keys[i].label)},
+		};
+
+		if (keys[i].present)
+			continue;
+		rv = h->f->C_CopyObject(s->h, sess[i], t, 2, &tok[i]);
+		if (rv != CKR_OK) {
+			tok[i] = CK_INVALID_HANDLE;
+			r = hsm_err(rv);
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++)
+		tok[i] = CK_INVALID_HANDLE; /* kept in the token */
+	r = 0;
+out:
+	for (i = 0; i < HSM_CKEYS_MAX; i++) {
+		if (tok[i] != CK_INVALID_HANDLE)
+			h->f->C_DestroyObject(s->h, tok[i]);
+		if (sess[i] != CK_INVALID_HANDLE)
+			h->f->C_DestroyObject(s->h, sess[i]);
+	}
+	hsm_release(h, s);
+	return r;
+}

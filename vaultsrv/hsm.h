@@ -134,4 +134,109 @@ int hsm_epoch_destroy_below(struct hsm *h, uint32_t below,
 int hsm_oprf_rewrap(struct hsm *h, const uint8_t *blob, size_t blob_len,
 		    uint32_t to, uint8_t *out, size_t *ret_len) HSM_WUR;
 
+/* ---- Key ceremony (vaultsrv/ceremony.c): copying the vault keys from
+ * one token to another, never in clear outside a token. ----
+ *
+ * The joining token makes an RSA-3072 transport key pair (private half a
+ * token object: sensitive, not extractable, unwrap only, labelled with
+ * the request id). A token holding the vault keys wraps each of them with
+ * CKM_RSA_PKCS_OAEP under that public key; the joining token unwraps them
+ * into session objects, checks each against its key check value and only
+ * then copies them to token objects with the labels vaultsrv loads.
+ */
+#define HSM_RSA_BITS 3072
+#define HSM_RSA_MOD_LEN (HSM_RSA_BITS / 8)
+#define HSM_RSA_EXP_MAX 8
+#define HSM_REQ_ID_LEN 16
+#define HSM_CKEYS_MAX 16 /* vault keys in one bundle */
+#define HSM_CKEY_LABEL_MAX 32
+#define HSM_KCV_LEN 16
+
+/* What a vault key is for (from its label): master wrapping key (AES,
+ * "vaultsrv-master-N") or the token HMAC key ("vaultsrv-token-mac"). */
+enum hsm_key_kind { HSM_KEY_MASTER = 1, HSM_KEY_MAC = 2 };
+/* OAEP hash (and MGF1 hash): SoftHSM 2.6 only implements SHA-1. */
+enum hsm_oaep { HSM_OAEP_SHA1 = 1, HSM_OAEP_SHA256 = 2 };
+
+struct hsm_vault_key {
+	char label[HSM_CKEY_LABEL_MAX + 1];
+	enum hsm_key_kind kind;
+	uint32_t len; /* bytes of key material (32) */
+	/* key check value: hsm_vault_keys_list() fills it */
+	uint8_t kcv[HSM_KCV_LEN];
+	uint8_t wrapped[HSM_RSA_MOD_LEN];
+	size_t wrapped_len;
+	int present; /* hsm_vault_keys_unwrap(): was in the token already */
+};
+
+/*
+ * 1 if label names a vault key the ceremony copies, with its kind in
+ * *ret_kind: "vaultsrv-token-mac" or "vaultsrv-master-" + 1..9 digits
+ * (no leading zero). 0 otherwise.
+ */
+int hsm_vault_key_label(const char *label, enum hsm_key_kind *ret_kind);
+
+/*
+ * Generates the transport key pair for request id in the token. Writes
+ * the modulus (HSM_RSA_MOD_LEN bytes) and the public exponent (*ret_exp_len
+ * bytes, <= HSM_RSA_EXP_MAX). -EEXIST if a transport key with this id
+ * exists.
+ */
+int hsm_transport_create(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN],
+			 uint8_t mod[HSM_RSA_MOD_LEN],
+			 uint8_t exp[HSM_RSA_EXP_MAX],
+			 size_t *ret_exp_len) HSM_WUR;
+
+/* Reads the public half of the pending transport key id; -ENOENT if the
+ * token has none (never made here, or already used). */
+int hsm_transport_public(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN],
+			 uint8_t mod[HSM_RSA_MOD_LEN],
+			 uint8_t exp[HSM_RSA_EXP_MAX],
+			 size_t *ret_exp_len) HSM_WUR;
+
+/* Destroys the transport key id; -ENOENT if there is none. */
+int hsm_transport_destroy(struct hsm *h,
+			  const uint8_t id[HSM_REQ_ID_LEN]) HSM_WUR;
+
+/*
+ * Lists the vault keys in the token (labels accepted by
+ * hsm_vault_key_label(), sorted by label) with their key check values:
+ * a 16-byte digest of the key wrapping (master) or MACing (token key) a
+ * fixed value, which tells whether two tokens hold the same key and
+ * nothing else. -ENOENT unless there is a token MAC key and at least one
+ * master key; -E2BIG over max keys; -EIO if a key has the wrong type.
+ */
+int hsm_vault_keys_list(struct hsm *h, struct hsm_vault_key *keys,
+			size_t max, size_t *ret_n) HSM_WUR;
+
+/*
+ * Wraps each listed key (by label) with RSA-OAEP under the public key
+ * (mod, exp), filling keys[i].wrapped. Tries OAEP with SHA-256 and falls
+ * back to SHA-1 if the token lacks it; *ret_oaep says which. Errors:
+ * -EPERM if the token refuses to let a key out (not extractable, or
+ * wrap-with-trusted set), -ENOENT if a key is gone.
+ */
+int hsm_vault_keys_wrap(struct hsm *h, const uint8_t mod[HSM_RSA_MOD_LEN],
+			const uint8_t *exp, size_t exp_len,
+			struct hsm_vault_key *keys, size_t n,
+			enum hsm_oaep *ret_oaep) HSM_WUR;
+
+/*
+ * Unwraps keys[0..n) with the transport key id into session objects,
+ * checks each against keys[i].kcv (the caller's expected value), then
+ * makes them token objects with their labels: sensitive, extractable only
+ * if extractable (so that this token can in turn be a ceremony source).
+ * A key the token holds already under its label is checked against
+ * keys[i].kcv and left alone (keys[i].present = 1): a later ceremony
+ * brings a replica only what it lacks (a new master key epoch). All or
+ * nothing. Errors: -EEXIST if the token holds a different key under one
+ * of the labels; -ENOENT if there is no transport key id; -EBADMSG if a
+ * wrapped key does not unwrap; -EKEYREJECTED if a check value differs
+ * (keys[*ret_bad] names the key; *ret_bad is set on these three errors).
+ * Does not destroy the transport key.
+ */
+int hsm_vault_keys_unwrap(struct hsm *h, const uint8_t id[HSM_REQ_ID_LEN],
+			  enum hsm_oaep oaep, struct hsm_vault_key *keys,
+			  size_t n, int extractable, size_t *ret_bad) HSM_WUR;
+
 #endif

@@ -4,6 +4,7 @@
 noinst_LIBRARIES += vaultsrv/libvaultsrv.a
 vaultsrv_libvaultsrv_a_SOURCES = \
 	vaultsrv/api.c vaultsrv/api.h \
+	vaultsrv/ceremony.c vaultsrv/ceremony.h vaultsrv/ceremony_cmd.c \
 	vaultsrv/config.c vaultsrv/vs_config.h \
 	vaultsrv/epoch.c vaultsrv/epoch.h \
 	vaultsrv/hsm.c vaultsrv/hsm.h \

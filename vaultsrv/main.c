@@ -25,6 +25,7 @@
 
 #include "api.h"
 #include "epoch.h"
+#include "ceremony.h"
 #include "hsm.h"
 #include "http.h"
 #include "startup.h"
@@ -47,6 +48,11 @@ static void usage(FILE *f)
 	    "       vaultsrv serve --config FILE\n"
 	    "       vaultsrv rotate --config FILE [--grace SECONDS] "
 	    "[--pace MS] | --status\n"
+	    "       vaultsrv ceremony-request --config FILE --out REQUEST\n"
+	    "       vaultsrv ceremony-export  --config FILE --request REQUEST\n"
+	    "                --fingerprint HEX --out BUNDLE\n"
+	    "       vaultsrv ceremony-import  --config FILE --bundle BUNDLE "
+	    "[--non-extractable]\n"
 	    "       vaultsrv --help | --version\n"
 	    "\n"
 	    "init   creates the vault keys in the PKCS#11 token, an empty\n"
@@ -55,7 +61,10 @@ static void usage(FILE *f)
 	    "serve  runs the Backup Key Vault until SIGTERM.\n"
 	    "rotate rotates the master wrapping key to a new epoch (or\n"
 	    "       resumes one in progress) while the vault serves, then\n"
-	    "       destroys the old key; --status prints the epoch.\n");
+	    "       destroys the old key; --status prints the epoch.\n"
+	    "ceremony-*  copy the vault keys into another token (a replica's\n"
+	    "       or an offline backup token), wrapped under a transport key\n"
+	    "       made inside it (docs/operations.md).\n");
 }
 
 static void main_no_core(void)
@@ -542,12 +551,19 @@ int main(int argc, char **argv)
 	    {"grace", required_argument, NULL, 'g'},
 	    {"pace", required_argument, NULL, 'p'},
 	    {"status", no_argument, NULL, 's'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"request", required_argument, NULL, 'r'},
+	    {"bundle", required_argument, NULL, 'b'},
+	    {"fingerprint", required_argument, NULL, 'f'},
+	    {"non-extractable", no_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct vs_config *cfg = NULL;
 	const char *cmd = NULL, *config = NULL, *account = NULL;
+	const char *out = NULL, *request = NULL, *bundle = NULL, *fpr = NULL;
+	int extractable = 1;
 	int64_t ttl = MAIN_TTL_DEFAULT;
 	int64_t grace_ms = EPOCH_GRACE_DEFAULT_MS;
 	unsigned pace_ms = 0;
@@ -561,7 +577,8 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((c = getopt_long(argc, argv, "c:a:t:g:p:shV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:a:t:g:p:so:r:b:f:NhV", opts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -605,6 +622,21 @@ int main(int argc, char **argv)
 		case 's':
 			status = 1;
 			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'r':
+			request = optarg;
+			break;
+		case 'b':
+			bundle = optarg;
+			break;
+		case 'f':
+			fpr = optarg;
+			break;
+		case 'N':
+			extractable = 0;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -616,7 +648,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!cmd || optind != argc || !config) {
+	if (!cmd || optind != argc || !config ||
+	    (strcmp(cmd, "ceremony-request") == 0 && !out) ||
+	    (strcmp(cmd, "ceremony-export") == 0 && (!request || !fpr || !out)) ||
+	    (strcmp(cmd, "ceremony-import") == 0 && !bundle)) {
 		usage(stderr);
 		return 2;
 	}
@@ -641,6 +676,16 @@ int main(int argc, char **argv)
 		r = cmd_serve(cfg);
 	} else if (strcmp(cmd, "rotate") == 0) {
 		r = cmd_rotate(cfg, grace_ms, pace_ms, status);
+	} else if (strcmp(cmd, "ceremony-request") == 0) {
+		r = ceremony_cmd_request(cfg, out);
+		if (r == 0)
+			r = main_sync_token(cfg);
+	} else if (strcmp(cmd, "ceremony-export") == 0) {
+		r = ceremony_cmd_export(cfg, request, fpr, out);
+	} else if (strcmp(cmd, "ceremony-import") == 0) {
+		r = ceremony_cmd_import(cfg, bundle, extractable);
+		if (r == 0)
+			r = main_sync_token(cfg);
 	} else {
 		usage(stderr);
 		r = -EINVAL;

@@ -11,7 +11,7 @@ FUZZ_PROGS = tests/fuzz/fuzz_keytext tests/fuzz/fuzz_header \
 	tests/fuzz/fuzz_vfs_vaultconf tests/fuzz/fuzz_vc_json \
 	tests/fuzz/fuzz_vc_proto tests/fuzz/fuzz_vs_json \
 	tests/fuzz/fuzz_vs_token tests/fuzz/fuzz_vs_config \
-	tests/fuzz/fuzz_vs_etcd
+	tests/fuzz/fuzz_vs_etcd tests/fuzz/fuzz_vs_ceremony
 check_PROGRAMS += $(FUZZ_PROGS)
 TESTS += tests/fuzz/replay.sh
 EXTRA_DIST += tests/fuzz/replay.sh tests/fuzz/run.sh tests/fuzz/targets.sh \
@@ -84,6 +84,11 @@ tests_fuzz_fuzz_vs_json_SOURCES = tests/fuzz/fuzz_vs_json.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_vs_json_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_vs_json_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_vs_json_LDADD = $(VAULTSRV_LIBS)
+
+tests_fuzz_fuzz_vs_ceremony_SOURCES = tests/fuzz/fuzz_vs_ceremony.c $(FUZZ_MAIN)
+tests_fuzz_fuzz_vs_ceremony_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_vs_ceremony_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_vs_ceremony_LDADD = $(VAULTSRV_LIBS)
 
 tests_fuzz_fuzz_vs_token_SOURCES = tests/fuzz/fuzz_vs_token.c $(FUZZ_MAIN)
 tests_fuzz_fuzz_vs_token_CPPFLAGS = $(FUZZ_CPPFLAGS)

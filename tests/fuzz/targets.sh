@@ -6,7 +6,7 @@ FUZZ_STORE="fs/chunk.c fs/commit.c fs/header.c fs/lease.c fs/meta.c
  fs/objstore.c fs/segment.c fs/store.c"
 FUZZ_TARGETS="fuzz_keytext fuzz_header fuzz_commit fuzz_meta fuzz_segment
  fuzz_sealed fuzz_lease fuzz_vfs_vaultconf fuzz_vc_json fuzz_vc_proto
- fuzz_vs_json fuzz_vs_token fuzz_vs_config fuzz_vs_etcd"
+ fuzz_vs_json fuzz_vs_token fuzz_vs_config fuzz_vs_etcd fuzz_vs_ceremony"
 
 # fuzz_sources TARGET: sources besides the harness itself and fuzz_util.c
 fuzz_sources() {
@@ -25,6 +25,8 @@ fuzz_sources() {
 	fuzz_vs_token) echo "vaultsrv/token.c $FUZZ_COMMON" ;;
 	fuzz_vs_config) echo "vaultsrv/config.c $FUZZ_COMMON" ;;
 	fuzz_vs_etcd) echo "vaultsrv/etcd_parse.c vaultsrv/json.c $FUZZ_COMMON" ;;
+	fuzz_vs_ceremony)
+		echo "vaultsrv/ceremony.c vaultsrv/json.c vaultsrv/hsm.c $FUZZ_COMMON" ;;
 	*) return 1 ;;
 	esac
 }
@@ -34,7 +36,8 @@ fuzz_max_len() {
 	case $1 in
 	fuzz_keytext | fuzz_vs_token) echo 1024 ;;
 	fuzz_segment | fuzz_sealed) echo 262144 ;;
-	fuzz_meta | fuzz_vc_proto | fuzz_vc_json | fuzz_vs_json) echo 65536 ;;
+	fuzz_meta | fuzz_vc_proto | fuzz_vc_json | fuzz_vs_json | \
+	fuzz_vs_ceremony) echo 65536 ;;
 	*) echo 8192 ;;
 	esac
 }

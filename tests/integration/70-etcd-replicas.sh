@@ -4,7 +4,7 @@
 # others; wrong guesses through one are counted for all; a token minted
 # with one replica's keys is accepted by the others; generation reports
 # and the audit trail are shared; a tombstone made through one is locked
-# everywhere. Replica keys: see the key ceremony stand-in in etcd-lib.sh.
+# everywhere. Replica keys: by the key ceremony (etcd-lib.sh, ev_ceremony).
 . "$top_srcdir/tests/integration/etcd-lib.sh"
 
 ev_setup 3

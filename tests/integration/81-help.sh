@@ -144,11 +144,14 @@ for c in "" $VFS_CMDS; do
 		bad "vaultfs $c --version printed '$(cat "$T/out")'"
 done
 
-for c in "" init token serve rotate; do
+for c in "" init token serve rotate ceremony-request ceremony-export ceremony-import; do
 	run0 "vaultsrv $c --help" "$VAULTSRV" $c --help
 	mentions "vaultsrv $c --help" '^usage: vaultsrv' 'vaultsrv init' \
 		'vaultsrv token' 'vaultsrv serve' --config --account --ttl \
-		'vaultsrv rotate' --grace --pace --status --help --version
+		'vaultsrv rotate' --grace --pace --status \
+		'vaultsrv ceremony-request' 'vaultsrv ceremony-export' \
+		'vaultsrv ceremony-import' --out --request --fingerprint \
+		--bundle --non-extractable --help --version
 	documented "vaultsrv $c --help" "$T/vaultsrv.man" "$SCOMP"
 	run0 "vaultsrv $c --version" "$VAULTSRV" $c --version
 	[ "$(cat "$T/out")" = "vaultsrv $ver" ] ||

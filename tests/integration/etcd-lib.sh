@@ -4,13 +4,11 @@
 # sharing it (store = etcd:...). The trap kills every member and replica
 # and removes the dir, whatever happens.
 #
-# KEY CEREMONY STAND-IN: replicas must hold the same vault keys (master
-# wrapping key, token MAC key). The proper ceremony (wrapping under a
-# transport key inside the joining HSM) is not written yet; here the
-# SoftHSM token directory made by `vaultsrv init` is copied, as files, to
-# each replica's own token directory before it starts. SoftHSM stores the
-# objects encrypted under the user PIN, so this is a file copy of a
-# PIN-protected token, not a key export, but it is NOT the ceremony.
+# Replica keys: replica 1 runs `vaultsrv init` on its own token; every
+# other replica gets the vault keys by the key ceremony (ev_ceremony:
+# ceremony-request on the joining token, ceremony-export on replica 1,
+# ceremony-import on the joiner; docs/operations.md), never by copying a
+# token.
 . "$top_srcdir/tests/integration/vault-lib.sh"
 
 ETCD_BIN=${ETCD:-$(command -v etcd || true)}
@@ -137,8 +135,8 @@ ev_etcd_kill() { # member signal
 	eval "E_PID_$1="
 }
 
-# Writes $T/r$1/{vaultsrv.conf,softhsm2.conf}; replica 1's token is the
-# one vs_setup made ($T/tokens).
+# Writes $T/r$1/{vaultsrv.conf,softhsm2.conf} and makes the replica's own
+# empty SoftHSM token ($T/r$1/tokens).
 ev_replica_conf() {
 	d="$T/r$1"
 	mkdir -p "$d"
@@ -159,10 +157,36 @@ ${EV_EXTRA_CONF:-}
 EOC
 	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
 		"$d" >"$d/softhsm2.conf"
+	mkdir -p "$d/tokens"
+	SOFTHSM2_CONF="$d/softhsm2.conf" softhsm2-util --init-token --free \
+		--label "$LABEL" --pin "$PIN" --so-pin "$SO_PIN" >/dev/null ||
+		fail "softhsm2-util --init-token for replica $1"
+}
+
+# The key ceremony from replica $2 (default 1) to replica $1, whose token
+# must be empty: request (its fingerprint passed on as an operator reads
+# it out), export, import. Leaves $T/r$1/{request,bundle}.json and the
+# commands' output in $T/r$1/ceremony.log.
+ev_ceremony() { # joiner [source]
+	evc_j=$1
+	evc_src=${2:-1}
+	evc_log="$T/r$evc_j/ceremony.log"
+	rm -f "$T/r$evc_j/request.json" "$T/r$evc_j/bundle.json"
+	ev_rsrv "$evc_j" ceremony-request --out "$T/r$evc_j/request.json" \
+		>"$T/r$evc_j/request.out" 2>>"$evc_log" ||
+		fail "ceremony-request on replica $evc_j: $(cat "$evc_log")"
+	evc_fp=$(sed -n 's/^fingerprint //p' "$T/r$evc_j/request.out")
+	[ -n "$evc_fp" ] || fail "ceremony-request printed no fingerprint"
+	ev_rsrv "$evc_src" ceremony-export --request "$T/r$evc_j/request.json" \
+		--fingerprint "$evc_fp" --out "$T/r$evc_j/bundle.json" >>"$evc_log" 2>&1 ||
+		fail "ceremony-export on replica $evc_src: $(cat "$evc_log")"
+	ev_rsrv "$evc_j" ceremony-import --bundle "$T/r$evc_j/bundle.json" \
+		>>"$evc_log" 2>&1 ||
+		fail "ceremony-import on replica $evc_j: $(cat "$evc_log")"
 }
 
 # Sets up $T, the etcd cluster, N replica configs, runs init through
-# replica 1 and copies its token to the others (the stand-in above).
+# replica 1 and gives the others the keys by the ceremony.
 ev_setup() { # replicas
 	vs_setup
 	trap ev_cleanup EXIT
@@ -171,11 +195,10 @@ ev_setup() { # replicas
 	ev_etcd_start
 	REPLICAS=$(seq 1 "$1" | tr '\n' ' ')
 	for i in $REPLICAS; do ev_replica_conf "$i"; done
-	SOFTHSM2_CONF="$T/softhsm2.conf" "$VAULTSRV" init \
-		--config "$T/r1/vaultsrv.conf" >"$T/init.out" 2>&1 ||
+	ev_rsrv 1 init >"$T/init.out" 2>&1 ||
 		fail "vaultsrv init on etcd: $(cat "$T/init.out")"
 	for i in $REPLICAS; do
-		cp -a "$T/tokens" "$T/r$i/tokens" # key ceremony stand-in
+		[ "$i" = 1 ] || ev_ceremony "$i"
 	done
 }
 

@@ -22,7 +22,9 @@ VAULT_TESTS = \
 	tests/integration/71-etcd-storm.sh \
 	tests/integration/72-etcd-kill.sh \
 	tests/integration/73-etcd-quorum.sh \
-	tests/integration/74-etcd-tls.sh
+	tests/integration/74-etcd-tls.sh \
+	tests/integration/75-ceremony-replicas.sh \
+	tests/integration/76-ceremony-backup.sh
 TESTS += $(VAULT_TESTS)
 EXTRA_DIST += $(VAULT_TESTS)
 # Benchmark (run by hand: tests/bench/vault-bench.sh); built with the
@@ -35,6 +37,13 @@ EXTRA_DIST += tests/bench/vault-bench.sh tests/bench/etcd-bench.sh
 # vaultsrv replicas on etcd: sample configurations (docs/operations.md)
 EXTRA_DIST += contrib/etcd/README contrib/etcd/vaultsrv-replica.conf \
 	contrib/etcd/etcd-member.env
+# the three-site sample (contrib/sites/README; checked by 75)
+EXTRA_DIST += contrib/sites/README contrib/sites/mkpki.sh \
+	contrib/sites/etcd-site-a.env contrib/sites/etcd-site-b.env \
+	contrib/sites/etcd-site-c.env contrib/sites/vault-etcd.service \
+	contrib/sites/vaultsrv-site-a.conf contrib/sites/vaultsrv-site-b.conf \
+	contrib/sites/vaultsrv-site-c.conf contrib/sites/softhsm2.conf \
+	contrib/sites/backup-softhsm2.conf contrib/sites/vaultsrv-replica.conf
 # libFuzzer harnesses of vaultsrv's parsers (run by hand: needs clang).
 EXTRA_DIST += tests/fuzz/vs-fuzz.sh tests/fuzz/fuzz_vs_json.c \
 	tests/fuzz/fuzz_vs_token.c tests/fuzz/fuzz_vs_config.c tests/fuzz/fuzz_vs_etcd.c

@@ -10,7 +10,8 @@ VS_UNIT_TESTS = \
 	tests/unit/test_vs_json \
 	tests/unit/test_vs_point \
 	tests/unit/test_vs_ratelimit \
-	tests/unit/test_vs_epoch
+	tests/unit/test_vs_epoch \
+	tests/unit/test_vs_ceremony
 check_PROGRAMS += $(VS_UNIT_TESTS)
 TESTS += $(VS_UNIT_TESTS)
 tests_unit_test_vs_store_SOURCES = tests/unit/test_vs_store.c
@@ -37,3 +38,6 @@ tests_unit_test_vs_etcd_LDADD = $(VS_UNIT_LIBS)
 tests_unit_test_vs_epoch_SOURCES = tests/unit/test_vs_epoch.c
 tests_unit_test_vs_epoch_CFLAGS = $(VS_UNIT_CFLAGS)
 tests_unit_test_vs_epoch_LDADD = $(VS_UNIT_LIBS)
+tests_unit_test_vs_ceremony_SOURCES = tests/unit/test_vs_ceremony.c
+tests_unit_test_vs_ceremony_CFLAGS = $(VS_UNIT_CFLAGS)
+tests_unit_test_vs_ceremony_LDADD = $(VS_UNIT_LIBS)
