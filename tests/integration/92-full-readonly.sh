@@ -18,6 +18,7 @@ cd "$T"
 # fail, REPAIR undoes it.
 fault_round() {
 	name=$1 errtext=$2 brk=$3 fix=$4
+	rm -f key
 	vfs_init "$C" key
 	vfs_mount "$C" "$W" key
 	head -c 3000000 /dev/urandom >"$W/committed"
