@@ -91,6 +91,7 @@ struct store {
 	uint64_t ckpt_bytes;  /* size of the last checkpoint */
 	uint64_t next_seg;
 	uint64_t next_ino;
+	unsigned follow_misses; /* read-only: ticks next_seg was absent */
 	int force_ckpt;
 	/* Segments below this were sealed under an earlier key (rekey). */
 	uint64_t epoch_seg;
@@ -2097,6 +2098,21 @@ static int carry_inode(void *ctx, struct minode *ip)
 	return 0;
 }
 
+/* 1 if the folder lists a segment numbered at or above next_seg. */
+static int newer_listed(struct store *s)
+{
+	uint64_t *segs = NULL;
+	size_t n = 0;
+	int r;
+
+	r = objstore_list_segments(s->os, 0, &segs, &n, NULL);
+	if (r < 0)
+		return r;
+	r = n > 0 && segs[n - 1] >= s->next_seg;
+	free(segs);
+	return r;
+}
+
 /*
  * Read-only stores follow the writer: when a segment above the ones seen
  * appears, load the newest complete commit, check it descends from ours,
@@ -2113,10 +2129,18 @@ static int refresh(struct store *s)
 
 	objstore_seg_name(s->next_seg, name);
 	r = objstore_size(s->os, name, &size);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
+	if (r == -ENOENT) {
+		/* The writer may never fill next_seg (a failed write, or
+		 * the cleaner removed an unreferenced segment before this
+		 * device saw it): now and then look for any newer one. */
+		if (++s->follow_misses % 5)
+			return 0;
+		r = newer_listed(s);
+		if (r <= 0)
+			return r;
+	} else if (r < 0)
 		return r;
+	s->follow_misses = 0;
 	r = load_newest(s, 0, &ch, &m);
 	if (r < 0)
 		return r;
