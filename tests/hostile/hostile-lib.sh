@@ -41,5 +41,5 @@ BG_PIDS=
 bg_start() {
 	"$@" &
 	BG_PIDS="$BG_PIDS $!"
-	trap 'rc=$?; for p in $BG_PIDS; do kill $p 2>/dev/null; done; wait; (exit $rc); vfs_cleanup' EXIT
+	trap 'rc=$?; set +e; for p in $BG_PIDS; do kill $p 2>/dev/null; done; wait; (exit $rc); vfs_cleanup' EXIT
 }

@@ -13,7 +13,7 @@
 vfs_require_fuse
 vfs_setup
 KILL_PIDS=
-trap 'rc=$?; for p in $KILL_PIDS; do kill -CONT $p; kill -9 $p; done 2>/dev/null; (exit $rc); vfs_cleanup' EXIT
+trap 'rc=$?; set +e; for p in $KILL_PIDS; do kill -CONT $p; kill -9 $p; done 2>/dev/null; (exit $rc); vfs_cleanup' EXIT
 cd "$T"
 
 vfs_init cloud key
