@@ -857,6 +857,17 @@ static int do_commit(struct store *s)
 	}
 	if (!is_dirty(s))
 		return 0;
+	if (s->lease) {
+		/* Never commit on a lease past its renewal time without
+		 * checking it is still ours: a writer frozen (SIGSTOP, a
+		 * suspended laptop) may have been taken over meanwhile, and
+		 * an fsync can come before the ticker's renewal. */
+		r = lease_renew(s->lease);
+		if (r == -VFS_E_LEASE)
+			s->lease_lost = 1;
+		if (r < 0)
+			return r;
+	}
 	r = new_segno(s, &segno);
 	if (r < 0)
 		return r;

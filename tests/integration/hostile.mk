@@ -32,3 +32,16 @@ check-hostile: vaultfs$(EXEEXT) tests/hostile/syncsim$(EXEEXT) \
 	  [ $$rc = 0 ] || [ $$rc = 77 ] || exit 1; \
 	done
 .PHONY: check-hostile
+
+# Regression: a writer frozen past its lease checks it before committing.
+check_PROGRAMS += tests/hostile/test_takeover
+TESTS += tests/hostile/test_takeover
+tests_hostile_test_takeover_SOURCES = tests/hostile/test_takeover.c \
+	tests/unit/fsutil.c tests/unit/fsutil.h
+tests_hostile_test_takeover_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fs \
+	-I$(top_srcdir)/tests/unit
+tests_hostile_test_takeover_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
+	$(SODIUM_CFLAGS)
+tests_hostile_test_takeover_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=time
+tests_hostile_test_takeover_LDADD = fs/libvfsstore.a common/libvfscommon.a \
+	$(CMOCKA_LIBS) $(SODIUM_LIBS)
