@@ -150,12 +150,7 @@ vfs_mount cloud "$M" key
 pid=$(vfs_daemons)
 echo "written just before fusermount3" >"$M/late"
 fusermount3 -u "$M"
-i=0
-while ! vfs_pid_gone "$pid" && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-vfs_pid_gone "$pid" || fail "daemon did not exit after fusermount3 -u"
+vfs_wait_gone "$pid" || fail "daemon did not exit after fusermount3 -u"
 grep -q "done 0" "$XDG_STATE_HOME"/vaultfs/mounts/*.pid ||
 	fail "daemon did not finish cleanly after fusermount3 -u"
 
@@ -164,12 +159,7 @@ vfs_mount cloud "$M" key
 pid=$(vfs_daemons)
 echo "written just before SIGTERM" >"$M/late2"
 kill -TERM "$pid"
-i=0
-while ! vfs_pid_gone "$pid" && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-vfs_pid_gone "$pid" || fail "daemon did not exit on SIGTERM"
+vfs_wait_gone "$pid" || fail "daemon did not exit on SIGTERM"
 vfs_is_mounted "$M" && fail "still mounted after SIGTERM"
 if [ -n "${VFS_BIN:-}" ]; then
 	# a persistent store: nothing written before either was lost
@@ -186,7 +176,7 @@ fi
 vfs_mount cloud "$M" key
 pid=$(vfs_daemons)
 kill -9 "$pid"
-sleep 0.2
+vfs_wait_gone "$pid" || fail "daemon $pid survived kill -9"
 expect_code 8 "$VAULTFS" mount --recovery-key-file key cloud mnt
 expect_err 'dead FUSE mount'
 expect_code 1 "$VAULTFS" umount mnt
@@ -199,7 +189,7 @@ vfs_umount "$M"
 "$VAULTFS" mount -f --recovery-key-file key cloud mnt 2>fg.err &
 fg=$!
 i=0
-while ! vfs_is_mounted "$M" && [ $i -lt 100 ]; do
+while ! vfs_is_mounted "$M" && [ $i -lt 600 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done

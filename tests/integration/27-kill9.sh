@@ -53,6 +53,7 @@ while [ $round -le 5 ]; do
 	sleep "0.$((3 + round))"
 	kill -9 "$pid"
 	wait $w || true
+	vfs_wait_gone "$pid" || fail "daemon $pid survived kill -9"
 	# the daemon is dead: umount removes the mount and says so (exit 1)
 	expect_code 1 "$VAULTFS" umount "$M"
 	expect_err "died without a final commit"

@@ -96,6 +96,18 @@ vfs_pid_gone() {
 		grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
 }
 
+# vfs_wait_gone PID [SECONDS]: waits until PID has exited (default 60 s:
+# a sanitizer build on a loaded machine can take seconds to tear down a
+# killed process); 1 if it is still there.
+vfs_wait_gone() {
+	_n=$(( ${2:-60} * 10 ))
+	while ! vfs_pid_gone "$1"; do
+		[ "$_n" -gt 0 ] || return 1
+		_n=$((_n - 1))
+		sleep 0.1
+	done
+}
+
 # vfs_init CLOUD KEYFILE: a new store, key in KEYFILE.
 vfs_init() {
 	"$VAULTFS" init --recovery-key-file "$2" "$1" >/dev/null ||
