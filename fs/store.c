@@ -2109,7 +2109,11 @@ static int carry_inode(void *ctx, struct minode *ip)
 	return 0;
 }
 
-/* 1 if the folder lists a segment numbered at or above next_seg. */
+/*
+ * 1 if the folder lists a segment above the head. Not next_seg: that is
+ * also above listed objects that did not load (a commit still being
+ * delivered, truncated), which may become the next head.
+ */
 static int newer_listed(struct store *s)
 {
 	uint64_t *segs = NULL;
@@ -2119,7 +2123,7 @@ static int newer_listed(struct store *s)
 	r = objstore_list_segments(s->os, 0, &segs, &n, NULL);
 	if (r < 0)
 		return r;
-	r = n > 0 && segs[n - 1] >= s->next_seg;
+	r = n > 0 && segs[n - 1] > s->head_seg;
 	free(segs);
 	return r;
 }
@@ -2143,7 +2147,9 @@ static int refresh(struct store *s)
 	if (r == -ENOENT) {
 		/* The writer may never fill next_seg (a failed write, or
 		 * the cleaner removed an unreferenced segment before this
-		 * device saw it): now and then look for any newer one. */
+		 * device saw it), or next_seg may be past a commit that was
+		 * still arriving when listed: now and then look for any
+		 * segment above the head. */
 		if (++s->follow_misses % 5)
 			return 0;
 		r = newer_listed(s);
