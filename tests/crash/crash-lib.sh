@@ -266,6 +266,8 @@ check_one() {
 		cat "$CS.got" >&2
 		echo "--- step $4 (the oldest allowed) was:" >&2
 		cat "$ST/$4" >&2
+		echo "--- is it mounted: $(vfs_is_mounted "$CM" && echo yes || echo no); the daemon's log:" >&2
+		tail -n 40 "$CS/1/vaultfs/vaultfs.log" >&2 2>/dev/null || true
 		crash_keep "$2" "$3"
 		vfs_umount "$CM"
 		fail "$_what: the tree is none of the states of steps $4..$5"

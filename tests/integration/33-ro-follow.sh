@@ -117,7 +117,10 @@ echo "ok: device B past the grace period reports the missing data (EIO, logged)"
 sync_new
 t1=$(now_ms)
 until cmp -s g.new "$R/g" 2>/dev/null; do
-	[ $(($(now_ms) - t1)) -lt 5000 ] || fail "device B does not follow"
+	# the 5 s bound is checked on the commits above; here (after a
+	# missing-segment error) it is that B follows at all: generous, so a
+	# loaded sanitizer run does not fail it, and the latency is printed
+	[ $(($(now_ms) - t1)) -lt 60000 ] || fail "device B does not follow"
 	sleep 0.1
 done
 cmp -s f.old "$R/f" || fail "device B: f after following"

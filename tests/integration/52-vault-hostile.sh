@@ -121,7 +121,9 @@ rc=0; timeout 3 cat <&3 >/dev/null || rc=$?
 [ $rc = 0 ] || fail "slow connection was not cut (read: $rc)"
 
 exec 3<&-
-[ $(( $(date +%s) - t0 )) -lt 20 ] || fail "slow client test took too long"
+# generous: a recover (Argon2id) under ASan on a loaded machine is slow;
+# what matters is that the slow client blocked nobody (checked above)
+[ $(( $(date +%s) - t0 )) -lt 90 ] || fail "slow client test took too long"
 
 curl -s "$URL/healthz" | grep -q ok || fail "server stopped answering"
 [ "$(attempts_of victim)" = 0 ] || fail "hostile requests counted on the victim"
