@@ -92,6 +92,7 @@ struct store {
 	uint64_t ckpt_bytes;  /* size of the last checkpoint */
 	uint64_t next_seg;
 	uint64_t next_ino;
+	unsigned follow_misses; /* read-only: ticks next_seg was absent */
 	int force_ckpt;
 	/* Segments below this were sealed under an earlier key (rekey). */
 	uint64_t epoch_seg;
@@ -875,6 +876,17 @@ static int do_commit(struct store *s)
 	}
 	if (!is_dirty(s))
 		return 0;
+	if (s->lease) {
+		/* Never commit on a lease past its renewal time without
+		 * checking it is still ours: a writer frozen (SIGSTOP, a
+		 * suspended laptop) may have been taken over meanwhile, and
+		 * an fsync can come before the ticker's renewal. */
+		r = lease_renew(s->lease);
+		if (r == -VFS_E_LEASE)
+			s->lease_lost = 1;
+		if (r < 0)
+			return r;
+	}
 	r = new_segno(s, &segno);
 	if (r < 0)
 		return r;
@@ -2129,6 +2141,25 @@ static int carry_inode(void *ctx, struct minode *ip)
 }
 
 /*
+ * 1 if the folder lists a segment above the head. Not next_seg: that is
+ * also above listed objects that did not load (a commit still being
+ * delivered, truncated), which may become the next head.
+ */
+static int newer_listed(struct store *s)
+{
+	uint64_t *segs = NULL;
+	size_t n = 0;
+	int r;
+
+	r = objstore_list_segments(s->os, 0, &segs, &n, NULL);
+	if (r < 0)
+		return r;
+	r = n > 0 && segs[n - 1] > s->head_seg;
+	free(segs);
+	return r;
+}
+
+/*
  * Read-only stores follow the writer: when a segment above the ones seen
  * appears, load the newest complete commit, check it descends from ours,
  * and switch to it. Returns 1 if the state changed.
@@ -2144,10 +2175,20 @@ static int refresh(struct store *s)
 
 	objstore_seg_name(s->next_seg, name);
 	r = objstore_size(s->os, name, &size);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
+	if (r == -ENOENT) {
+		/* The writer may never fill next_seg (a failed write, or
+		 * the cleaner removed an unreferenced segment before this
+		 * device saw it), or next_seg may be past a commit that was
+		 * still arriving when listed: now and then look for any
+		 * segment above the head. */
+		if (++s->follow_misses % 5)
+			return 0;
+		r = newer_listed(s);
+		if (r <= 0)
+			return r;
+	} else if (r < 0)
 		return r;
+	s->follow_misses = 0;
 	r = load_newest(s, 0, &ch, &m);
 	if (r < 0)
 		return r;

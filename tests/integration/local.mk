@@ -3,3 +3,4 @@ EXTRA_DIST += tests/integration/lib.sh
 include tests/integration/fs.mk
 include tests/integration/vault.mk
 include tests/integration/pkg.mk
+include tests/integration/hostile.mk
