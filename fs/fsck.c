@@ -527,6 +527,7 @@ static void check_fresh(struct fsck *f)
 	const struct probe *cur = head;
 	char name[OBJSTORE_NAME_MAX];
 	struct hwm h;
+	uint64_t size;
 	int r;
 
 	if (!f->o->state_dir)
@@ -546,6 +547,21 @@ static void check_fresh(struct fsck *f)
 		return;
 	}
 	seg_obj(h.segno, name);
+	if (head->c.gen < h.gen && !probe_find(f, h.segno) &&
+	    objstore_size(f->os, name, &size) == 0) {
+		/* The segment this machine saw last was not there when the
+		 * folder was listed and is there now: a writer on this
+		 * machine committed while the check ran (a rollback removes
+		 * or damages it; a segment present at the listing was
+		 * probed above). */
+		say(f, FSCK_INFO, name,
+		    "generation %" PRIu64 " was committed while the check "
+		    "ran (a writer is working on this store): this check "
+		    "covers generation %" PRIu64 "; run it again for the "
+		    "newer one",
+		    h.gen, head->c.gen);
+		return;
+	}
 	if (head->c.gen < h.gen) {
 		say(f, FSCK_ROLLBACK, seg_obj(head->segno, name),
 		    "this machine has seen generation %" PRIu64
