@@ -8,7 +8,7 @@
 # clear 503 and no HSM evaluates anything = no guess.
 #
 # KEY CEREMONY STAND-IN: the replicas share one SoftHSM token directory
-# (a copy of init's), so the new master key made by the rotation is in
+# (a copy of replica 1's), so the new master key made by the rotation is in
 # every replica's HSM before it becomes current, and the old one is gone
 # from all of them when it is destroyed. With separate HSMs, the ceremony
 # hands the new key over in epoch_prepare() (vaultsrv/epoch.h).
@@ -16,7 +16,7 @@
 
 ev_setup 3
 mkdir "$T/shared"
-cp -a "$T/tokens/." "$T/shared/"
+cp -a "$T/r1/tokens/." "$T/shared/"
 for i in $REPLICAS; do
 	printf 'directories.tokendir = %s/shared\nobjectstore.backend = file\nlog.level = ERROR\n' \
 		"$T" >"$T/r$i/softhsm2.conf"
