@@ -474,7 +474,8 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/%s", opt.dst, o->name);
 		if (read_file(path, &have, &hlen) == 0) {
 			int same = hlen == o->len &&
-				   !memcmp(have, o->data, o->len);
+				   (o->len == 0 ||
+				    !memcmp(have, o->data, o->len));
 
 			free(have);
 			if (same)
@@ -482,7 +483,8 @@ int main(int argc, char **argv)
 		}
 		objv_push(&todo, o->name, o->data, o->len);
 	}
-	qsort(todo.v, todo.n, sizeof(*todo.v), cmp_name);
+	if (todo.n > 1) /* (qsort of NULL, 0 is undefined) */
+		qsort(todo.v, todo.n, sizeof(*todo.v), cmp_name);
 	if (opt.order == ORDER_REVERSE) {
 		/* the newest segment (a commit: the root) before what it
 		 * refers to; the header and lease last */
