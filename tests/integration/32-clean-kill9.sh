@@ -63,12 +63,7 @@ while [ $round -le 5 ]; do
 	# one of the passes right after
 	sleep "$((1 + round % 3)).$((round * 37 % 10))"
 	kill -9 "$pid"
-	i=0
-	while ! vfs_pid_gone "$pid"; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || fail "daemon does not die"
-		sleep 0.1
-	done
+	vfs_wait_gone "$pid" || fail "daemon $pid does not die within 60 s"
 	at_kill=$(bytes cloud)
 	expect_code 1 "$VAULTFS" umount "$M"
 	vfs_mount cloud "$M" key

@@ -117,14 +117,14 @@ echo "43: debris appearing while mounted reported after $((t / 10)) s"
 t=0
 until [ "$(jq -r .debris_count "$T/out")" = 7 ]; do
 	t=$((t + 1))
-	[ $t -lt 50 ] || fail "status did not pick up the new debris: $(cat "$T/out")"
+	[ $t -lt 600 ] || fail "status did not pick up the new debris within 60 s: $(cat "$T/out")"
 	sleep 0.1
 	"$VAULTFS" status --json "$M" >"$T/out"
 done
 if [ -n "$cleanopts" ]; then
 	# let the cleaner run (grace 0): it removes old segments, never debris
 	t=0
-	while [ -e "cloud/$seg" ] && [ $t -lt 100 ]; do
+	while [ -e "cloud/$seg" ] && [ $t -lt 300 ]; do
 		sleep 0.2
 		t=$((t + 1))
 	done

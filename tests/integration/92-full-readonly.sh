@@ -24,11 +24,12 @@ fault_round() {
 	head -c 3000000 /dev/urandom >"$W/committed"
 	sync "$W/committed"
 	XDG_STATE_HOME="$T/stateb" vfs_mount "$C" "$R" key --read-only
-	cmp -s "$W/committed" "$R/committed" || {
-		sleep 2
-		cmp -s "$W/committed" "$R/committed" ||
-			fail "$name: follower does not show the first commit"
-	}
+	i=0
+	until cmp -s "$W/committed" "$R/committed"; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || fail "$name: follower does not show the first commit (60 s)"
+		sleep 0.1
+	done
 	$brk
 	# dirty data within the bound: accepted into memory
 	head -c 2000000 /dev/urandom >want.dirty

@@ -219,7 +219,7 @@ ev_replica_start() { # replica
 	eval "R_PID_$1=$!"
 	eval "u=\$R_URL_$1; p=\$R_PID_$1"
 	i=0
-	while [ $i -lt 150 ]; do
+	while [ $i -lt 600 ]; do
 		curl -s -o /dev/null "$u/healthz" && return 0
 		kill -0 "$p" 2>/dev/null || fail "replica $1 exited: $(tail -n 5 "$T/r$1/server.log")"
 		sleep 0.1

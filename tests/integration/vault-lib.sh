@@ -97,7 +97,7 @@ vs_start() {
 		"$VAULTSRV" serve --config "$CONF" >>"$T/server.log" 2>&1 &
 		SRV_PID=$!
 		i=0
-		while [ $i -lt 100 ]; do
+		while [ $i -lt 300 ]; do
 			if curl -s -o /dev/null ${CURL_TLS:-} "${URL}/healthz"; then
 				return 0
 			fi
