@@ -869,6 +869,17 @@ out:
 	vc_client_free(rp.c);
 	sodium_free((uint8_t *)rp.sk.key);
 	if (j->ready_fd >= 0) {
+		/* Failed before the mount existed: give up the mount point's
+		 * lock and status file BEFORE telling the waiting command, so
+		 * that a mount started right after it returns does not find
+		 * this process, still exiting (seconds under a leak checker),
+		 * holding them. */
+		status_pub_free(sp);
+		sp = NULL;
+		main_lock_done(lock_fd, code);
+		if (lock_fd >= 0)
+			close(lock_fd);
+		lock_fd = -1;
 		cli_ready_report(j->ready_fd, code);
 		close(j->ready_fd);
 	}

@@ -24,6 +24,9 @@
  *                        /etc/machine-id and /proc/sys/kernel/random/
  *                        boot_id: the process plays another machine
  *   FAULTSHIM_HOSTNAME=NAME  what gethostname answers
+ *   FAULTSHIM_EXIT_DELAY_MS=N  a process forked from the one the shim was
+ *                        loaded into (the mount's daemon) sleeps N ms in
+ *                        exit(): an exit as slow as under a leak checker
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -59,6 +62,27 @@ static int (*real_clock_gettime)(clockid_t, struct timespec *);
 
 static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
+
+static pid_t loaded_pid;
+
+static __attribute__((constructor)) void shim_loaded(void)
+{
+	loaded_pid = getpid();
+}
+
+static __attribute__((destructor)) void shim_exit(void)
+{
+	const char *d = getenv("FAULTSHIM_EXIT_DELAY_MS");
+	long ms = d ? strtol(d, NULL, 10) : 0;
+	struct timespec ts;
+
+	if (ms <= 0 || getpid() == loaded_pid)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
 
 static long time_offset(void)
 {
