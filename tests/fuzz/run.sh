@@ -33,14 +33,18 @@ pc() { pkg-config "$@" 2>/dev/null || true; }
 : "${SODIUM_CFLAGS=$(pc --cflags libsodium)}" "${SODIUM_LIBS=$(pc --libs libsodium)}"
 : "${CJSON_CFLAGS=$(pc --cflags libcjson)}" "${CJSON_LIBS=$(pc --libs libcjson)}"
 : "${CRYPTO_CFLAGS=$(pc --cflags libcrypto)}" "${CRYPTO_LIBS=$(pc --libs libcrypto)}"
+: "${MHD_CFLAGS=$(pc --cflags libmicrohttpd)}" "${MHD_LIBS=$(pc --libs libmicrohttpd)}"
+: "${SQLITE_CFLAGS=$(pc --cflags sqlite3)}" "${SQLITE_LIBS=$(pc --libs sqlite3)}"
+: "${CURL_CFLAGS=$(pc --cflags libcurl)}" "${CURL_LIBS=$(pc --libs libcurl)}"
 
 out=$b/tests/fuzz/clang
 mkdir -p "$out/obj" "$out/bin"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CF="-g -O1 -fno-omit-frame-pointer $SAN -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
  -I$b -I$top -I$top/common -I$top/fs -I$top/tests/fuzz
- $SODIUM_CFLAGS $CJSON_CFLAGS $CRYPTO_CFLAGS"
-LIBS="$CJSON_LIBS $CRYPTO_LIBS $SODIUM_LIBS -lpthread -lm"
+ $SODIUM_CFLAGS $CJSON_CFLAGS $CRYPTO_CFLAGS $MHD_CFLAGS $SQLITE_CFLAGS $CURL_CFLAGS"
+LIBS="$CJSON_LIBS $CRYPTO_LIBS $SODIUM_LIBS $MHD_LIBS $SQLITE_LIBS $CURL_LIBS
+ -lpthread -lm -ldl"
 
 # --- build: every source once, newer than its object or any header ---
 srcs=""

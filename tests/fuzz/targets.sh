@@ -7,6 +7,11 @@ FUZZ_COMMON="common/buf.c common/keytext.c common/log.c common/vfs_error.c"
 FUZZ_STORE=$(sed -n '/^fs_libvfsstore_a_SOURCES/,/^$/p' \
 	"${top:-$top_srcdir}/fs/store.mk" | grep -o 'fs/[a-z_]*\.c' | tr '\n' ' ')
 [ -n "$FUZZ_STORE" ] || { echo "fuzz: no store sources in fs/store.mk" >&2; exit 99; }
+# Every vaultsrv module but main.c (from vaultsrv/local.mk), for the
+# parsers whose modules reach into the rest of the server (the config's
+# rotation schedule, the ceremony's HSM calls).
+FUZZ_VAULTSRV=$(grep -o 'vaultsrv/[a-z_]*\.c' "${top:-$top_srcdir}/vaultsrv/local.mk" |
+	grep -v '^vaultsrv/main\.c$' | sort -u | tr '\n' ' ')
 FUZZ_TARGETS="fuzz_keytext fuzz_header fuzz_commit fuzz_meta fuzz_segment
  fuzz_sealed fuzz_lease fuzz_vfs_vaultconf fuzz_vc_json fuzz_vc_proto
  fuzz_vs_json fuzz_vs_token fuzz_vs_config fuzz_vs_etcd fuzz_vs_ceremony"
@@ -26,10 +31,10 @@ fuzz_sources() {
 			"vaultclient/oprf.c vaultclient/vcrypto.c $FUZZ_COMMON" ;;
 	fuzz_vs_json) echo "vaultsrv/json.c $FUZZ_COMMON" ;;
 	fuzz_vs_token) echo "vaultsrv/token.c $FUZZ_COMMON" ;;
-	fuzz_vs_config) echo "vaultsrv/config.c $FUZZ_COMMON" ;;
+	fuzz_vs_config) echo "$FUZZ_VAULTSRV $FUZZ_COMMON" ;;
 	fuzz_vs_etcd) echo "vaultsrv/etcd_parse.c vaultsrv/json.c $FUZZ_COMMON" ;;
 	fuzz_vs_ceremony)
-		echo "vaultsrv/ceremony.c vaultsrv/json.c vaultsrv/hsm.c $FUZZ_COMMON" ;;
+		echo "$FUZZ_VAULTSRV $FUZZ_COMMON" ;;
 	*) return 1 ;;
 	esac
 }
