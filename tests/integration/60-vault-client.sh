@@ -35,7 +35,7 @@ chmod 600 "$T/pin"
 # a free port: bind-and-release is racy, so retry the start a few times
 start_vault() {
 	for try in 1 2 3 4 5; do
-		PORT=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 ))
+		PORT=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 22000 ))
 		cat >"$T/vault.conf" <<EOF
 listen = 127.0.0.1:$PORT
 pkcs11_module = $MODULE

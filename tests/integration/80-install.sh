@@ -262,8 +262,9 @@ if command -v softhsm2-util >/dev/null 2>&1 && [ -e "$HSM_MODULE" ] &&
 		--so-pin 55667788 >/dev/null || fail "softhsm2-util --init-token"
 	(umask 077 && echo 11223344 >"$S/pin")
 	while :; do
-		PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
-		ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q . || break
+		# below the ephemeral port range (see vs_port in vault-lib.sh)
+		PORT=$((10000 + $(od -An -N2 -tu2 /dev/urandom) % 22000))
+		ss -Htan "sport = :$PORT" 2>/dev/null | grep -q . || break
 	done
 	# Only the site-specific paths and port change; every other line
 	# (all keys at their documented defaults) is used as shipped.
@@ -288,7 +289,7 @@ if command -v softhsm2-util >/dev/null 2>&1 && [ -e "$HSM_MODULE" ] &&
 	until curl -fsS "http://127.0.0.1:$PORT/healthz" >"$T/health" 2>/dev/null; do
 		i=$((i + 1))
 		kill -0 "$SRV_PID" 2>/dev/null || break
-		[ $i -lt 100 ] || break
+		[ $i -lt 600 ] || break
 		sleep 0.1
 	done
 	grep -q '"status": *"ok"' "$T/health" 2>/dev/null ||

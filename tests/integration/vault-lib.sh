@@ -56,10 +56,13 @@ vs_setup() {
 	vs_write_conf "${1:-}"
 }
 
+# A free port below the kernel's ephemeral range (32768 up by default):
+# an outgoing connection of another test may take any free port of that
+# range between our check and the server's bind.
 vs_port() {
 	while :; do
-		PORT=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
-		if ! ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q .; then
+		PORT=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % 22000 ))
+		if ! ss -Htan "sport = :$PORT" 2>/dev/null | grep -q .; then
 			break
 		fi
 	done
