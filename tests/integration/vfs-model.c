@@ -30,7 +30,8 @@
  *
  * The symlinks it makes always dangle (their targets start with '~',
  * which no name in the tree does), so a path through one fails with
- * ENOENT and the model never has to resolve symlinks.
+ * ENOENT (ENAMETOOLONG if the target's first name is longer than
+ * NAME_MAX) and the model never has to resolve symlinks.
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -620,10 +621,24 @@ static void xattr_del(struct node *n, const char *name)
 }
 
 /*
+ * What following symlink node ni fails with: its target's first name
+ * (from '~', which no name in the tree has) is looked up in the link's
+ * directory and is not there, ENOENT - unless that name is longer than
+ * NAME_MAX (a long random target without a '/' early on), which the
+ * file system refuses with ENAMETOOLONG before it looks.
+ */
+static int dangle_err(const struct model *m, int ni)
+{
+	const char *t = m->n[ni].target;
+
+	return strcspn(t, "/") > M_NAME_MAX ? -ENAMETOOLONG : -ENOENT;
+}
+
+/*
  * Walks rel ("" = the root, else names separated by '/') as the kernel
  * would: a missing directory on the way is ENOENT, a file ENOTDIR, a
- * symlink ENOENT (ours always dangle); a name longer than NAME_MAX is
- * ENAMETOOLONG where the file system looks it up.
+ * symlink ENOENT (ours always dangle; but see dangle_err()); a name longer
+ * than NAME_MAX is ENAMETOOLONG where the file system looks it up.
  */
 static void resolve(const struct model *m, const char *rel, struct res *r,
 		    char *namebuf)
@@ -663,8 +678,12 @@ static void resolve(const struct model *m, const char *rel, struct res *r,
 			return;
 		}
 		next = lookup(m, cur, namebuf);
-		if (next < 0 || m->n[next].type == T_LNK) {
+		if (next < 0) {
 			r->err = -ENOENT;
+			return;
+		}
+		if (m->n[next].type == T_LNK) {
+			r->err = dangle_err(m, next);
 			return;
 		}
 		if (m->n[next].type != T_DIR) {
@@ -1609,7 +1628,7 @@ static void op_truncate(struct ctx *c)
 	want = rs.err			       ? rs.err
 	       : rs.lerr		       ? rs.lerr
 	       : rs.node < 0		       ? -ENOENT
-	       : c->m.n[rs.node].type == T_LNK ? -ENOENT /* dangles */
+	       : c->m.n[rs.node].type == T_LNK ? dangle_err(&c->m, rs.node)
 	       : c->m.n[rs.node].type == T_DIR ? -EISDIR
 					       : 0;
 	r = truncate(p, (off_t)len);
@@ -1974,7 +1993,7 @@ static void op_chmod(struct ctx *c)
 	want = rs.err			       ? rs.err
 	       : rs.lerr		       ? rs.lerr
 	       : rs.node < 0		       ? -ENOENT
-	       : c->m.n[rs.node].type == T_LNK ? -ENOENT /* dangles */
+	       : c->m.n[rs.node].type == T_LNK ? dangle_err(&c->m, rs.node)
 					       : 0;
 	r = chmod(p, mode);
 	if (check(c, K_CHMOD, r, errno, want)) {
